@@ -1,0 +1,3278 @@
+/* cbk_token.h v0.1.0 - ChatBotKit partner user tokens from C - MIT or public domain
+ *
+ * ABOUT
+ *   One header that lists, streams, creates, updates and deletes ChatBotKit
+ *   partner user tokens over the ChatBotKit REST API. It is the C peer of the
+ *   official Node SDK's PartnerUserTokenClient, for firmware with its own
+ *   HTTP stack, programs that vendor one file, and code that takes no
+ *   dependency. It builds requests, decodes responses with a small resumable
+ *   JSON tokenizer and retries; the HTTP exchange itself is yours: you give
+ *   it a send callback (adapters for libcurl and POSIX sockets ship in
+ *   adapters/).
+ *
+ *   No heap, no globals, no floating point, no recursion. C99, and clean as
+ *   C++. All memory is the caller's: a cbk_client and one work buffer.
+ *
+ * QUICK START
+ *   #define CBK_TOKEN_IMPLEMENTATION          // in exactly one .c file
+ *   #include "cbk_token.h"
+ *   #include "adapters/cbk_token_curl.h"      // or your own send callback
+ *
+ *   static char work[4096];
+ *   cbk_client c;
+ *   cbk_client_init(&c, secret, cbk_curl_send, &curl_ctx, work, sizeof work, NULL);
+ *   if (cbk_token_list_all(&c, "user-1", NULL, print_token, NULL) != CBK_OK)
+ *       fprintf(stderr, "%s\n", cbk_client_error(&c)->message);
+ *
+ * MEMORY MODEL
+ *   - cbk_client is a complete type: put it on the stack, in a static or in a
+ *     pool. The work buffer you give cbk_client_init holds everything an
+ *     operation needs: the request (header array, URL, body) and the decoding
+ *     state of the response (the current token's strings). CBK_WORK_MIN bytes
+ *     run every operation on typical ids and secrets; a value that does not
+ *     fit gives CBK_ERR_BUFFER_TOO_SMALL, never a truncation.
+ *   - Strings handed to callbacks (cbk_token fields, JSON tokens, bodies)
+ *     live in the work buffer or the transport's chunk and are valid only
+ *     during the callback. Copy what you keep.
+ *   - The secret pointer given to cbk_client_init must stay valid as long as
+ *     the client is used; it is never copied into any error field, and the
+ *     "Bearer" header built from it is wiped from the work buffer when an
+ *     operation ends.
+ *   - One operation at a time per client; separate clients share nothing.
+ *     Use one client per thread, or lock around one.
+ *
+ * THE TRANSPORT CONTRACT
+ *   int send(void *ctx, const cbk_request *req, cbk_response *res);
+ *   - req: method ("GET"/"POST"), an absolute NUL-terminated URL, headers
+ *     (NUL-terminated names and values, already checked for CR/LF/NUL), and a
+ *     body of body_len bytes (NULL for GET). All of it is valid until send
+ *     returns. Send the headers as given; add Content-Length (and Host).
+ *   - Feed the response into res as it arrives: cbk_response_status() once,
+ *     cbk_response_header() for each header (0..n), cbk_response_body() for
+ *     each piece of the body after transfer and content decoding, in any
+ *     chunking. Each returns 0 to go on; nonzero means the library wants no
+ *     more bytes: stop reading and return (any return value will do; the
+ *     library already knows why it stopped).
+ *   - Return 0 when the exchange completed, whatever the HTTP status;
+ *     CBK_SEND_NOT_SENT when the request certainly never left (name
+ *     resolution failed, connection refused): only then may a create be
+ *     retried; any other nonzero value for other failures (TLS, timeout,
+ *     reset, a body cut short). The value lands in cbk_error.transport_code.
+ *   - Synchronous: the call returns when the exchange is over. It is never
+ *     re-entered. Follow no redirects (or follow them; the library does not
+ *     care), keep TLS verification on.
+ *   Event-driven stacks that cannot block use the sans-I/O halves instead:
+ *   cbk_token_*_prepare() fills the request, you feed cbk_client_response(c)
+ *   as bytes come, and cbk_client_finish(c) gives the result.
+ *
+ * CONFIGURATION (define before including; all optional)
+ *   CBK_TOKEN_IMPLEMENTATION  in one file: compile the implementation.
+ *   CBK_TOKEN_STATIC          every function static (a private copy per unit).
+ *   CBKDEF                    linkage of public functions (default extern).
+ *   CBK_TOKEN_NO_LIBC         use the library's own memcpy/memset/strlen.
+ *   CBK_MEMCPY(d,s,n), CBK_MEMSET(d,c,n), CBK_STRLEN(s)
+ *                             replace the three libc calls used.
+ *   CBK_ID_MAX                bytes for an id in outputs (default 64).
+ *   CBK_SECRET_MAX            bytes for a created token's secret (default 256).
+ *   CBK_CURSOR_MAX            bytes cbk_token_list_all keeps for a cursor
+ *                             (default 128).
+ *   CBK_JSON_MAX_DEPTH        deepest JSON nesting accepted (default 32).
+ *   None of these change the layout of a public struct except CBK_ID_MAX and
+ *   CBK_SECRET_MAX (cbk_token_created) and CBK_JSON_MAX_DEPTH (cbk_json):
+ *   set those the same in every file.
+ *
+ * NAMES
+ *   Public names start with cbk_ / CBK_. Names with a double underscore
+ *   (cbk__, CBK__) and struct fields marked private are internal and may
+ *   change in any release.
+ *
+ * LICENSE
+ *   See the end of the file.
+ */
+#ifndef CBK_TOKEN_H
+#define CBK_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CBK_TOKEN_VERSION_MAJOR 0
+#define CBK_TOKEN_VERSION_MINOR 1
+#define CBK_TOKEN_VERSION_PATCH 0
+#define CBK_TOKEN_VERSION       "0.1.0"
+
+#ifndef CBKDEF
+#ifdef CBK_TOKEN_STATIC
+#define CBKDEF static
+#else
+#define CBKDEF extern
+#endif
+#endif
+
+#ifndef CBK_ID_MAX
+#define CBK_ID_MAX 64
+#endif
+#ifndef CBK_SECRET_MAX
+#define CBK_SECRET_MAX 256
+#endif
+#ifndef CBK_CURSOR_MAX
+#define CBK_CURSOR_MAX 128
+#endif
+#ifndef CBK_JSON_MAX_DEPTH
+#define CBK_JSON_MAX_DEPTH 32
+#endif
+
+/* The smallest work buffer that runs every operation with typical ids
+   (about 30 bytes), a secret of up to 128 bytes, and tokens whose name,
+   description and meta together stay under about 400 bytes. */
+#define CBK_WORK_MIN 1024
+
+/* What a send callback returns when the request certainly never left. */
+#define CBK_SEND_NOT_SENT 0x10000
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Results and errors
+ * ------------------------------------------------------------------------- */
+
+/* Every public function that can fail returns one of these. Codes are only
+   ever appended, never renumbered. */
+typedef enum cbk_result {
+    CBK_OK = 0,
+    /* NULL/empty id, "." or "..", CR/LF/NUL in a header value, invalid UTF-8
+       in text to send, a bad option value. Nothing was sent. */
+    CBK_ERR_INVALID_ARGUMENT,
+    /* The work buffer or an output buffer cannot hold a value. Never a
+       silent truncation. */
+    CBK_ERR_BUFFER_TOO_SMALL,
+    /* The send callback failed: connect, TLS, timeout, reset, or a response
+       that ended before its body was complete at the transport level. */
+    CBK_ERR_TRANSPORT,
+    /* The server answered outside 2xx; cbk_client_error() has the status,
+       the API's error code and message. */
+    CBK_ERR_HTTP,
+    /* The body is not the JSON the API documents: bad syntax, wrong shape,
+       a missing required field, a number out of range, or truncated. */
+    CBK_ERR_PARSE,
+    /* A user callback returned nonzero. */
+    CBK_ERR_CANCELLED,
+    /* cbk_json_get_string: no such key. */
+    CBK_ERR_NOT_FOUND
+} cbk_result;
+
+/* "CBK_OK", "CBK_ERR_HTTP", ...; "CBK_ERR_UNKNOWN" for a value out of range.
+   Never NULL. */
+CBKDEF const char *cbk_result_str(cbk_result r);
+
+/* Details of a client's last failure. Filled on every failure:
+   - CBK_ERR_HTTP: http_status, and code/message from the error body by the
+     official SDK's rules (a JSON {message, code}; otherwise "ERROR_<status>"
+     and "HTTP Error: <reason>"; a non-JSON body gives "GENERIC_ERROR", or
+     "CONTENT_TOO_LARGE" for 413).
+   - any other failure: code is the cbk_result_str() name (e.g.
+     "CBK_ERR_PARSE") and message says what went wrong in words.
+   message and code are always NUL-terminated; over-long server text is cut
+   at a UTF-8 boundary. The client's secret never appears in them. */
+typedef struct cbk_error {
+    int http_status;    /* 0 when no response arrived */
+    int transport_code; /* what the send callback returned, 0 if it succeeded */
+    char code[64];      /* API error code, e.g. "NOT_FOUND" */
+    char message[256];  /* API error message */
+} cbk_error;
+
+/* ---------------------------------------------------------------------------
+ * The JSON tokenizer
+ *
+ * A resumable push tokenizer: feed it chunks of any size, it calls you with
+ * one token at a time. Strict RFC 8259: escapes (surrogate pairs included)
+ * are decoded to UTF-8; lone surrogates, invalid UTF-8, control characters,
+ * leading zeros, trailing commas and anything but whitespace after the value
+ * are refused. Nesting is bounded by CBK_JSON_MAX_DEPTH. A string or number
+ * that spans chunks is joined in the caller's buffer; one that lies whole in
+ * a chunk and needs no unescaping is handed over in place, uncopied.
+ * ------------------------------------------------------------------------- */
+
+typedef enum cbk_json_type {
+    CBK_JSON_OBJECT_BEGIN = 1,
+    CBK_JSON_OBJECT_END,
+    CBK_JSON_ARRAY_BEGIN,
+    CBK_JSON_ARRAY_END,
+    CBK_JSON_KEY,    /* an object key; text is the decoded key */
+    CBK_JSON_STRING, /* text is the decoded value (UTF-8, may hold NUL) */
+    CBK_JSON_NUMBER, /* text is the number as written; see cbk_json_int64 */
+    CBK_JSON_TRUE,
+    CBK_JSON_FALSE,
+    CBK_JSON_NULL,
+    CBK_JSON_RAW /* a value asked for with cbk_json_capture: its exact text */
+} cbk_json_type;
+
+typedef struct cbk_json_token {
+    cbk_json_type type;
+    const char *text; /* KEY, STRING, NUMBER, RAW: len bytes; not always
+                         NUL-terminated; valid only during the callback */
+    size_t len;
+    unsigned depth; /* 0 for the top value; a container's BEGIN and END
+                       carry the depth of the container itself */
+    int truncated;  /* 1 when CBK_JSON_TRUNCATE cut text to fit the buffer */
+} cbk_json_token;
+
+typedef struct cbk_json cbk_json;
+
+/* Called once per token. Return 0 to go on; any other value stops the
+   tokenizer, and cbk_json_feed returns it as a cbk_result (a value that is
+   not a cbk_result error becomes CBK_ERR_CANCELLED). */
+typedef int (*cbk_json_fn)(void *user, cbk_json *json, const cbk_json_token *token);
+
+/* Flags for cbk_json_init. */
+#define CBK_JSON_TRUNCATE                                                                          \
+    1u /* a string longer than the buffer is cut                                                   \
+          (token.truncated = 1) instead of failing */
+#define CBK_JSON_LINES                                                                             \
+    2u /* JSON Lines: one value per line, blank lines                                              \
+          skipped, a value may not span lines */
+
+/* The tokenizer's state; a complete type so you can place it anywhere.
+   All fields are private. */
+struct cbk_json {
+    cbk_json_fn on_token;
+    void *user;
+    char *buf;
+    size_t buf_size;
+    size_t kept;     /* bytes at buf's start held by cbk_json_keep */
+    size_t slen;     /* bytes of the current joined string or number */
+    uint64_t offset; /* bytes consumed before the current chunk */
+    const char *pos; /* where in the current chunk the tokenizer is */
+    const char *cap; /* where the captured value's bytes in this chunk begin */
+    size_t cap_len;  /* captured bytes already copied to buf */
+    uint32_t ucs;    /* \u escape being read */
+    uint32_t hi;     /* high surrogate waiting for its pair */
+    unsigned depth;
+    unsigned skip_depth;
+    unsigned flags;
+    uint8_t state;   /* what may come next */
+    uint8_t lex;     /* the token being read, if any */
+    uint8_t sub;     /* the position inside that token */
+    uint8_t utf8_lo; /* bounds of the next UTF-8 continuation byte */
+    uint8_t utf8_hi;
+    uint8_t is_key;
+    uint8_t joined;   /* the current token is being joined in buf */
+    uint8_t skipping; /* 1: skip a value; 2: capture it; 3: skip the rest of a container */
+    uint8_t truncated;
+    uint8_t seen;                                      /* any value byte seen (CBK_JSON_LINES) */
+    uint8_t result;                                    /* sticky cbk_result after a failure */
+    unsigned char stack[(CBK_JSON_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
+};
+
+/* Checks that text[0..len) is exactly one RFC 8259 JSON text (whitespace
+   around it allowed). CBK_OK, or CBK_ERR_PARSE. Uses no buffer: strings
+   are checked, not decoded. */
+CBKDEF cbk_result cbk_json_validate(const char *text, size_t len);
+
+/* Prepares a tokenizer. buf/buf_size: where strings and numbers that span
+   chunks or need unescaping are joined (and what cbk_json_keep and
+   cbk_json_capture fill); it may be NULL/0 if every token is skipped.
+   flags: 0 or CBK_JSON_TRUNCATE | CBK_JSON_LINES. */
+CBKDEF void cbk_json_init(cbk_json *json, char *buf, size_t buf_size, unsigned flags,
+                          cbk_json_fn on_token, void *user);
+
+/* Feeds the next chunk. CBK_OK, CBK_ERR_PARSE (syntax; depth over
+   CBK_JSON_MAX_DEPTH), CBK_ERR_BUFFER_TOO_SMALL (a token that must be joined
+   does not fit in buf), or what a callback returned. After a failure every
+   further call returns the same result. */
+CBKDEF cbk_result cbk_json_feed(cbk_json *json, const char *data, size_t len);
+
+/* Declares the end of the input. CBK_OK when exactly one complete value was
+   read (with CBK_JSON_LINES: when no line was left unfinished), else
+   CBK_ERR_PARSE. */
+CBKDEF cbk_result cbk_json_finish(cbk_json *json);
+
+/* Byte offset of the tokenizer in the whole input (where it failed, after a
+   failure). */
+CBKDEF uint64_t cbk_json_offset(const cbk_json *json);
+
+/* From a KEY token's callback: skip the key's value without tokens (nothing
+   is copied, everything is still checked). From a BEGIN token's callback:
+   skip the rest of that container. */
+CBKDEF void cbk_json_skip(cbk_json *json);
+
+/* From a KEY token's callback: deliver the key's value as one CBK_JSON_RAW
+   token holding its exact text, copied into buf after the kept bytes and
+   NUL-terminated (CBK_ERR_BUFFER_TOO_SMALL when it does not fit). */
+CBKDEF void cbk_json_capture(cbk_json *json);
+
+/* From a KEY, STRING, NUMBER or RAW token's callback: keep the token's text
+   in buf (copying it there if it was handed over in place), NUL-terminated,
+   so that it stays valid after the callback. *out receives the kept copy.
+   CBK_OK or CBK_ERR_BUFFER_TOO_SMALL. */
+CBKDEF cbk_result cbk_json_keep(cbk_json *json, const cbk_json_token *token, const char **out);
+
+/* Forgets kept text back to mark (a value of cbk_json_mark taken earlier). */
+CBKDEF size_t cbk_json_mark(const cbk_json *json);
+CBKDEF void cbk_json_release(cbk_json *json, size_t mark);
+
+/* Converts a JSON number's text to an int64 without floating point. A
+   fraction is truncated toward zero and an exponent applied ("1.7e3" is
+   1700, "-2.9" is -2). CBK_OK, or CBK_ERR_PARSE when the text is not a JSON
+   number or the value does not fit in int64. */
+CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out);
+
+/* Finds the string value of a top-level key in one JSON object text (e.g. a
+   token's meta) and writes it, decoded and NUL-terminated, to out. The last
+   of duplicate keys wins, as in JSON.parse. CBK_OK; CBK_ERR_NOT_FOUND (no
+   such key, or the text is not an object); CBK_ERR_PARSE (invalid JSON, or
+   the value is not a string); CBK_ERR_BUFFER_TOO_SMALL (out cannot hold the
+   value and its NUL: nothing partial is left in out, which is set to ""). */
+CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *key, char *out,
+                                      size_t out_size);
+
+/* ---------------------------------------------------------------------------
+ * The transport contract
+ * ------------------------------------------------------------------------- */
+
+typedef struct cbk_header {
+    const char *name;
+    const char *value;
+} cbk_header;
+
+typedef struct cbk_request {
+    const char *method; /* "GET" or "POST" */
+    const char *url;    /* absolute URL, NUL-terminated */
+    const cbk_header *headers;
+    size_t header_count;
+    const char *body; /* NULL for GET */
+    size_t body_len;
+} cbk_request;
+
+struct cbk_client;
+
+/* The library's receiver; the transport feeds it. */
+typedef struct cbk_response {
+    struct cbk_client *client; /* private */
+} cbk_response;
+
+/* Status line: once, before any header or body. Returns 0 to go on. */
+CBKDEF int cbk_response_status(cbk_response *r, int http_status);
+/* One header (0..n times, after the status). Returns 0 to go on. */
+CBKDEF int cbk_response_header(cbk_response *r, const char *name, size_t name_len,
+                               const char *value, size_t value_len);
+/* The next piece of the body, in any chunking. Returns 0 to go on; nonzero
+   when the library wants no more bytes (it failed, or a callback stopped). */
+CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len);
+
+/* See THE TRANSPORT CONTRACT at the top of the file. */
+typedef int (*cbk_send_fn)(void *ctx, const cbk_request *req, cbk_response *res);
+
+/* ---------------------------------------------------------------------------
+ * The client
+ * ------------------------------------------------------------------------- */
+
+typedef struct cbk_client_options {
+    const char *base_url;       /* NULL: "https://api.chatbotkit.com" */
+    const char *run_as_user_id; /* NULL, or sent as X-RunAs-User-Id */
+    const char *timezone;       /* NULL, or sent as X-Timezone */
+    const cbk_header *headers;  /* extra headers on every request */
+    size_t header_count;
+    unsigned retries;                         /* default 3 */
+    unsigned retry_delay_ms;                  /* default 250, doubled each retry */
+    void (*sleep_ms)(void *ctx, unsigned ms); /* NULL: no retries */
+    void *sleep_ctx;
+} cbk_client_options;
+
+/* Fills o with the defaults above. */
+CBKDEF void cbk_client_options_init(cbk_client_options *o);
+
+typedef struct cbk_token {
+    const char *id;          /* never NULL */
+    const char *name;        /* NULL when absent or null */
+    const char *description; /* NULL when absent or null */
+    const char *meta;        /* the raw JSON object text, NULL when absent */
+    int64_t created_at;      /* ms since the epoch */
+    int64_t updated_at;
+} cbk_token; /* valid only during the callback */
+
+/* Called for each token. Return 0 to go on, nonzero to stop
+   (the operation then returns CBK_ERR_CANCELLED). */
+typedef int (*cbk_token_fn)(void *user, const cbk_token *token);
+
+/* A string body or line for cbk_fetch. Return 0 to go on, nonzero to stop. */
+typedef int (*cbk_body_fn)(void *user, const char *data, size_t len);
+
+typedef struct cbk_token_created {
+    char id[CBK_ID_MAX];
+    char token[CBK_SECRET_MAX]; /* the new token's secret */
+    int64_t created_at;
+} cbk_token_created;
+
+typedef struct cbk_kv {
+    const char *key;
+    const char *value;
+} cbk_kv;
+
+typedef struct cbk_token_list_options {
+    const char *cursor; /* NULL: the first page */
+    const char *order;  /* NULL, "asc" or "desc" */
+    int take;           /* 0: the server's default */
+    const cbk_kv *meta; /* sent as meta.KEY=VALUE */
+    size_t meta_count;
+} cbk_token_list_options;
+
+typedef struct cbk_token_fields { /* create/update body; NULL fields omitted */
+    const char *name;
+    const char *description;
+    const cbk_kv *meta; /* string values */
+    size_t meta_count;
+    const char *config_json; /* a JSON object, checked before sending */
+} cbk_token_fields;
+
+typedef struct cbk_file {
+    const char *name; /* the part's filename */
+    const char *type; /* its Content-Type; NULL: application/octet-stream */
+    const void *data;
+    size_t len;
+} cbk_file;
+
+typedef struct cbk_fetch_options {
+    const char *method; /* NULL: POST when json or file is set, else GET */
+    const cbk_kv *query;
+    size_t query_count;
+    const char *json; /* body, sent as application/json, checked first */
+    size_t json_len;
+    const cbk_file *file; /* multipart/form-data, field "file" */
+    int stream;           /* 1: Accept: application/jsonl, one line per callback */
+} cbk_fetch_options;
+
+/* A decoded token in flight (private). */
+typedef struct cbk__item {
+    cbk_token token;
+    unsigned seen;  /* which fields arrived */
+    int field;      /* the field whose value comes next */
+    int deferred;   /* a cbk_result held until the stream line's type is known */
+    int type_state; /* stream lines: 0 no type yet, 1 "item", 2 other */
+} cbk__item;
+
+/* The client. A complete type you allocate; all fields are private. */
+typedef struct cbk_client {
+    const char *secret;
+    size_t secret_len;
+    cbk_send_fn send;
+    void *send_ctx;
+    char *work;
+    size_t work_size;
+    cbk_client_options opts;
+    size_t base_len;   /* scheme://host[:port] part of base_url */
+    size_t prefix_len; /* base_url's path (after base_len, no trailing '/') */
+    int drop_api;      /* the host is api.chatbotkit.com */
+    cbk_error error;
+    cbk_response response;
+    cbk_request request;
+    /* the operation under way */
+    int op;
+    int status;
+    int finished;
+    int delivered; /* something reached a user callback */
+    unsigned retry_after_ms;
+    int has_retry_after;
+    cbk_result result; /* sticky failure from the receiver */
+    char *auth;        /* the Authorization value in work, wiped at the end */
+    size_t auth_len;
+    size_t used; /* work bytes taken by the request */
+    cbk_json json;
+    cbk__item item;
+    cbk_token_fn on_token;
+    cbk_body_fn on_body;
+    void *user;
+    char *out; /* cursor or id output */
+    size_t out_size;
+    cbk_token_created *created;
+    /* what the request is built from (kept for retries) */
+    const char *user_id;
+    const char *token_id;
+    const char *path;
+    const cbk_token_list_options *list_opts;
+    const cbk_token_fields *fields;
+    const cbk_fetch_options *fetch_opts;
+    const char *cursor; /* list_all: the cursor this page asks with */
+    int unsafe;         /* a POST the server may act on: not re-sent */
+    char *region;       /* work bytes after the request */
+    size_t region_size;
+    const char *got_cursor; /* the response's cursor, kept in region */
+    const char *got_id;     /* the response's id, kept in region */
+    int field;              /* the top-level field whose value comes next */
+    int flags;              /* what the top level held */
+    size_t page_items;
+    size_t mark;     /* decoding region bytes kept before the current token */
+    size_t line_len; /* cbk_fetch streaming: bytes of the line so far */
+    int bom;         /* bytes of a UTF-8 byte order mark skipped (3: done) */
+} cbk_client;
+
+/* Sets up a client. secret: the API secret (NULL or "" sends no
+   Authorization header); the pointer must stay valid. send/send_ctx: your
+   transport. work/work_size: the caller's working memory, used by every
+   operation (see CBK_WORK_MIN). opts: NULL for the defaults; copied, but
+   the strings and header array it points to must stay valid.
+   CBK_OK, or CBK_ERR_INVALID_ARGUMENT (NULL client, send or work; a base
+   URL that is not http:// or https://; CR, LF or NUL in the secret or a
+   header; an empty header name). */
+CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn send,
+                                  void *send_ctx, void *work, size_t work_size,
+                                  const cbk_client_options *opts);
+
+/* Details of the client's last failure (zeroed on success). Never NULL for
+   a non-NULL client. */
+CBKDEF const cbk_error *cbk_client_error(const cbk_client *c);
+
+/* ---------------------------------------------------------------------------
+ * Partner user token operations
+ *
+ * Each blocks in the send callback, retries as the options say, and returns
+ * CBK_OK or the error the last attempt ended with (cbk_client_error() has
+ * the details). Retries: 429, 500, 502, 503, 504 and transport failures, up
+ * to opts.retries times, waiting retry_delay_ms, doubled each time, or the
+ * server's Retry-After seconds. A create is retried only on 429, 503 and
+ * CBK_SEND_NOT_SENT, where the server cannot have acted. Nothing is retried
+ * once a token reached your callback.
+ * ------------------------------------------------------------------------- */
+
+/* One page: calls on_token for each token as it is decoded, then writes the
+   server's cursor for the next page to next_cursor (NUL-terminated; "" when
+   none). next_cursor may be NULL. CBK_OK only after the whole body was read
+   and well formed. */
+CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
+                                 const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                 void *user, char *next_cursor, size_t next_cursor_size);
+
+/* Every token in one response, sent as JSON Lines (Accept:
+   application/jsonl); each reaches on_token as its line arrives. */
+CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
+                                        const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                        void *user);
+
+/* Every page: follows cursors until the server returns an empty page, an
+   empty cursor, or the cursor it was given. opts->cursor, if set, is where
+   it starts. Uses CBK_CURSOR_MAX bytes of the work buffer for the cursor. */
+CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
+                                     const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                     void *user);
+
+/* Creates a token. fields NULL sends {}. out receives the new token's id,
+   secret and creation time; the secret is in out only (the work buffer
+   bytes that held it are wiped before return). */
+CBKDEF cbk_result cbk_token_create(cbk_client *c, const char *user_id,
+                                   const cbk_token_fields *fields, cbk_token_created *out);
+
+/* Updates a token's fields; id_out (NULL ok) receives the id the server
+   answered with. */
+CBKDEF cbk_result cbk_token_update(cbk_client *c, const char *user_id, const char *token_id,
+                                   const cbk_token_fields *fields, char id_out[CBK_ID_MAX]);
+
+/* Deletes a token; id_out (NULL ok) receives the deleted id. */
+CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const char *token_id,
+                                   char id_out[CBK_ID_MAX]);
+
+/* ---------------------------------------------------------------------------
+ * The generic request (the SDK's clientFetch)
+ * ------------------------------------------------------------------------- */
+
+/* Any API path ("/api/v1/..."; the /api rule applies). A 2xx body goes to
+   on_body: raw chunks as they arrive, or with stream = 1 one JSON line per
+   call (without its line end; blank lines skipped; a line must fit in the
+   work buffer). Any other status is decoded into cbk_error and gives
+   CBK_ERR_HTTP without calling on_body. A POST is retried only where the
+   server cannot have acted, as a create is. */
+CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_options *opts,
+                            cbk_body_fn on_body, void *user);
+
+/* ---------------------------------------------------------------------------
+ * Without a send callback (sans-I/O)
+ *
+ *   const cbk_request *req;
+ *   if (cbk_token_list_prepare(&c, "u1", NULL, on_token, NULL, NULL, 0, &req) == CBK_OK) {
+ *       ... send req, feed cbk_client_response(&c) ...
+ *       r = cbk_client_finish(&c);          // or cbk_client_abort(&c, code)
+ *   }
+ *
+ * Each prepare call checks its arguments, builds the request in the work
+ * buffer and arms the receiver. cbk_client_retry_delay tells whether and
+ * when to try again (then call the same prepare again). The send callback
+ * given to cbk_client_init is not used on this path (it may be NULL).
+ * ------------------------------------------------------------------------- */
+
+CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
+                                         const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                         void *user, char *next_cursor, size_t next_cursor_size,
+                                         const cbk_request **out_req);
+CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_id,
+                                                const cbk_token_list_options *opts,
+                                                cbk_token_fn on_token, void *user,
+                                                const cbk_request **out_req);
+CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
+                                           const cbk_token_fields *fields, cbk_token_created *out,
+                                           const cbk_request **out_req);
+CBKDEF cbk_result cbk_token_update_prepare(cbk_client *c, const char *user_id, const char *token_id,
+                                           const cbk_token_fields *fields, char id_out[CBK_ID_MAX],
+                                           const cbk_request **out_req);
+CBKDEF cbk_result cbk_token_delete_prepare(cbk_client *c, const char *user_id, const char *token_id,
+                                           char id_out[CBK_ID_MAX], const cbk_request **out_req);
+CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_fetch_options *opts,
+                                    cbk_body_fn on_body, void *user, const cbk_request **out_req);
+
+/* The receiver of the prepared request. */
+CBKDEF cbk_response *cbk_client_response(cbk_client *c);
+
+/* The exchange completed (whatever the status): decodes what is left and
+   returns the operation's result. Wipes the Authorization value. */
+CBKDEF cbk_result cbk_client_finish(cbk_client *c);
+
+/* The exchange failed at the transport with transport_code (nonzero; use
+   CBK_SEND_NOT_SENT when the request never left). Returns the operation's
+   result: CBK_ERR_TRANSPORT, or a failure the receiver already saw. */
+CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code);
+
+/* After a failed attempt number `attempt` (0 for the first): 1 and the wait
+   in *delay_ms when the operation may be tried again under the client's
+   options, else 0. */
+CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigned *delay_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CBK_TOKEN_H */
+
+/* ===========================================================================
+ * Implementation
+ * ========================================================================= */
+#ifdef CBK_TOKEN_IMPLEMENTATION
+#ifndef CBK__IMPLEMENTED
+#define CBK__IMPLEMENTED
+
+#if defined(CBK_TOKEN_NO_LIBC)
+#ifndef CBK_MEMCPY
+#define CBK_MEMCPY(d, s, n) cbk__memcpy((d), (s), (n))
+#endif
+#ifndef CBK_MEMSET
+#define CBK_MEMSET(d, c, n) cbk__memset((d), (c), (n))
+#endif
+#ifndef CBK_STRLEN
+#define CBK_STRLEN(s) cbk__strlen(s)
+#endif
+static void *cbk__memcpy(void *d, const void *s, size_t n) {
+    unsigned char *dp = (unsigned char *)d;
+    const unsigned char *sp = (const unsigned char *)s;
+    while (n--) *dp++ = *sp++;
+    return d;
+}
+static void *cbk__memset(void *d, int c, size_t n) {
+    /* volatile: the wipes of secrets must not be optimised away */
+    volatile unsigned char *dp = (volatile unsigned char *)d;
+    while (n--) *dp++ = (unsigned char)c;
+    return d;
+}
+static size_t cbk__strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+#else
+#include <string.h>
+#ifndef CBK_MEMCPY
+#define CBK_MEMCPY(d, s, n) memcpy((d), (s), (n))
+#endif
+#ifndef CBK_MEMSET
+#define CBK_MEMSET(d, c, n) memset((d), (c), (n))
+#endif
+#ifndef CBK_STRLEN
+#define CBK_STRLEN(s) strlen(s)
+#endif
+#endif
+
+/* A wipe the compiler may not drop as a dead store. */
+static void cbk__wipe(void *p, size_t n) {
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--) *v++ = 0;
+}
+
+static int cbk__streq(const char *a, size_t alen, const char *lit) {
+    size_t i;
+    for (i = 0; i < alen; i++)
+        if (lit[i] == 0 || a[i] != lit[i]) return 0;
+    return lit[alen] == 0;
+}
+
+static unsigned char cbk__lower(unsigned char ch) {
+    return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch + 32) : ch;
+}
+
+static int cbk__strieq(const char *a, size_t alen, const char *lit) {
+    size_t i;
+    for (i = 0; i < alen; i++)
+        if (lit[i] == 0 || cbk__lower((unsigned char)a[i]) != cbk__lower((unsigned char)lit[i]))
+            return 0;
+    return lit[alen] == 0;
+}
+
+CBKDEF const char *cbk_result_str(cbk_result r) {
+    switch (r) {
+    case CBK_OK: return "CBK_OK";
+    case CBK_ERR_INVALID_ARGUMENT: return "CBK_ERR_INVALID_ARGUMENT";
+    case CBK_ERR_BUFFER_TOO_SMALL: return "CBK_ERR_BUFFER_TOO_SMALL";
+    case CBK_ERR_TRANSPORT: return "CBK_ERR_TRANSPORT";
+    case CBK_ERR_HTTP: return "CBK_ERR_HTTP";
+    case CBK_ERR_PARSE: return "CBK_ERR_PARSE";
+    case CBK_ERR_CANCELLED: return "CBK_ERR_CANCELLED";
+    case CBK_ERR_NOT_FOUND: return "CBK_ERR_NOT_FOUND";
+    }
+    return "CBK_ERR_UNKNOWN";
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one.
+   Overlongs, surrogates and code points past U+10FFFF are refused. */
+static size_t cbk__utf8_seq(const unsigned char *s, size_t n) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need, i;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else
+        return 0;
+    if (n < need + 1) return 0;
+    for (i = 1; i <= need; i++) {
+        if (s[i] < lo || s[i] > hi) return 0;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
+}
+
+static int cbk__utf8_valid(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        k = cbk__utf8_seq(p + i, n - i);
+        if (!k) return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------
+ * The tokenizer
+ * ------------------------------------------------------------------------- */
+
+/* What may come next. */
+enum {
+    CBK__S_START,     /* the top value */
+    CBK__S_VALUE,     /* a value (after ':' or an array's ',') */
+    CBK__S_ARR_FIRST, /* a value or ']' */
+    CBK__S_OBJ_FIRST, /* a key or '}' */
+    CBK__S_KEY,       /* a key (after an object's ',') */
+    CBK__S_COLON,
+    CBK__S_AFTER, /* ',' or the container's end */
+    CBK__S_DONE   /* only whitespace */
+};
+
+/* The token being read. */
+enum {
+    CBK__L_NONE,
+    CBK__L_STR,    /* string body */
+    CBK__L_ESC,    /* after a backslash */
+    CBK__L_U,      /* \u digits; sub counts them */
+    CBK__L_LOW_BS, /* a high surrogate wants '\' */
+    CBK__L_LOW_U,  /* ... then 'u' */
+    CBK__L_UTF8,   /* UTF-8 continuation bytes; sub counts what is left */
+    CBK__L_NUM,    /* number; sub is the number state */
+    CBK__L_LIT     /* true/false/null; sub is the next index, ucs the word */
+};
+
+/* Number states: which part was read last. */
+enum {
+    CBK__N_MINUS = 1, /* '-' : a digit must follow */
+    CBK__N_ZERO,      /* a leading 0: no digit may follow */
+    CBK__N_INT,       /* integer digits */
+    CBK__N_DOT,       /* '.' : a digit must follow */
+    CBK__N_FRAC,
+    CBK__N_E,     /* 'e' : sign or digit */
+    CBK__N_ESIGN, /* exponent sign : a digit must follow */
+    CBK__N_EXP
+};
+
+static const char cbk__lit_true[] = "true", cbk__lit_false[] = "false", cbk__lit_null[] = "null";
+
+static cbk_result cbk__json_fail(cbk_json *j, cbk_result r) {
+    if (!j->result) j->result = (uint8_t)r;
+    return (cbk_result)j->result;
+}
+
+CBKDEF void cbk_json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flags,
+                          cbk_json_fn on_token, void *user) {
+    CBK_MEMSET(j, 0, sizeof *j);
+    j->buf = buf;
+    j->buf_size = buf ? buf_size : 0;
+    j->flags = flags;
+    j->on_token = on_token;
+    j->user = user;
+}
+
+CBKDEF uint64_t cbk_json_offset(const cbk_json *j) {
+    return j->offset;
+}
+
+CBKDEF size_t cbk_json_mark(const cbk_json *j) {
+    return j->kept;
+}
+
+CBKDEF void cbk_json_release(cbk_json *j, size_t mark) {
+    if (mark <= j->kept) j->kept = mark;
+}
+
+CBKDEF void cbk_json_skip(cbk_json *j) {
+    if (j->skipping) return;
+    if (j->state == CBK__S_COLON)
+        j->skipping = 1; /* from a key: its value, at the key's depth */
+    else if (j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_ARR_FIRST)
+        j->skipping = 3; /* from a BEGIN: all inside, up to its END */
+    else
+        return;
+    j->skip_depth = j->depth;
+}
+
+CBKDEF void cbk_json_capture(cbk_json *j) {
+    if (j->skipping || j->state != CBK__S_COLON) return;
+    j->skipping = 2;
+    j->skip_depth = j->depth;
+    j->cap = NULL; /* set where the value's first byte is seen */
+    j->cap_len = 0;
+}
+
+CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
+    char *dst = j->buf + j->kept;
+    if (!j->buf || j->buf_size - j->kept < t->len + 1) {
+        *out = NULL;
+        return CBK_ERR_BUFFER_TOO_SMALL;
+    }
+    if (t->text != dst) CBK_MEMCPY(dst, t->text, t->len);
+    dst[t->len] = 0;
+    j->kept += t->len + 1;
+    *out = dst;
+    return CBK_OK;
+}
+
+static int cbk__json_top_is_object(const cbk_json *j) {
+    unsigned d = j->depth - 1;
+    return (j->stack[d >> 3] >> (d & 7)) & 1;
+}
+
+/* Hands a token to the callback unless a skip or capture hides it. */
+static cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *text, size_t len,
+                                 unsigned depth) {
+    cbk_json_token t;
+    int rc;
+    if (j->skipping) {
+        if (j->skipping == 3) {
+            if (depth >= j->skip_depth) return CBK_OK;
+            j->skipping = 0; /* the skipped container's END: passed on */
+        } else {
+            size_t n;
+            if (depth > j->skip_depth || type == CBK_JSON_OBJECT_BEGIN ||
+                type == CBK_JSON_ARRAY_BEGIN)
+                return CBK_OK;
+            /* the skipped or captured value just ended */
+            if (j->skipping == 1) {
+                j->skipping = 0;
+                return CBK_OK;
+            }
+            j->skipping = 0;
+            n = (size_t)(j->pos - j->cap);
+            if (j->buf_size - j->kept - j->cap_len < n + 1)
+                return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+            len = j->cap_len + n;
+            j->buf[j->kept + len] = 0;
+            type = CBK_JSON_RAW;
+            text = j->buf + j->kept;
+            j->cap_len = 0;
+        }
+    }
+    if (!j->on_token) return CBK_OK;
+    t.type = type;
+    t.text = text;
+    t.len = len;
+    t.depth = depth;
+    t.truncated = j->truncated;
+    rc = j->on_token(j->user, j, &t);
+    if (rc) {
+        if (rc < 0 || rc > (int)CBK_ERR_NOT_FOUND) rc = (int)CBK_ERR_CANCELLED;
+        return cbk__json_fail(j, (cbk_result)rc);
+    }
+    return CBK_OK;
+}
+
+/* Appends n bytes to the token being joined in buf. */
+static cbk_result cbk__json_join(cbk_json *j, const char *s, size_t n) {
+    size_t room;
+    if (j->skipping || !j->on_token) return CBK_OK; /* nobody reads the text */
+    room = j->buf_size - j->kept - j->slen;
+    if (room < n + 1) {
+        if (!(j->flags & CBK_JSON_TRUNCATE) || j->lex == CBK__L_NUM)
+            return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+        j->truncated = 1;
+        n = room ? room - 1 : 0;
+    }
+    CBK_MEMCPY(j->buf + j->kept + j->slen, s, n);
+    j->slen += n;
+    return CBK_OK;
+}
+
+/* After a scalar value or a container's end. */
+static void cbk__json_after_value(cbk_json *j) {
+    j->state = (uint8_t)(j->depth ? CBK__S_AFTER : CBK__S_DONE);
+}
+
+static int cbk__json_wants_value(const cbk_json *j) {
+    return j->state == CBK__S_START || j->state == CBK__S_VALUE || j->state == CBK__S_ARR_FIRST;
+}
+
+/* Marks where a value starts, for a capture waiting on it. */
+static void cbk__json_value_begins(cbk_json *j, const char *p) {
+    j->seen = 1;
+    if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) j->cap = p;
+}
+
+/* A finished string: hand it over in place (when nothing was joined) or
+   from buf. */
+static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seglen) {
+    const char *text = seg;
+    size_t len = seglen;
+    cbk_json_type type = j->is_key ? CBK_JSON_KEY : CBK_JSON_STRING;
+    cbk_result r;
+    unsigned depth = j->depth;
+    if (j->joined) {
+        if (cbk__json_join(j, seg, seglen)) return (cbk_result)j->result;
+        text = j->buf ? j->buf + j->kept : seg;
+        len = j->slen;
+        if (j->buf && !j->skipping) j->buf[j->kept + j->slen] = 0;
+    }
+    j->lex = CBK__L_NONE;
+    j->joined = 0;
+    if (j->is_key)
+        j->state = CBK__S_COLON;
+    else
+        cbk__json_after_value(j);
+    r = cbk__json_emit(j, type, text, len, depth);
+    j->slen = 0;
+    j->truncated = 0;
+    return r;
+}
+
+static void cbk__utf8_put(uint32_t cp, char *out, size_t *n) {
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        *n = 1;
+    } else if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        *n = 2;
+    } else if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        *n = 3;
+    } else {
+        out[0] = (char)(0xF0 | (cp >> 18));
+        out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[3] = (char)(0x80 | (cp & 0x3F));
+        *n = 4;
+    }
+}
+
+static int cbk__hex(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = cbk__lower(c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* One byte of an escape sequence, or of a UTF-8 sequence. Returns CBK_OK
+   and leaves j->lex at CBK__L_STR when the sequence is complete. */
+static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
+    char out[4];
+    size_t n;
+    int h;
+    switch (j->lex) {
+    case CBK__L_UTF8:
+        if (c < j->utf8_lo || c > j->utf8_hi) return cbk__json_fail(j, CBK_ERR_PARSE);
+        j->utf8_lo = 0x80;
+        j->utf8_hi = 0xBF;
+        if (--j->sub == 0) j->lex = CBK__L_STR;
+        return CBK_OK;
+    case CBK__L_ESC:
+        switch (c) {
+        case '"': out[0] = '"'; break;
+        case '\\': out[0] = '\\'; break;
+        case '/': out[0] = '/'; break;
+        case 'b': out[0] = '\b'; break;
+        case 'f': out[0] = '\f'; break;
+        case 'n': out[0] = '\n'; break;
+        case 'r': out[0] = '\r'; break;
+        case 't': out[0] = '\t'; break;
+        case 'u':
+            j->lex = CBK__L_U;
+            j->sub = 0;
+            j->ucs = 0;
+            return CBK_OK;
+        default: return cbk__json_fail(j, CBK_ERR_PARSE);
+        }
+        j->lex = CBK__L_STR;
+        return cbk__json_join(j, out, 1);
+    case CBK__L_LOW_BS:
+        if (c != '\\') return cbk__json_fail(j, CBK_ERR_PARSE);
+        j->lex = CBK__L_LOW_U;
+        return CBK_OK;
+    case CBK__L_LOW_U:
+        if (c != 'u') return cbk__json_fail(j, CBK_ERR_PARSE);
+        j->lex = CBK__L_U;
+        j->sub = 0;
+        j->ucs = 0;
+        return CBK_OK;
+    case CBK__L_U:
+        h = cbk__hex(c);
+        if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
+        j->ucs = (j->ucs << 4) | (uint32_t)h;
+        if (++j->sub < 4) return CBK_OK;
+        if (j->hi) {
+            if (j->ucs < 0xDC00 || j->ucs > 0xDFFF) return cbk__json_fail(j, CBK_ERR_PARSE);
+            j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
+            j->hi = 0;
+        } else if (j->ucs >= 0xD800 && j->ucs <= 0xDBFF) {
+            j->hi = j->ucs;
+            j->lex = CBK__L_LOW_BS;
+            return CBK_OK;
+        } else if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
+            return cbk__json_fail(j, CBK_ERR_PARSE);
+        }
+        cbk__utf8_put(j->ucs, out, &n);
+        j->lex = CBK__L_STR;
+        return cbk__json_join(j, out, n);
+    default: break;
+    }
+    return cbk__json_fail(j, CBK_ERR_PARSE);
+}
+
+/* Eight bytes at once: does any need a closer look ('"', '\\', a control
+   character or a non-ASCII byte)? Plain C, no alignment assumed. */
+#define CBK__ONES  ((uint64_t)0x0101010101010101ull)
+#define CBK__HIGHS ((uint64_t)0x8080808080808080ull)
+static int cbk__word_is_plain(const unsigned char *p) {
+    uint64_t w, q, b, ctl;
+    CBK_MEMCPY(&w, p, 8);
+    q = w ^ (CBK__ONES * 0x22);
+    b = w ^ (CBK__ONES * 0x5C);
+    ctl = (w - CBK__ONES * 0x20);
+    return (((q - CBK__ONES) & ~q) | ((b - CBK__ONES) & ~b) | ctl | w) & CBK__HIGHS ? 0 : 1;
+}
+
+/* Reads string bytes from p. Returns where it stopped (end, or just past
+   the closing quote); NULL on failure. */
+static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *p,
+                                             const unsigned char *end) {
+    const unsigned char *seg = p; /* raw bytes not yet joined */
+    for (;;) {
+        unsigned char c;
+        if (j->lex != CBK__L_STR) {
+            /* inside an escape or a UTF-8 sequence */
+            while (p < end && j->lex != CBK__L_STR) {
+                if (j->lex == CBK__L_UTF8) {
+                    if (cbk__json_seq_byte(j, *p)) return NULL;
+                    p++;
+                } else {
+                    if (cbk__json_seq_byte(j, *p)) return NULL;
+                    p++;
+                    seg = p;
+                }
+            }
+            if (p >= end) break;
+        }
+        while (end - p >= 8 && cbk__word_is_plain(p)) p += 8;
+        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+        if (p >= end) break;
+        c = *p;
+        if (c == '"') {
+            j->pos = (const char *)(p + 1);
+            if (cbk__json_string_done(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+            return p + 1;
+        }
+        if (c == '\\') {
+            if (!j->joined) j->slen = 0;
+            j->joined = 1;
+            if (cbk__json_join(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+            j->lex = CBK__L_ESC;
+            p++;
+            seg = p;
+            continue;
+        }
+        if (c < 0x20) {
+            cbk__json_fail(j, CBK_ERR_PARSE);
+            return NULL;
+        }
+        /* a UTF-8 lead byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            j->sub = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            j->sub = 2;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            j->sub = 3;
+        } else {
+            cbk__json_fail(j, CBK_ERR_PARSE);
+            return NULL;
+        }
+        j->utf8_lo = (uint8_t)(c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80);
+        j->utf8_hi = (uint8_t)(c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF);
+        j->lex = CBK__L_UTF8;
+        p++;
+    }
+    /* the chunk ended inside the string: keep what was read */
+    if (!j->joined) j->slen = 0;
+    j->joined = 1;
+    if (cbk__json_join(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+    return p;
+}
+
+/* Ends a number whose last byte has been read. */
+static cbk_result cbk__json_number_done(cbk_json *j, const char *seg, size_t seglen) {
+    const char *text = seg;
+    size_t len = seglen;
+    cbk_result r;
+    if (j->sub == CBK__N_MINUS || j->sub == CBK__N_DOT || j->sub == CBK__N_E ||
+        j->sub == CBK__N_ESIGN)
+        return cbk__json_fail(j, CBK_ERR_PARSE);
+    if (j->joined) {
+        if (cbk__json_join(j, seg, seglen)) return (cbk_result)j->result;
+        text = j->buf ? j->buf + j->kept : seg;
+        len = j->slen;
+        if (j->buf && !j->skipping) j->buf[j->kept + j->slen] = 0;
+    }
+    j->lex = CBK__L_NONE;
+    j->joined = 0;
+    cbk__json_after_value(j);
+    r = cbk__json_emit(j, CBK_JSON_NUMBER, text, len, j->depth);
+    j->slen = 0;
+    return r;
+}
+
+/* Reads number bytes from p; stops at the first byte that is not part of
+   it (returned, unconsumed) or at end. NULL on failure. */
+static const unsigned char *cbk__json_number(cbk_json *j, const unsigned char *p,
+                                             const unsigned char *end) {
+    const unsigned char *seg = p;
+    uint8_t s = j->sub;
+    for (; p < end; p++) {
+        unsigned char c = *p;
+        if (c >= '0' && c <= '9') {
+            switch (s) {
+            case 0:
+            case CBK__N_MINUS: s = c == '0' ? CBK__N_ZERO : CBK__N_INT; continue;
+            case CBK__N_ZERO: cbk__json_fail(j, CBK_ERR_PARSE); return NULL;
+            case CBK__N_DOT: s = CBK__N_FRAC; continue;
+            case CBK__N_E:
+            case CBK__N_ESIGN: s = CBK__N_EXP; continue;
+            default: continue;
+            }
+        }
+        if (c == '.') {
+            if (s != CBK__N_ZERO && s != CBK__N_INT) break;
+            s = CBK__N_DOT;
+        } else if (c == 'e' || c == 'E') {
+            if (s != CBK__N_ZERO && s != CBK__N_INT && s != CBK__N_FRAC) break;
+            s = CBK__N_E;
+        } else if (c == '-' && s == 0) {
+            s = CBK__N_MINUS;
+        } else if (c == '+' || c == '-') {
+            if (s != CBK__N_E) break;
+            s = CBK__N_ESIGN;
+        } else {
+            break;
+        }
+    }
+    j->sub = s;
+    if (p < end) {
+        j->pos = (const char *)p;
+        if (cbk__json_number_done(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+        return p;
+    }
+    if (!j->joined) j->slen = 0;
+    j->joined = 1;
+    if (cbk__json_join(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+    return p;
+}
+
+static const unsigned char *cbk__json_literal(cbk_json *j, const unsigned char *p,
+                                              const unsigned char *end) {
+    const char *word = j->ucs == 't'   ? cbk__lit_true
+                       : j->ucs == 'f' ? cbk__lit_false
+                                       : cbk__lit_null;
+    while (p < end && word[j->sub]) {
+        if (*p != (unsigned char)word[j->sub]) {
+            cbk__json_fail(j, CBK_ERR_PARSE);
+            return NULL;
+        }
+        j->sub++;
+        p++;
+    }
+    if (!word[j->sub]) {
+        cbk_json_type type = j->ucs == 't'   ? CBK_JSON_TRUE
+                             : j->ucs == 'f' ? CBK_JSON_FALSE
+                                             : CBK_JSON_NULL;
+        j->lex = CBK__L_NONE;
+        j->pos = (const char *)p;
+        cbk__json_after_value(j);
+        if (cbk__json_emit(j, type, word, j->sub, j->depth)) return NULL;
+    }
+    return p;
+}
+
+/* Continues the token the previous chunk ended in. */
+static const unsigned char *cbk__json_resume(cbk_json *j, const unsigned char *p,
+                                             const unsigned char *end) {
+    switch (j->lex) {
+    case CBK__L_NUM: return cbk__json_number(j, p, end);
+    case CBK__L_LIT: return cbk__json_literal(j, p, end);
+    default: return cbk__json_string(j, p, end);
+    }
+}
+
+static cbk_result cbk__json_open(cbk_json *j, int object, const unsigned char *p) {
+    unsigned d;
+    if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE);
+    if (j->depth >= CBK_JSON_MAX_DEPTH) return cbk__json_fail(j, CBK_ERR_PARSE);
+    cbk__json_value_begins(j, (const char *)p);
+    d = j->depth++;
+    if (object)
+        j->stack[d >> 3] = (unsigned char)(j->stack[d >> 3] | (1u << (d & 7)));
+    else
+        j->stack[d >> 3] = (unsigned char)(j->stack[d >> 3] & ~(1u << (d & 7)));
+    j->state = (uint8_t)(object ? CBK__S_OBJ_FIRST : CBK__S_ARR_FIRST);
+    j->pos = (const char *)(p + 1);
+    return cbk__json_emit(j, object ? CBK_JSON_OBJECT_BEGIN : CBK_JSON_ARRAY_BEGIN, NULL, 0, d);
+}
+
+static cbk_result cbk__json_close(cbk_json *j, int object, const unsigned char *p) {
+    if (!j->depth || cbk__json_top_is_object(j) != object) return cbk__json_fail(j, CBK_ERR_PARSE);
+    if (!(j->state == CBK__S_AFTER || j->state == (object ? CBK__S_OBJ_FIRST : CBK__S_ARR_FIRST)))
+        return cbk__json_fail(j, CBK_ERR_PARSE);
+    j->depth--;
+    cbk__json_after_value(j);
+    j->pos = (const char *)(p + 1);
+    return cbk__json_emit(j, object ? CBK_JSON_OBJECT_END : CBK_JSON_ARRAY_END, NULL, 0, j->depth);
+}
+
+CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
+    const unsigned char *p = (const unsigned char *)data, *end = p + len;
+    if (j->result) return (cbk_result)j->result;
+    if (!len) return CBK_OK;
+    j->pos = data;
+    if (j->skipping == 2 && j->cap) j->cap = data;
+    if (j->lex != CBK__L_NONE) {
+        p = cbk__json_resume(j, p, end);
+        if (!p) goto failed;
+    }
+    while (p < end) {
+        unsigned char c = *p;
+        j->pos = (const char *)p;
+        switch (c) {
+        case ' ':
+        case '\t':
+        case '\r': p++; continue;
+        case '\n':
+            if (j->flags & CBK_JSON_LINES) {
+                if (j->state == CBK__S_DONE) {
+                    j->state = CBK__S_START;
+                    j->seen = 0;
+                } else if (j->state != CBK__S_START) {
+                    cbk__json_fail(j, CBK_ERR_PARSE);
+                    goto failed;
+                }
+            }
+            p++;
+            continue;
+        case '{':
+        case '[':
+            if (cbk__json_open(j, c == '{', p)) goto failed;
+            p++;
+            continue;
+        case '}':
+        case ']':
+            if (cbk__json_close(j, c == '}', p)) goto failed;
+            p++;
+            continue;
+        case ',':
+            if (j->state != CBK__S_AFTER) goto syntax;
+            j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
+            p++;
+            continue;
+        case ':':
+            if (j->state != CBK__S_COLON) goto syntax;
+            j->state = CBK__S_VALUE;
+            p++;
+            continue;
+        case '"':
+            if (j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY) {
+                j->is_key = 1;
+            } else if (cbk__json_wants_value(j)) {
+                j->is_key = 0;
+                cbk__json_value_begins(j, (const char *)p);
+            } else {
+                goto syntax;
+            }
+            j->lex = CBK__L_STR;
+            j->joined = 0;
+            j->slen = 0;
+            p = cbk__json_string(j, p + 1, end);
+            if (!p) goto failed;
+            continue;
+        case 't':
+        case 'f':
+        case 'n':
+            if (!cbk__json_wants_value(j)) goto syntax;
+            cbk__json_value_begins(j, (const char *)p);
+            j->lex = CBK__L_LIT;
+            j->ucs = c;
+            j->sub = 0;
+            p = cbk__json_literal(j, p, end);
+            if (!p) goto failed;
+            continue;
+        default:
+            if (c == '-' || (c >= '0' && c <= '9')) {
+                if (!cbk__json_wants_value(j)) goto syntax;
+                cbk__json_value_begins(j, (const char *)p);
+                j->lex = CBK__L_NUM;
+                j->sub = 0;
+                j->joined = 0;
+                j->slen = 0;
+                p = cbk__json_number(j, p, end);
+                if (!p) goto failed;
+                continue;
+            }
+            goto syntax;
+        }
+    }
+    if (j->skipping == 2 && j->cap) {
+        /* the captured value goes on past this chunk: keep its bytes */
+        size_t n = (size_t)((const char *)end - j->cap);
+        if (j->buf_size - j->kept - j->cap_len < n + 1) {
+            cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+            goto failed;
+        }
+        CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+        j->cap_len += n;
+    }
+    j->offset += len;
+    return CBK_OK;
+syntax:
+    cbk__json_fail(j, CBK_ERR_PARSE);
+failed:
+    j->offset += (uint64_t)(j->pos - data);
+    return (cbk_result)j->result;
+}
+
+CBKDEF cbk_result cbk_json_finish(cbk_json *j) {
+    if (j->result) return (cbk_result)j->result;
+    if (j->lex == CBK__L_NUM && j->depth == 0) {
+        j->pos = NULL;
+        if (cbk__json_number_done(j, "", 0)) return (cbk_result)j->result;
+    }
+    if (j->lex != CBK__L_NONE) return cbk__json_fail(j, CBK_ERR_PARSE);
+    if (j->state == CBK__S_DONE) return CBK_OK;
+    if ((j->flags & CBK_JSON_LINES) && j->state == CBK__S_START) return CBK_OK;
+    return cbk__json_fail(j, CBK_ERR_PARSE);
+}
+
+CBKDEF cbk_result cbk_json_validate(const char *text, size_t len) {
+    cbk_json j;
+    cbk_result r;
+    if (!text && len) return CBK_ERR_INVALID_ARGUMENT;
+    cbk_json_init(&j, NULL, 0, 0, NULL, NULL);
+    r = cbk_json_feed(&j, text, len);
+    return r ? r : cbk_json_finish(&j);
+}
+
+CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
+    /* Digits of the integer and fraction parts, then a decimal exponent:
+       the value is digits * 10^(exp - frac_digits), truncated. */
+    const char *p = text, *end = text + len, *digits, *dend;
+    const char *frac = NULL;
+    int neg = 0, eneg = 0;
+    long exp = 0, point;
+    uint64_t v = 0, limit;
+    if (!text || !out) return CBK_ERR_INVALID_ARGUMENT;
+    *out = 0;
+    if (p < end && *p == '-') neg = 1, p++;
+    if (p >= end || *p < '0' || *p > '9') return CBK_ERR_PARSE;
+    digits = p;
+    if (*p == '0')
+        p++;
+    else
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    point = (long)(p - digits);
+    if (p < end && *p == '.') {
+        frac = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == frac) return CBK_ERR_PARSE;
+    }
+    dend = p;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        const char *e;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        e = p;
+        while (p < end && *p >= '0' && *p <= '9') {
+            /* past a million digits' worth the answer no longer changes */
+            if (exp < 1000000) exp = exp * 10 + (*p - '0');
+            p++;
+        }
+        if (p == e) return CBK_ERR_PARSE;
+        if (eneg) exp = -exp;
+    }
+    if (p != end) return CBK_ERR_PARSE;
+    point += exp; /* digits before the decimal point, after the exponent */
+    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    {
+        /* walk the digit string (integer digits, then fraction digits) up to
+           the decimal point, padding with zeros past its end */
+        long i, ndig = (long)((frac ? (size_t)(dend - frac) : 0) +
+                              (size_t)((frac ? frac - 1 : dend) - digits));
+        long intlen = (long)((frac ? frac - 1 : dend) - digits);
+        for (i = 0; i < point; i++) {
+            unsigned d = 0;
+            if (i < ndig)
+                d = (unsigned)(i < intlen ? digits[i] - '0' : frac[i - intlen] - '0');
+            else if (v == 0)
+                break; /* zeros times anything: stays 0 */
+            if (v > (limit - d) / 10) return CBK_ERR_PARSE;
+            v = v * 10 + d;
+        }
+    }
+    if (neg)
+        *out = v ? (int64_t)(-(int64_t)(v - 1)) - 1 : 0;
+    else
+        *out = (int64_t)v;
+    return CBK_OK;
+}
+
+/* Decodes the JSON string whose opening quote is at *pp (already
+   validated) into out (NULL: compare with cmp instead). Returns the decoded
+   length, or (size_t)-1 when out is too small or cmp differs; *pp moves
+   past the closing quote either way. */
+static size_t cbk__json_decode(const char **pp, char *out, size_t out_size, const char *cmp,
+                               size_t cmp_len) {
+    const unsigned char *p = (const unsigned char *)*pp + 1;
+    size_t n = 0;
+    int ok = 1;
+    for (;;) {
+        char tmp[4];
+        size_t k = 1;
+        uint32_t cp;
+        if (*p == '"') break;
+        if (*p != '\\') {
+            tmp[0] = (char)*p++;
+        } else {
+            p++;
+            switch (*p) {
+            case 'b': tmp[0] = '\b'; break;
+            case 'f': tmp[0] = '\f'; break;
+            case 'n': tmp[0] = '\n'; break;
+            case 'r': tmp[0] = '\r'; break;
+            case 't': tmp[0] = '\t'; break;
+            case 'u':
+                cp = (uint32_t)(cbk__hex(p[1]) << 12 | cbk__hex(p[2]) << 8 | cbk__hex(p[3]) << 4 |
+                                cbk__hex(p[4]));
+                p += 4;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    uint32_t lo = (uint32_t)(cbk__hex(p[3]) << 12 | cbk__hex(p[4]) << 8 |
+                                             cbk__hex(p[5]) << 4 | cbk__hex(p[6]));
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 6;
+                }
+                cbk__utf8_put(cp, tmp, &k);
+                break;
+            default: tmp[0] = (char)*p; break;
+            }
+            p++;
+        }
+        if (out) {
+            if (ok && n + k < out_size)
+                CBK_MEMCPY(out + n, tmp, k);
+            else
+                ok = 0;
+        } else if (ok) {
+            if (n + k > cmp_len)
+                ok = 0;
+            else {
+                size_t i;
+                for (i = 0; i < k; i++)
+                    if (cmp[n + i] != tmp[i]) ok = 0;
+            }
+        }
+        n += k;
+    }
+    *pp = (const char *)p + 1;
+    if (!out && n != cmp_len) ok = 0;
+    if (!ok) return (size_t)-1;
+    if (out) out[n] = 0;
+    return n;
+}
+
+/* Skips whitespace, then one value (already validated) if skip_value. */
+static const char *cbk__json_ws(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static const char *cbk__json_skip_value(const char *p, const char *end) {
+    unsigned depth = 0;
+    do {
+        p = cbk__json_ws(p, end);
+        if (*p == '"') {
+            p++;
+            while (*p != '"') p += *p == '\\' ? 2 : 1;
+            p++;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+            p++;
+        } else if (*p == ',' || *p == ':') {
+            p++;
+        } else {
+            while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+                   *p != '\r' && *p != '\t')
+                p++;
+        }
+    } while (depth && p < end);
+    return p;
+}
+
+CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *key, char *out,
+                                      size_t out_size) {
+    const char *p, *end, *found = NULL;
+    size_t klen;
+    int found_string = 0;
+    cbk_result r;
+    if (!json || !key || !out || !out_size) return CBK_ERR_INVALID_ARGUMENT;
+    out[0] = 0;
+    r = cbk_json_validate(json, len);
+    if (r) return r;
+    klen = CBK_STRLEN(key);
+    end = json + len;
+    p = cbk__json_ws(json, end);
+    if (*p != '{') return CBK_ERR_NOT_FOUND;
+    p = cbk__json_ws(p + 1, end);
+    while (*p == '"') {
+        int match = cbk__json_decode(&p, NULL, 0, key, klen) != (size_t)-1;
+        p = cbk__json_ws(p, end) + 1; /* the colon */
+        p = cbk__json_ws(p, end);
+        if (match) {
+            found = p;
+            found_string = *p == '"';
+        }
+        p = cbk__json_skip_value(p, end);
+        p = cbk__json_ws(p, end);
+        if (*p == ',') p = cbk__json_ws(p + 1, end);
+    }
+    if (!found) return CBK_ERR_NOT_FOUND;
+    if (!found_string) return CBK_ERR_PARSE;
+    if (cbk__json_decode(&found, out, out_size, NULL, 0) == (size_t)-1) {
+        cbk__wipe(out, out_size);
+        return CBK_ERR_BUFFER_TOO_SMALL;
+    }
+    return CBK_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Text building in caller memory
+ * ------------------------------------------------------------------------- */
+
+typedef struct cbk__sb {
+    char *p;
+    size_t cap, len;
+    int overflow;
+} cbk__sb;
+
+static void cbk__sb_put(cbk__sb *b, const char *s, size_t n) {
+    if (b->overflow || b->cap - b->len < n) {
+        b->overflow = 1;
+        return;
+    }
+    CBK_MEMCPY(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void cbk__sb_str(cbk__sb *b, const char *s) {
+    cbk__sb_put(b, s, CBK_STRLEN(s));
+}
+
+static void cbk__sb_ch(cbk__sb *b, char ch) {
+    cbk__sb_put(b, &ch, 1);
+}
+
+static void cbk__sb_u64(cbk__sb *b, uint64_t v) {
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    cbk__sb_put(b, tmp + sizeof tmp - n, n);
+}
+
+static const char cbk__hexdig[] = "0123456789ABCDEF";
+
+static void cbk__sb_pct(cbk__sb *b, unsigned char ch) {
+    char t[3];
+    t[0] = '%';
+    t[1] = cbk__hexdig[ch >> 4];
+    t[2] = cbk__hexdig[ch & 15];
+    cbk__sb_put(b, t, 3);
+}
+
+static int cbk__alnum(unsigned char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+/* A path segment: RFC 3986 unreserved characters kept, the rest %XX. */
+static void cbk__sb_segment(cbk__sb *b, const char *s) {
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (cbk__alnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~')
+            cbk__sb_ch(b, (char)ch);
+        else
+            cbk__sb_pct(b, ch);
+    }
+}
+
+/* application/x-www-form-urlencoded, as URLSearchParams writes it. */
+static void cbk__sb_form(cbk__sb *b, const char *s) {
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (cbk__alnum(ch) || ch == '*' || ch == '-' || ch == '.' || ch == '_')
+            cbk__sb_ch(b, (char)ch);
+        else if (ch == ' ')
+            cbk__sb_ch(b, '+');
+        else
+            cbk__sb_pct(b, ch);
+    }
+}
+
+/* A JSON string as JSON.stringify writes it (text already valid UTF-8). */
+static void cbk__sb_json(cbk__sb *b, const char *s) {
+    cbk__sb_ch(b, '"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        const char *esc = NULL;
+        switch (ch) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default: break;
+        }
+        if (esc) {
+            cbk__sb_str(b, esc);
+        } else if (ch < 0x20) {
+            char u[6] = {'\\', 'u', '0', '0', 0, 0};
+            u[4] = (char)('0' + (ch >> 4));
+            u[5] = "0123456789abcdef"[ch & 15];
+            cbk__sb_put(b, u, 6);
+        } else {
+            cbk__sb_ch(b, (char)ch);
+        }
+    }
+    cbk__sb_ch(b, '"');
+}
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------- */
+
+/* Reason phrases of the IANA HTTP status code registry (RFC 9110 and the
+   RFCs it points to), for "HTTP Error: <reason>". */
+static const char *cbk__reason(int status) {
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 102: return "Processing";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 207: return "Multi-Status";
+    case 208: return "Already Reported";
+    case 226: return "IM Used";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 305: return "Use Proxy";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 423: return "Locked";
+    case 424: return "Failed Dependency";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 506: return "Variant Also Negotiates";
+    case 507: return "Insufficient Storage";
+    case 508: return "Loop Detected";
+    case 511: return "Network Authentication Required";
+    default: return NULL;
+    }
+}
+
+/* Copies text into a fixed field, cut at a UTF-8 boundary if it must be. */
+static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
+    if (n >= size) {
+        n = size - 1;
+        /* back off continuation bytes, then the lead byte of a cut sequence */
+        while (n && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
+    CBK_MEMCPY(dst, s, n);
+    dst[n] = 0;
+}
+
+/* The secret must never reach an error field, even when a server echoes
+   it: every occurrence is overwritten with '*'. */
+static void cbk__scrub(const cbk_client *c, char *field) {
+    size_t n = CBK_STRLEN(field), i, k = c->secret_len;
+    if (!k || k > n) return;
+    for (i = 0; i + k <= n; i++) {
+        size_t m = 0;
+        while (m < k && field[i + m] == c->secret[m]) m++;
+        if (m == k) CBK_MEMSET(field + i, '*', k);
+    }
+}
+
+/* Records a failure that is not an HTTP error: code is the result's name. */
+static cbk_result cbk__fail(cbk_client *c, cbk_result r, const char *what) {
+    const char *name = cbk_result_str(r);
+    c->error.http_status = c->status;
+    cbk__copy_cut(c->error.code, sizeof c->error.code, name, CBK_STRLEN(name));
+    cbk__copy_cut(c->error.message, sizeof c->error.message, what, CBK_STRLEN(what));
+    return r;
+}
+
+/* Like cbk__fail, with a number after the text ("... at byte 17"). */
+static cbk_result cbk__fail_n(cbk_client *c, cbk_result r, const char *what, uint64_t n) {
+    cbk__sb b;
+    cbk__fail(c, r, what);
+    b.p = c->error.message;
+    b.cap = sizeof c->error.message - 1;
+    b.len = CBK_STRLEN(c->error.message);
+    b.overflow = 0;
+    cbk__sb_u64(&b, n);
+    if (!b.overflow) c->error.message[b.len] = 0;
+    return r;
+}
+
+/* ---------------------------------------------------------------------------
+ * The client
+ * ------------------------------------------------------------------------- */
+
+enum {
+    CBK__OP_NONE,
+    CBK__OP_LIST,
+    CBK__OP_STREAM,
+    CBK__OP_CREATE,
+    CBK__OP_UPDATE,
+    CBK__OP_DELETE,
+    CBK__OP_FETCH
+};
+
+/* What a top level or an item held, in c->flags and item.seen. */
+enum {
+    CBK__F_ID = 1,
+    CBK__F_NAME = 2,
+    CBK__F_DESCRIPTION = 4,
+    CBK__F_META = 8,
+    CBK__F_CREATED = 16,
+    CBK__F_UPDATED = 32,
+    CBK__F_TOKEN = 64,
+    CBK__F_ITEMS = 128,
+    CBK__F_CURSOR = 256,
+    CBK__F_TYPE = 512,
+    CBK__F_DATA = 1024,
+    CBK__F_MESSAGE = 2048,
+    CBK__F_CODE = 4096,
+    CBK__F_IN_ITEMS = 8192,
+    CBK__F_IN_DATA = 16384,
+    CBK__F_NOT_OBJECT = 32768,
+    CBK__F_NULL = 65536
+};
+
+#ifndef CBK_RETRY_AFTER_MAX_MS
+/* A Retry-After longer than this is waited as this long (a hostile or
+   confused server must not park a device for a day). */
+#define CBK_RETRY_AFTER_MAX_MS 60000u
+#endif
+
+static const char cbk__default_base[] = "https://api.chatbotkit.com";
+
+/* CR, LF and NUL can split a header; the NUL case is the end of a C
+   string, so only CR and LF are looked for in NUL-terminated text. */
+static int cbk__header_safe(const char *s) {
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n') return 0;
+    return 1;
+}
+
+static int cbk__header_name_ok(const char *s) {
+    if (!s || !*s) return 0;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= 0x20 || ch >= 0x7F || ch == ':') return 0;
+    }
+    return 1;
+}
+
+CBKDEF void cbk_client_options_init(cbk_client_options *o) {
+    if (!o) return;
+    CBK_MEMSET(o, 0, sizeof *o);
+    o->retries = 3;
+    o->retry_delay_ms = 250;
+}
+
+CBKDEF const cbk_error *cbk_client_error(const cbk_client *c) {
+    return c ? &c->error : NULL;
+}
+
+static void cbk__clear_error(cbk_client *c) {
+    CBK_MEMSET(&c->error, 0, sizeof c->error);
+}
+
+CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn send,
+                                  void *send_ctx, void *work, size_t work_size,
+                                  const cbk_client_options *opts) {
+    const char *u, *auth, *path, *host, *host_end;
+    size_t i, n;
+    if (!c) return CBK_ERR_INVALID_ARGUMENT;
+    CBK_MEMSET(c, 0, sizeof *c);
+    c->response.client = c;
+    c->send = send;
+    c->send_ctx = send_ctx;
+    c->work = (char *)work;
+    c->work_size = work ? work_size : 0;
+    c->secret = secret ? secret : "";
+    c->secret_len = CBK_STRLEN(c->secret);
+    if (opts)
+        c->opts = *opts;
+    else
+        cbk_client_options_init(&c->opts);
+    if (!work) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no work buffer");
+    if (!cbk__header_safe(c->secret))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the secret holds CR or LF");
+    if ((c->opts.run_as_user_id && !cbk__header_safe(c->opts.run_as_user_id)) ||
+        (c->opts.timezone && !cbk__header_safe(c->opts.timezone)))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
+    if (c->opts.header_count && !c->opts.headers)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
+    for (i = 0; i < c->opts.header_count; i++) {
+        const cbk_header *h = &c->opts.headers[i];
+        if (!cbk__header_name_ok(h->name))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
+        if (!h->value || !cbk__header_safe(h->value))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "a header value is NULL or holds CR or LF");
+    }
+    /* base URL: scheme://[userinfo@]host[:port][/path] */
+    u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
+    c->opts.base_url = u;
+    n = CBK_STRLEN(u);
+    if (n > 7 && cbk__strieq(u, 7, "http://"))
+        auth = u + 7;
+    else if (n > 8 && cbk__strieq(u, 8, "https://"))
+        auth = u + 8;
+    else
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url is not http:// or https://");
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)u[i];
+        if (ch <= 0x20 || ch >= 0x7F || ch == '?' || ch == '#')
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "base_url holds a space, a control or non-ASCII byte, '?' or '#'");
+    }
+    path = auth;
+    while (*path && *path != '/') path++;
+    if (path == auth) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url has no host");
+    host = auth;
+    for (i = 0; auth + i < path; i++)
+        if (auth[i] == '@') host = auth + i + 1;
+    host_end = host;
+    if (*host == '[') {
+        while (host_end < path && *host_end != ']') host_end++;
+    } else {
+        while (host_end < path && *host_end != ':') host_end++;
+    }
+    c->drop_api = cbk__strieq(host, (size_t)(host_end - host), "api.chatbotkit.com");
+    c->base_len = (size_t)(path - u);
+    n = CBK_STRLEN(path);
+    while (n && path[n - 1] == '/') n--;
+    c->prefix_len = n;
+    return CBK_OK;
+}
+
+/* Ids go into the path as one segment. */
+static cbk_result cbk__check_id(cbk_client *c, const char *id, const char *what) {
+    size_t n;
+    if (!id || !*id) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+    n = CBK_STRLEN(id);
+    if ((n == 1 && id[0] == '.') || (n == 2 && id[0] == '.' && id[1] == '.'))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+    if (!cbk__utf8_valid(id, n)) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+    return CBK_OK;
+}
+
+static cbk_result cbk__check_text(cbk_client *c, const char *s, const char *what) {
+    if (!s || !cbk__utf8_valid(s, CBK_STRLEN(s)))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+    return CBK_OK;
+}
+
+static cbk_result cbk__check_kvs(cbk_client *c, const cbk_kv *kv, size_t n) {
+    size_t i;
+    if (n && !kv) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a count without its array");
+    for (i = 0; i < n; i++) {
+        if (!kv[i].key || !*kv[i].key)
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a meta or query key is NULL or empty");
+        if (cbk__check_text(c, kv[i].key, "a meta or query key is not valid UTF-8") ||
+            cbk__check_text(c, kv[i].value, "a meta or query value is NULL or not valid UTF-8"))
+            return CBK_ERR_INVALID_ARGUMENT;
+    }
+    return CBK_OK;
+}
+
+static cbk_result cbk__check_fields(cbk_client *c, const cbk_token_fields *f) {
+    const char *p;
+    if (!f) return CBK_OK;
+    if (f->name && cbk__check_text(c, f->name, "name is not valid UTF-8"))
+        return CBK_ERR_INVALID_ARGUMENT;
+    if (f->description && cbk__check_text(c, f->description, "description is not valid UTF-8"))
+        return CBK_ERR_INVALID_ARGUMENT;
+    if (cbk__check_kvs(c, f->meta, f->meta_count)) return CBK_ERR_INVALID_ARGUMENT;
+    if (f->config_json) {
+        size_t n = CBK_STRLEN(f->config_json);
+        for (p = f->config_json; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++) {
+        }
+        if (*p != '{' || cbk_json_validate(f->config_json, n))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "config_json is not a JSON object");
+    }
+    return CBK_OK;
+}
+
+static void cbk__sb_path(cbk_client *c, cbk__sb *b, const char *tail) {
+    cbk__sb_put(b, c->opts.base_url, c->base_len);
+    cbk__sb_put(b, c->opts.base_url + c->base_len, c->prefix_len);
+    if (!c->drop_api) cbk__sb_str(b, "/api");
+    cbk__sb_str(b, "/v1/partner/user/");
+    cbk__sb_segment(b, c->user_id);
+    cbk__sb_str(b, "/token/");
+    if (c->token_id) {
+        cbk__sb_segment(b, c->token_id);
+        cbk__sb_ch(b, '/');
+    }
+    cbk__sb_str(b, tail);
+}
+
+static void cbk__sb_query_sep(cbk__sb *b, int *first) {
+    cbk__sb_ch(b, *first ? '?' : '&');
+    *first = 0;
+}
+
+static void cbk__sb_fields(cbk__sb *b, const cbk_token_fields *f) {
+    int n = 0;
+    cbk__sb_ch(b, '{');
+    if (f && f->name) {
+        cbk__sb_str(b, "\"name\":");
+        cbk__sb_json(b, f->name);
+        n++;
+    }
+    if (f && f->description) {
+        if (n++) cbk__sb_ch(b, ',');
+        cbk__sb_str(b, "\"description\":");
+        cbk__sb_json(b, f->description);
+    }
+    if (f && f->meta_count) {
+        size_t i;
+        if (n++) cbk__sb_ch(b, ',');
+        cbk__sb_str(b, "\"meta\":{");
+        for (i = 0; i < f->meta_count; i++) {
+            if (i) cbk__sb_ch(b, ',');
+            cbk__sb_json(b, f->meta[i].key);
+            cbk__sb_ch(b, ':');
+            cbk__sb_json(b, f->meta[i].value);
+        }
+        cbk__sb_ch(b, '}');
+    }
+    if (f && f->config_json) {
+        if (n++) cbk__sb_ch(b, ',');
+        cbk__sb_str(b, "\"config\":");
+        cbk__sb_str(b, f->config_json);
+    }
+    cbk__sb_ch(b, '}');
+}
+
+/* FNV-1a: a multipart boundary that depends on the data it wraps. */
+static uint64_t cbk__fnv(const unsigned char *p, size_t n, uint64_t h) {
+    while (n--) h = (h ^ *p++) * 0x100000001b3ull;
+    return h;
+}
+
+static int cbk__contains(const char *hay, size_t n, const char *needle, size_t m) {
+    size_t i, k;
+    for (i = 0; i + m <= n; i++) {
+        for (k = 0; k < m && hay[i + k] == needle[k]; k++) {
+        }
+        if (k == m) return 1;
+    }
+    return 0;
+}
+
+/* The multipart body for cbk_fetch's file; the boundary ends up in bnd. */
+static cbk_result cbk__sb_multipart(cbk_client *c, cbk__sb *b, const cbk_file *f, char *bnd) {
+    uint64_t h = cbk__fnv((const unsigned char *)f->data, f->len, 0xcbf29ce484222325ull);
+    const char *s;
+    int tries, i;
+    for (tries = 0;; tries++) {
+        CBK_MEMCPY(bnd, "----cbktoken", 12);
+        for (i = 0; i < 16; i++) bnd[12 + i] = cbk__hexdig[(h >> (60 - 4 * i)) & 15];
+        bnd[28] = 0;
+        if (!cbk__contains((const char *)f->data, f->len, bnd, 28)) break;
+        if (tries == 8)
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no multipart boundary fits the file");
+        h = cbk__fnv((const unsigned char *)"+", 1, h);
+    }
+    cbk__sb_str(b, "--");
+    cbk__sb_str(b, bnd);
+    cbk__sb_str(b, "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"");
+    for (s = f->name; *s; s++) {
+        /* as browsers write a filename: quote, CR and LF percent-encoded */
+        if (*s == '"' || *s == '\r' || *s == '\n')
+            cbk__sb_pct(b, (unsigned char)*s);
+        else
+            cbk__sb_ch(b, *s);
+    }
+    cbk__sb_str(b, "\"\r\nContent-Type: ");
+    cbk__sb_str(b, f->type ? f->type : "application/octet-stream");
+    cbk__sb_str(b, "\r\n\r\n");
+    cbk__sb_put(b, (const char *)f->data, f->len);
+    cbk__sb_str(b, "\r\n--");
+    cbk__sb_str(b, bnd);
+    cbk__sb_str(b, "--\r\n");
+    return CBK_OK;
+}
+
+static void cbk__add_header(cbk_client *c, cbk_header *h, const char *name, const char *value) {
+    h[c->request.header_count].name = name;
+    h[c->request.header_count].value = value;
+    c->request.header_count++;
+}
+
+/* Builds c->request in the work buffer from the stored operation. */
+static cbk_result cbk__build(cbk_client *c) {
+    size_t off = 0, nh = 5 + c->opts.header_count, i;
+    cbk_header *h;
+    cbk__sb b;
+    const char *content_type = NULL, *url, *body = NULL;
+    char boundary[29];
+    size_t body_len = 0;
+    int first = 1, post = 1;
+    if (c->op == CBK__OP_LIST && c->cursor) off = CBK_CURSOR_MAX; /* list_all's cursor */
+    /* align the header array for its pointers */
+    while (((uintptr_t)(c->work + off)) % sizeof(void *)) off++;
+    if (off + nh * sizeof(cbk_header) > c->work_size)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold the headers");
+    h = (cbk_header *)(void *)(c->work + off);
+    off += nh * sizeof(cbk_header);
+    b.p = c->work + off;
+    b.cap = c->work_size - off;
+    b.len = 0;
+    b.overflow = 0;
+    CBK_MEMSET(&c->request, 0, sizeof c->request);
+    c->request.headers = h;
+    url = b.p;
+    switch (c->op) {
+    case CBK__OP_LIST:
+    case CBK__OP_STREAM: {
+        const cbk_token_list_options *o = c->list_opts;
+        const char *cursor = c->cursor ? c->cursor : o ? o->cursor : NULL;
+        post = 0;
+        cbk__sb_path(c, &b, "list");
+        if (cursor && *cursor) {
+            cbk__sb_query_sep(&b, &first);
+            cbk__sb_str(&b, "cursor=");
+            cbk__sb_form(&b, cursor);
+        }
+        if (o && o->order) {
+            cbk__sb_query_sep(&b, &first);
+            cbk__sb_str(&b, "order=");
+            cbk__sb_form(&b, o->order);
+        }
+        if (o && o->take) {
+            cbk__sb_query_sep(&b, &first);
+            cbk__sb_str(&b, "take=");
+            cbk__sb_u64(&b, (uint64_t)o->take);
+        }
+        for (i = 0; o && i < o->meta_count; i++) {
+            cbk__sb_query_sep(&b, &first);
+            cbk__sb_str(&b, "meta.");
+            cbk__sb_form(&b, o->meta[i].key);
+            cbk__sb_ch(&b, '=');
+            cbk__sb_form(&b, o->meta[i].value);
+        }
+        break;
+    }
+    case CBK__OP_CREATE: cbk__sb_path(c, &b, "create"); break;
+    case CBK__OP_UPDATE: cbk__sb_path(c, &b, "update"); break;
+    case CBK__OP_DELETE: cbk__sb_path(c, &b, "delete"); break;
+    default: { /* CBK__OP_FETCH */
+        const cbk_fetch_options *o = c->fetch_opts;
+        const char *p = c->path;
+        cbk__sb_put(&b, c->opts.base_url, c->base_len + c->prefix_len);
+        if (c->drop_api && p[0] == '/' && p[1] == 'a' && p[2] == 'p' && p[3] == 'i' &&
+            (p[4] == '/' || p[4] == 0))
+            p += 4;
+        cbk__sb_str(&b, p);
+        first = !cbk__contains(c->path, CBK_STRLEN(c->path), "?", 1);
+        for (i = 0; o && i < o->query_count; i++) {
+            cbk__sb_query_sep(&b, &first);
+            cbk__sb_form(&b, o->query[i].key);
+            cbk__sb_ch(&b, '=');
+            cbk__sb_form(&b, o->query[i].value);
+        }
+        post = c->unsafe;
+        break;
+    }
+    }
+    cbk__sb_ch(&b, 0);
+    if (c->secret_len) {
+        c->auth = b.p + b.len;
+        cbk__sb_str(&b, "Bearer ");
+        cbk__sb_put(&b, c->secret, c->secret_len);
+        cbk__sb_ch(&b, 0);
+        c->auth_len = 7 + c->secret_len;
+    }
+    if (post) {
+        const cbk_fetch_options *o = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
+        size_t start;
+        if (o && o->file) {
+            cbk_result r;
+            /* the header value first, then the body, which must be last */
+            start = b.len;
+            r = cbk__sb_multipart(c, &b, o->file, boundary);
+            if (r) return r;
+            b.len = start;
+            content_type = b.p + b.len;
+            cbk__sb_str(&b, "multipart/form-data; boundary=");
+            cbk__sb_str(&b, boundary);
+            cbk__sb_ch(&b, 0);
+            start = b.len;
+            cbk__sb_multipart(c, &b, o->file, boundary);
+        } else if (o && o->json) {
+            content_type = "application/json";
+            start = b.len;
+            cbk__sb_put(&b, o->json, o->json_len);
+        } else if (o) {
+            start = b.len; /* a POST without a body */
+        } else {
+            content_type = "application/json";
+            start = b.len;
+            if (c->op == CBK__OP_DELETE)
+                cbk__sb_str(&b, "{}");
+            else
+                cbk__sb_fields(&b, c->fields);
+        }
+        body = b.p + start;
+        body_len = b.len - start;
+    }
+    if (b.overflow) {
+        cbk__wipe(c->work, c->work_size);
+        c->auth = NULL;
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold the request");
+    }
+    c->used = off + b.len;
+    c->region = c->work + c->used;
+    c->region_size = c->work_size - c->used;
+    c->request.method = post ? "POST" : "GET";
+    c->request.url = url;
+    c->request.body = body;
+    c->request.body_len = body_len;
+    if (c->auth) cbk__add_header(c, h, "Authorization", c->auth);
+    if (content_type) cbk__add_header(c, h, "Content-Type", content_type);
+    if (c->op == CBK__OP_STREAM ||
+        (c->op == CBK__OP_FETCH && c->fetch_opts && c->fetch_opts->stream))
+        cbk__add_header(c, h, "Accept", "application/jsonl");
+    if (c->opts.run_as_user_id) cbk__add_header(c, h, "X-RunAs-User-Id", c->opts.run_as_user_id);
+    if (c->opts.timezone) cbk__add_header(c, h, "X-Timezone", c->opts.timezone);
+    for (i = 0; i < c->opts.header_count; i++)
+        cbk__add_header(c, h, c->opts.headers[i].name, c->opts.headers[i].value);
+    return CBK_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Response decoding
+ * ------------------------------------------------------------------------- */
+
+static int cbk__item_field(const char *k, size_t n) {
+    switch (n) {
+    case 2: return cbk__streq(k, n, "id") ? CBK__F_ID : 0;
+    case 4:
+        return cbk__streq(k, n, "name") ? CBK__F_NAME : cbk__streq(k, n, "meta") ? CBK__F_META : 0;
+    case 9:
+        return cbk__streq(k, n, "createdAt")   ? CBK__F_CREATED
+               : cbk__streq(k, n, "updatedAt") ? CBK__F_UPDATED
+                                               : 0;
+    case 11: return cbk__streq(k, n, "description") ? CBK__F_DESCRIPTION : 0;
+    default: return 0;
+    }
+}
+
+static int cbk__has_nul(const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!s[i]) return 1;
+    return 0;
+}
+
+/* Keeps a string value as a C string in the decoding region. */
+static cbk_result cbk__keep_string(cbk_client *c, const cbk_json_token *t, const char **out) {
+    if (cbk__has_nul(t->text, t->len))
+        return cbk__fail(c, CBK_ERR_PARSE, "a string value holds \\u0000");
+    if (cbk_json_keep(&c->json, t, out))
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    return CBK_OK;
+}
+
+/* Stream lines may carry "data" before "type": until the type is known a
+   failure is held, and only counts if the line turns out to be an item. */
+static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
+    if (c->op == CBK__OP_STREAM && c->item.type_state == 0) {
+        if (!c->item.deferred) c->item.deferred = (int)r;
+        return CBK_OK;
+    }
+    return r;
+}
+
+/* A token of a list item or stream line's data, the item object being at
+   depth d. */
+static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsigned d) {
+    cbk__item *it = &c->item;
+    cbk_result r = CBK_OK;
+    if (t->depth != d + 1) return CBK_OK; /* inside a skipped value */
+    if (t->type == CBK_JSON_KEY) {
+        it->field = cbk__item_field(t->text, t->len);
+        if (it->field == CBK__F_META)
+            cbk_json_capture(&c->json);
+        else if (!it->field)
+            cbk_json_skip(&c->json);
+        return CBK_OK;
+    }
+    switch (it->field) {
+    case CBK__F_ID:
+        if (t->type != CBK_JSON_STRING)
+            r = cbk__fail(c, CBK_ERR_PARSE, "a token's id is not a string");
+        else
+            r = cbk__keep_string(c, t, &it->token.id);
+        break;
+    case CBK__F_NAME:
+    case CBK__F_DESCRIPTION: {
+        const char **dst = it->field == CBK__F_NAME ? &it->token.name : &it->token.description;
+        if (t->type == CBK_JSON_NULL)
+            *dst = NULL;
+        else if (t->type != CBK_JSON_STRING)
+            r = cbk__fail(c, CBK_ERR_PARSE, "a token's name or description is not a string");
+        else
+            r = cbk__keep_string(c, t, dst);
+        break;
+    }
+    case CBK__F_META:
+        if (t->type == CBK_JSON_RAW && t->text[0] == '{')
+            r = cbk__keep_string(c, t, &it->token.meta);
+        else if (t->type == CBK_JSON_RAW && t->text[0] == 'n')
+            it->token.meta = NULL;
+        else
+            r = cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
+        break;
+    case CBK__F_CREATED:
+    case CBK__F_UPDATED: {
+        int64_t *dst = it->field == CBK__F_CREATED ? &it->token.created_at : &it->token.updated_at;
+        if (t->type != CBK_JSON_NUMBER)
+            r = cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
+        else if (cbk_json_int64(t->text, t->len, dst))
+            r = cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
+        break;
+    }
+    default: return CBK_OK;
+    }
+    if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
+        cbk_json_skip(&c->json); /* already failed; keep the depth in step */
+    if (r) return cbk__item_failed(c, r);
+    it->seen |= (unsigned)it->field;
+    return CBK_OK;
+}
+
+static void cbk__item_begin(cbk_client *c) {
+    CBK_MEMSET(&c->item.token, 0, sizeof c->item.token);
+    c->item.seen = 0;
+    c->item.field = 0;
+}
+
+static cbk_result cbk__item_complete(cbk_client *c) {
+    const unsigned need = CBK__F_ID | CBK__F_CREATED | CBK__F_UPDATED;
+    if ((c->item.seen & need) != need)
+        return cbk__item_failed(
+            c, cbk__fail(c, CBK_ERR_PARSE, "a token lacks id, createdAt or updatedAt"));
+    return CBK_OK;
+}
+
+static cbk_result cbk__deliver(cbk_client *c) {
+    c->delivered = 1;
+    c->page_items++;
+    if (c->on_token && c->on_token(c->user, &c->item.token))
+        return cbk__fail(c, CBK_ERR_CANCELLED, "the token callback stopped the operation");
+    return CBK_OK;
+}
+
+/* The top level must be an object; returns nonzero if t settles that it is
+   not. */
+static cbk_result cbk__top_object(cbk_client *c, const cbk_json_token *t) {
+    if (t->depth == 0 && t->type != CBK_JSON_OBJECT_BEGIN && t->type != CBK_JSON_OBJECT_END)
+        return cbk__fail(c, CBK_ERR_PARSE, "the response is not a JSON object");
+    return CBK_OK;
+}
+
+/* {"items":[{...},...],"cursor":"..."} */
+static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
+    cbk_result r = cbk__top_object(c, t);
+    if (r) return r;
+    if (t->depth >= 3) return (c->flags & CBK__F_IN_ITEMS) ? cbk__item_event(c, t, 2) : CBK_OK;
+    if (t->depth == 2) {
+        if (t->type == CBK_JSON_OBJECT_BEGIN) {
+            cbk__item_begin(c);
+            c->mark = cbk_json_mark(&c->json);
+            return CBK_OK;
+        }
+        if (t->type == CBK_JSON_OBJECT_END) {
+            r = cbk__item_complete(c);
+            if (!r) r = cbk__deliver(c);
+            cbk_json_release(&c->json, c->mark);
+            return r;
+        }
+        return cbk__fail(c, CBK_ERR_PARSE, "an item of \"items\" is not an object");
+    }
+    if (t->depth == 1) {
+        if (t->type == CBK_JSON_KEY) {
+            c->field = cbk__streq(t->text, t->len, "items")    ? CBK__F_ITEMS
+                       : cbk__streq(t->text, t->len, "cursor") ? CBK__F_CURSOR
+                                                               : 0;
+            if (!c->field) cbk_json_skip(&c->json);
+            return CBK_OK;
+        }
+        if (c->field == CBK__F_ITEMS) {
+            if (t->type == CBK_JSON_ARRAY_BEGIN) {
+                c->flags |= CBK__F_ITEMS | CBK__F_IN_ITEMS;
+                return CBK_OK;
+            }
+            if (t->type == CBK_JSON_ARRAY_END) {
+                c->flags &= ~CBK__F_IN_ITEMS;
+                return CBK_OK;
+            }
+            return cbk__fail(c, CBK_ERR_PARSE, "\"items\" is not an array");
+        }
+        if (c->field == CBK__F_CURSOR) {
+            if (t->type == CBK_JSON_NULL) {
+                c->got_cursor = NULL;
+                return CBK_OK;
+            }
+            if (t->type != CBK_JSON_STRING)
+                return cbk__fail(c, CBK_ERR_PARSE, "\"cursor\" is not a string");
+            if (c->out && t->len >= c->out_size)
+                return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
+                                   "the cursor does not fit; bytes needed: ", t->len + 1);
+            return cbk__keep_string(c, t, &c->got_cursor);
+        }
+        return CBK_OK;
+    }
+    if (t->type == CBK_JSON_OBJECT_END && !(c->flags & CBK__F_ITEMS))
+        return cbk__fail(c, CBK_ERR_PARSE, "the response has no \"items\" array");
+    return CBK_OK;
+}
+
+/* One JSON line: {"type":"item","data":{...}} */
+static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
+    cbk__item *it = &c->item;
+    cbk_result r = cbk__top_object(c, t);
+    if (r) return r;
+    if (t->depth >= 2) return (c->flags & CBK__F_IN_DATA) ? cbk__item_event(c, t, 1) : CBK_OK;
+    if (t->depth == 0) {
+        if (t->type == CBK_JSON_OBJECT_BEGIN) {
+            c->flags = 0;
+            it->type_state = 0;
+            it->deferred = 0;
+            cbk__item_begin(c);
+            c->mark = cbk_json_mark(&c->json);
+            return CBK_OK;
+        }
+        /* the line's end */
+        if (!(c->flags & CBK__F_TYPE))
+            r = cbk__fail(c, CBK_ERR_PARSE, "a stream line has no \"type\"");
+        else if (it->type_state == 1 && !(c->flags & CBK__F_DATA))
+            r = cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
+        else if (it->type_state == 1 && it->deferred)
+            r = (cbk_result)it->deferred;
+        else if (it->type_state == 1)
+            r = cbk__deliver(c);
+        cbk_json_release(&c->json, c->mark);
+        return r;
+    }
+    /* depth 1 */
+    if (t->type == CBK_JSON_KEY) {
+        c->field = cbk__streq(t->text, t->len, "type")   ? CBK__F_TYPE
+                   : cbk__streq(t->text, t->len, "data") ? CBK__F_DATA
+                                                         : 0;
+        if (!c->field || (c->field == CBK__F_DATA && it->type_state == 2)) cbk_json_skip(&c->json);
+        return CBK_OK;
+    }
+    if (c->field == CBK__F_TYPE) {
+        if (t->type != CBK_JSON_STRING)
+            return cbk__fail(c, CBK_ERR_PARSE, "a stream line's \"type\" is not a string");
+        c->flags |= CBK__F_TYPE;
+        it->type_state = cbk__streq(t->text, t->len, "item") ? 1 : 2;
+        return CBK_OK;
+    }
+    if (c->field == CBK__F_DATA) {
+        if (t->type == CBK_JSON_OBJECT_BEGIN) {
+            /* a repeated "data": the last one wins, as in JSON.parse */
+            cbk_json_release(&c->json, c->mark);
+            cbk__item_begin(c);
+            it->deferred = 0;
+            c->flags |= CBK__F_IN_DATA;
+            return CBK_OK;
+        }
+        if (t->type == CBK_JSON_OBJECT_END) {
+            c->flags &= ~CBK__F_IN_DATA;
+            c->flags |= CBK__F_DATA;
+            return cbk__item_complete(c);
+        }
+        if (t->type == CBK_JSON_ARRAY_BEGIN) cbk_json_skip(&c->json);
+        return cbk__item_failed(c, cbk__fail(c, CBK_ERR_PARSE, "\"data\" is not an object"));
+    }
+    return CBK_OK;
+}
+
+/* Copies a string value into a fixed output field. */
+static cbk_result cbk__copy_out(cbk_client *c, const cbk_json_token *t, char *dst, size_t size,
+                                const char *what) {
+    if (t->type != CBK_JSON_STRING) return cbk__fail(c, CBK_ERR_PARSE, what);
+    if (cbk__has_nul(t->text, t->len))
+        return cbk__fail(c, CBK_ERR_PARSE, "a string value holds \\u0000");
+    if (t->len >= size)
+        return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
+                           "an output buffer is too small; bytes needed: ", t->len + 1);
+    CBK_MEMCPY(dst, t->text, t->len);
+    dst[t->len] = 0;
+    return CBK_OK;
+}
+
+/* create: {"id","token","createdAt"}; update and delete: {"id"} */
+static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
+    cbk_result r = cbk__top_object(c, t);
+    if (r) return r;
+    if (t->depth == 0) {
+        unsigned need = c->created ? CBK__F_ID | CBK__F_TOKEN | CBK__F_CREATED : CBK__F_ID;
+        if (t->type == CBK_JSON_OBJECT_END && ((unsigned)c->flags & need) != need)
+            return cbk__fail(c, CBK_ERR_PARSE,
+                             c->created ? "the response lacks id, token or createdAt"
+                                        : "the response has no id");
+        return CBK_OK;
+    }
+    if (t->depth > 1) return CBK_OK;
+    if (t->type == CBK_JSON_KEY) {
+        c->field = cbk__streq(t->text, t->len, "id")                        ? CBK__F_ID
+                   : c->created && cbk__streq(t->text, t->len, "token")     ? CBK__F_TOKEN
+                   : c->created && cbk__streq(t->text, t->len, "createdAt") ? CBK__F_CREATED
+                                                                            : 0;
+        if (!c->field) cbk_json_skip(&c->json);
+        return CBK_OK;
+    }
+    if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
+        cbk_json_skip(&c->json);
+    switch (c->field) {
+    case CBK__F_ID:
+        if (c->created)
+            r = cbk__copy_out(c, t, c->created->id, sizeof c->created->id, "id is not a string");
+        else if (t->type != CBK_JSON_STRING)
+            r = cbk__fail(c, CBK_ERR_PARSE, "id is not a string");
+        else if (t->len >= CBK_ID_MAX)
+            r = cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
+                            "the id does not fit CBK_ID_MAX; bytes needed: ", t->len + 1);
+        else
+            r = cbk__keep_string(c, t, &c->got_id);
+        break;
+    case CBK__F_TOKEN:
+        r = cbk__copy_out(c, t, c->created->token, sizeof c->created->token,
+                          "token is not a string");
+        break;
+    case CBK__F_CREATED:
+        if (t->type != CBK_JSON_NUMBER)
+            r = cbk__fail(c, CBK_ERR_PARSE, "createdAt is not a number");
+        else if (cbk_json_int64(t->text, t->len, &c->created->created_at))
+            r = cbk__fail(c, CBK_ERR_PARSE, "createdAt does not fit in int64");
+        break;
+    default: break;
+    }
+    if (!r) c->flags |= c->field;
+    return r;
+}
+
+/* An error body: {"message","code"} at the top level. */
+static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
+    if (t->depth == 0) {
+        if (t->type == CBK_JSON_NULL)
+            c->flags |= CBK__F_NULL;
+        else if (t->type != CBK_JSON_OBJECT_BEGIN && t->type != CBK_JSON_OBJECT_END)
+            c->flags |= CBK__F_NOT_OBJECT;
+        return CBK_OK;
+    }
+    if (t->depth > 1) return CBK_OK;
+    if (t->type == CBK_JSON_KEY) {
+        c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
+                   : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
+                                                          : 0;
+        if (!c->field) cbk_json_skip(&c->json);
+        return CBK_OK;
+    }
+    if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
+        cbk_json_skip(&c->json);
+    if (c->field == CBK__F_MESSAGE || c->field == CBK__F_CODE) {
+        char *dst = c->field == CBK__F_MESSAGE ? c->error.message : c->error.code;
+        size_t size = c->field == CBK__F_MESSAGE ? sizeof c->error.message : sizeof c->error.code;
+        /* the SDK takes `data.message || fallback`: only a non-empty string
+           counts (the last of duplicate keys wins) */
+        if (t->type == CBK_JSON_STRING && t->len)
+            cbk__copy_cut(dst, size, t->text, t->len);
+        else
+            dst[0] = 0;
+    }
+    return CBK_OK;
+}
+
+static int cbk__on_json(void *user, cbk_json *j, const cbk_json_token *t) {
+    cbk_client *c = (cbk_client *)user;
+    (void)j;
+    if (c->status < 200 || c->status > 299) return (int)cbk__error_event(c, t);
+    switch (c->op) {
+    case CBK__OP_LIST: return (int)cbk__list_event(c, t);
+    case CBK__OP_STREAM: return (int)cbk__stream_event(c, t);
+    default: return (int)cbk__object_event(c, t);
+    }
+}
+
+/* cbk_fetch with stream = 1: one line per callback. */
+static cbk_result cbk__line(cbk_client *c, const char *s, size_t n) {
+    while (n && (s[n - 1] == '\r')) n--;
+    {
+        size_t i = 0;
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
+        if (i == n) return CBK_OK; /* blank */
+    }
+    c->delivered = 1;
+    if (c->on_body && c->on_body(c->user, s, n))
+        return cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
+    return CBK_OK;
+}
+
+static cbk_result cbk__lines(cbk_client *c, const char *data, size_t len) {
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = p;
+        cbk_result r;
+        while (nl < end && *nl != '\n') nl++;
+        if (nl == end) {
+            /* an unfinished line: keep it for the next chunk */
+            size_t n = (size_t)(end - p);
+            if (c->region_size - c->line_len < n)
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                                 "a stream line is longer than the work buffer");
+            CBK_MEMCPY(c->region + c->line_len, p, n);
+            c->line_len += n;
+            return CBK_OK;
+        }
+        if (c->line_len) {
+            size_t n = (size_t)(nl - p);
+            if (c->region_size - c->line_len < n)
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                                 "a stream line is longer than the work buffer");
+            CBK_MEMCPY(c->region + c->line_len, p, n);
+            r = cbk__line(c, c->region, c->line_len + n);
+            c->line_len = 0;
+        } else {
+            r = cbk__line(c, p, (size_t)(nl - p)); /* whole in the chunk: no copy */
+        }
+        if (r) return r;
+        p = nl + 1;
+    }
+    return CBK_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * The receiver
+ * ------------------------------------------------------------------------- */
+
+static int cbk__is_2xx(int s) {
+    return s >= 200 && s <= 299;
+}
+
+CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
+    cbk_client *c = r ? r->client : NULL;
+    unsigned flags = 0;
+    if (!c || c->result) return 1;
+    if (!c->op) {
+        c->result = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no operation is prepared");
+        return 1;
+    }
+    if (http_status < 100 || http_status > 999) {
+        c->result = cbk__fail_n(c, CBK_ERR_TRANSPORT, "the transport gave an invalid status: ",
+                                (uint64_t)(http_status < 0 ? 0 : http_status));
+        return 1;
+    }
+    c->status = http_status;
+    c->flags = 0;
+    c->field = 0;
+    c->line_len = 0;
+    c->bom = 0;
+    c->has_retry_after = 0;
+    if (!cbk__is_2xx(http_status))
+        flags = CBK_JSON_TRUNCATE;
+    else if (c->op == CBK__OP_STREAM)
+        flags = CBK_JSON_LINES;
+    cbk_json_init(&c->json, c->region, c->region_size, flags, cbk__on_json, c);
+    return 0;
+}
+
+CBKDEF int cbk_response_header(cbk_response *r, const char *name, size_t name_len,
+                               const char *value, size_t value_len) {
+    cbk_client *c = r ? r->client : NULL;
+    if (!c || c->result) return 1;
+    if (name && value && cbk__strieq(name, name_len, "retry-after")) {
+        /* delta-seconds only; an HTTP-date is ignored (the doubling applies) */
+        uint64_t secs = 0;
+        size_t i = 0, digits = 0;
+        while (i < value_len && (value[i] == ' ' || value[i] == '\t')) i++;
+        while (i < value_len && value[i] >= '0' && value[i] <= '9') {
+            if (secs < 1000000) secs = secs * 10 + (uint64_t)(value[i] - '0');
+            i++;
+            digits++;
+        }
+        while (i < value_len && (value[i] == ' ' || value[i] == '\t')) i++;
+        if (digits && i == value_len) {
+            secs *= 1000;
+            c->retry_after_ms =
+                secs > CBK_RETRY_AFTER_MAX_MS ? CBK_RETRY_AFTER_MAX_MS : (unsigned)secs;
+            c->has_retry_after = 1;
+        }
+    }
+    return 0;
+}
+
+CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
+    cbk_client *c = r ? r->client : NULL;
+    cbk_result res;
+    if (!c || c->result) return 1;
+    if (!c->status) {
+        c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a body before a status");
+        return 1;
+    }
+    if (!len) return 0;
+    if (!data) {
+        c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a NULL body chunk");
+        return 1;
+    }
+    if (c->op == CBK__OP_FETCH && cbk__is_2xx(c->status)) {
+        if (c->fetch_opts && c->fetch_opts->stream) {
+            res = cbk__lines(c, data, len);
+        } else {
+            c->delivered = 1;
+            res = CBK_OK;
+            if (c->on_body && c->on_body(c->user, data, len))
+                res = cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
+        }
+        if (res) c->result = res;
+        return res ? 1 : 0;
+    }
+    if (c->bom < 3 && c->op != CBK__OP_STREAM) {
+        /* a body may open with a UTF-8 byte order mark, as JSON.parse after
+           TextDecoder allows */
+        static const char bom[3] = {'\xEF', '\xBB', '\xBF'};
+        while (len && c->bom < 3 && data[0] == bom[c->bom]) data++, len--, c->bom++;
+        if (len && c->bom < 3) {
+            if (c->bom) res = cbk_json_feed(&c->json, bom, (size_t)c->bom); /* fails */
+            c->bom = 3;
+        }
+        if (!len) return 0;
+    }
+    res = c->json.result ? (cbk_result)c->json.result : cbk_json_feed(&c->json, data, len);
+    if (!res) return 0;
+    if (!cbk__is_2xx(c->status)) {
+        /* not JSON: the outcome is settled, no need to read a big page */
+        c->flags |= CBK__F_NOT_OBJECT | CBK__F_NULL;
+        c->json.result = (uint8_t)CBK_ERR_PARSE;
+        return 1;
+    }
+    if (c->error.code[0] == 0) {
+        /* the tokenizer itself failed */
+        if (res == CBK_ERR_BUFFER_TOO_SMALL)
+            cbk__fail(c, res, "the work buffer cannot hold a value of the response");
+        else
+            cbk__fail_n(c, res, "the response is not valid JSON at byte ",
+                        cbk_json_offset(&c->json));
+    }
+    c->result = res;
+    return 1;
+}
+
+CBKDEF cbk_response *cbk_client_response(cbk_client *c) {
+    return c ? &c->response : NULL;
+}
+
+/* Ends an operation: the Bearer value and, after a create, every byte that
+   may have held the new secret are wiped. */
+static cbk_result cbk__end(cbk_client *c, cbk_result r) {
+    if (c->auth) cbk__wipe(c->auth, c->auth_len);
+    c->auth = NULL;
+    if (c->op == CBK__OP_CREATE) {
+        cbk__wipe(c->region, c->region_size);
+        cbk__wipe(&c->json, sizeof c->json);
+        if (r && c->created) cbk__wipe(c->created, sizeof *c->created);
+    }
+    if (r) {
+        cbk__scrub(c, c->error.message);
+        cbk__scrub(c, c->error.code);
+    }
+    c->result = r; /* kept for cbk_client_retry_delay */
+    c->finished = 1;
+    return r;
+}
+
+/* Fills cbk_error from an error body by the SDK's rules. */
+static cbk_result cbk__http_error(cbk_client *c) {
+    cbk__sb b;
+    int json = !c->json.result && !cbk_json_finish(&c->json) && !(c->flags & CBK__F_NULL);
+    c->error.http_status = c->status;
+    if (!json) {
+        const char *msg = c->status == 413
+                              ? "Client request is too large to be processed by the web server."
+                              : "There was a generic error";
+        const char *code = c->status == 413 ? "CONTENT_TOO_LARGE" : "GENERIC_ERROR";
+        cbk__copy_cut(c->error.message, sizeof c->error.message, msg, CBK_STRLEN(msg));
+        cbk__copy_cut(c->error.code, sizeof c->error.code, code, CBK_STRLEN(code));
+        return CBK_ERR_HTTP;
+    }
+    if (!c->error.message[0]) {
+        const char *reason = cbk__reason(c->status);
+        b.p = c->error.message;
+        b.cap = sizeof c->error.message - 1;
+        b.len = 0;
+        b.overflow = 0;
+        cbk__sb_str(&b, "HTTP Error: ");
+        if (reason)
+            cbk__sb_str(&b, reason);
+        else
+            cbk__sb_u64(&b, (uint64_t)c->status);
+        c->error.message[b.len] = 0;
+    }
+    if (!c->error.code[0]) {
+        b.p = c->error.code;
+        b.cap = sizeof c->error.code - 1;
+        b.len = 0;
+        b.overflow = 0;
+        cbk__sb_str(&b, "ERROR_");
+        cbk__sb_u64(&b, (uint64_t)c->status);
+        c->error.code[b.len] = 0;
+    }
+    return CBK_ERR_HTTP;
+}
+
+CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
+    cbk_result r;
+    if (!c) return CBK_ERR_INVALID_ARGUMENT;
+    if (!c->op || c->finished)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no operation is prepared");
+    if (c->result) return cbk__end(c, c->result);
+    if (!c->status)
+        return cbk__end(
+            c, cbk__fail(c, CBK_ERR_TRANSPORT, "the exchange ended without a response status"));
+    if (!cbk__is_2xx(c->status)) return cbk__end(c, cbk__http_error(c));
+    if (c->op == CBK__OP_FETCH) {
+        r = CBK_OK;
+        if (c->fetch_opts && c->fetch_opts->stream && c->line_len) {
+            r = cbk__line(c, c->region, c->line_len); /* the last line had no newline */
+            c->line_len = 0;
+        }
+        return cbk__end(c, r);
+    }
+    r = cbk_json_finish(&c->json);
+    if (r) {
+        if (!c->error.code[0])
+            cbk__fail_n(c, r, "the response body ended early or is not one JSON value; bytes: ",
+                        cbk_json_offset(&c->json));
+        return cbk__end(c, r);
+    }
+    if (c->op == CBK__OP_LIST && c->out) {
+        size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
+        if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
+            c->flags |= CBK__F_CURSOR;
+        else
+            c->flags &= ~CBK__F_CURSOR;
+        CBK_MEMCPY(c->out, c->got_cursor ? c->got_cursor : "", n + 1);
+    }
+    if ((c->op == CBK__OP_UPDATE || c->op == CBK__OP_DELETE) && c->out)
+        CBK_MEMCPY(c->out, c->got_id, CBK_STRLEN(c->got_id) + 1);
+    return cbk__end(c, CBK_OK);
+}
+
+CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
+    if (!c) return CBK_ERR_INVALID_ARGUMENT;
+    if (!c->op || c->finished)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no operation is prepared");
+    c->error.transport_code = transport_code;
+    /* what the receiver settled stands: it asked the transport to stop */
+    if (c->result) return cbk__end(c, c->result);
+    if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
+        return cbk__end(c, cbk__http_error(c));
+    return cbk__end(c, cbk__fail_n(c, CBK_ERR_TRANSPORT,
+                                   transport_code == CBK_SEND_NOT_SENT
+                                       ? "the request was not sent; code "
+                                       : "the transport failed; code ",
+                                   (uint64_t)(unsigned)transport_code));
+}
+
+CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigned *delay_ms) {
+    unsigned ms;
+    int s;
+    if (!c || !c->finished || attempt >= c->opts.retries || c->delivered) return 0;
+    s = c->error.http_status;
+    if (c->result == CBK_ERR_TRANSPORT) {
+        if (c->unsafe && c->error.transport_code != CBK_SEND_NOT_SENT) return 0;
+    } else if (c->result == CBK_ERR_HTTP) {
+        if (s == 500 || s == 502 || s == 504) {
+            if (c->unsafe) return 0; /* the server may have acted */
+        } else if (s != 429 && s != 503) {
+            return 0;
+        }
+    } else {
+        return 0;
+    }
+    ms = c->opts.retry_delay_ms;
+    while (attempt-- && ms <= 0x7FFFFFFFu) ms *= 2;
+    if (c->result == CBK_ERR_HTTP && c->has_retry_after) ms = c->retry_after_ms;
+    if (delay_ms) *delay_ms = ms;
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------
+ * Operations
+ * ------------------------------------------------------------------------- */
+
+/* Starts an operation: clears what the last one left. */
+static cbk_result cbk__begin(cbk_client *c, int op) {
+    if (!c) return CBK_ERR_INVALID_ARGUMENT;
+    cbk__clear_error(c);
+    c->op = op;
+    c->status = 0;
+    c->finished = 0;
+    c->delivered = 0;
+    c->has_retry_after = 0;
+    c->result = CBK_OK;
+    c->user_id = c->token_id = c->path = c->cursor = NULL;
+    c->list_opts = NULL;
+    c->fields = NULL;
+    c->fetch_opts = NULL;
+    c->on_token = NULL;
+    c->on_body = NULL;
+    c->out = NULL;
+    c->out_size = 0;
+    c->created = NULL;
+    c->unsafe = 0;
+    c->got_cursor = c->got_id = NULL;
+    c->page_items = 0;
+    if (!c->work) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client is not initialised");
+    return CBK_OK;
+}
+
+/* (Re)arms the receiver and builds the request for one attempt. */
+static cbk_result cbk__arm(cbk_client *c) {
+    cbk_result r;
+    cbk__clear_error(c);
+    c->status = 0;
+    c->finished = 0;
+    c->result = CBK_OK;
+    c->has_retry_after = 0;
+    c->page_items = 0;
+    c->got_cursor = c->got_id = NULL;
+    c->flags = 0;
+    c->field = 0;
+    c->line_len = 0;
+    CBK_MEMSET(&c->item, 0, sizeof c->item);
+    if (c->created) CBK_MEMSET(c->created, 0, sizeof *c->created);
+    r = cbk__build(c);
+    if (r) {
+        c->finished = 1;
+        c->result = r;
+    }
+    return r;
+}
+
+static cbk_result cbk__check_list(cbk_client *c, const char *user_id,
+                                  const cbk_token_list_options *o) {
+    if (cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8"))
+        return CBK_ERR_INVALID_ARGUMENT;
+    if (!o) return CBK_OK;
+    if (o->order && !cbk__streq(o->order, CBK_STRLEN(o->order), "asc") &&
+        !cbk__streq(o->order, CBK_STRLEN(o->order), "desc"))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "order is not \"asc\" or \"desc\"");
+    if (o->take < 0) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "take is negative");
+    if (o->cursor && cbk__check_text(c, o->cursor, "cursor is not valid UTF-8"))
+        return CBK_ERR_INVALID_ARGUMENT;
+    return cbk__check_kvs(c, o->meta, o->meta_count);
+}
+
+static cbk_result cbk__prepared(cbk_client *c, cbk_result r, const cbk_request **out_req) {
+    if (!r) r = cbk__arm(c);
+    if (r) {
+        if (c) c->op = CBK__OP_NONE;
+        if (out_req) *out_req = NULL;
+        return r;
+    }
+    if (out_req) *out_req = &c->request;
+    return CBK_OK;
+}
+
+CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
+                                         const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                         void *user, char *next_cursor, size_t next_cursor_size,
+                                         const cbk_request **out_req) {
+    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    if (!r) r = cbk__check_list(c, user_id, opts);
+    if (!r && next_cursor && !next_cursor_size)
+        r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "next_cursor_size is 0");
+    if (!r) {
+        c->user_id = user_id;
+        c->list_opts = opts;
+        c->on_token = on_token;
+        c->user = user;
+        c->out = next_cursor;
+        c->out_size = next_cursor_size;
+        if (next_cursor) next_cursor[0] = 0;
+    }
+    return cbk__prepared(c, r, out_req);
+}
+
+CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_id,
+                                                const cbk_token_list_options *opts,
+                                                cbk_token_fn on_token, void *user,
+                                                const cbk_request **out_req) {
+    cbk_result r = cbk__begin(c, CBK__OP_STREAM);
+    if (!r) r = cbk__check_list(c, user_id, opts);
+    if (!r) {
+        c->user_id = user_id;
+        c->list_opts = opts;
+        c->on_token = on_token;
+        c->user = user;
+    }
+    return cbk__prepared(c, r, out_req);
+}
+
+CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
+                                           const cbk_token_fields *fields, cbk_token_created *out,
+                                           const cbk_request **out_req) {
+    cbk_result r = cbk__begin(c, CBK__OP_CREATE);
+    if (!r && !out) r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "out is NULL");
+    if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
+    if (!r) r = cbk__check_fields(c, fields);
+    if (!r) {
+        c->user_id = user_id;
+        c->fields = fields;
+        c->created = out;
+        c->unsafe = 1;
+    }
+    return cbk__prepared(c, r, out_req);
+}
+
+static cbk_result cbk__token_op_prepare(cbk_client *c, int op, const char *user_id,
+                                        const char *token_id, const cbk_token_fields *fields,
+                                        char *id_out, const cbk_request **out_req) {
+    cbk_result r = cbk__begin(c, op);
+    if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
+    if (!r) r = cbk__check_id(c, token_id, "token_id is NULL, empty, \".\", \"..\" or not UTF-8");
+    if (!r) r = cbk__check_fields(c, fields);
+    if (!r) {
+        c->user_id = user_id;
+        c->token_id = token_id;
+        c->fields = fields;
+        c->out = id_out;
+        c->out_size = CBK_ID_MAX;
+        if (id_out) id_out[0] = 0;
+    }
+    return cbk__prepared(c, r, out_req);
+}
+
+CBKDEF cbk_result cbk_token_update_prepare(cbk_client *c, const char *user_id, const char *token_id,
+                                           const cbk_token_fields *fields, char id_out[CBK_ID_MAX],
+                                           const cbk_request **out_req) {
+    return cbk__token_op_prepare(c, CBK__OP_UPDATE, user_id, token_id, fields, id_out, out_req);
+}
+
+CBKDEF cbk_result cbk_token_delete_prepare(cbk_client *c, const char *user_id, const char *token_id,
+                                           char id_out[CBK_ID_MAX], const cbk_request **out_req) {
+    return cbk__token_op_prepare(c, CBK__OP_DELETE, user_id, token_id, NULL, id_out, out_req);
+}
+
+CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_fetch_options *opts,
+                                    cbk_body_fn on_body, void *user, const cbk_request **out_req) {
+    cbk_result r = cbk__begin(c, CBK__OP_FETCH);
+    int post = 0;
+    if (!r) {
+        const char *p;
+        if (!path || path[0] != '/')
+            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "path does not start with '/'");
+        for (p = path; !r && *p; p++)
+            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == '#')
+                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                              "path holds a space, a control or non-ASCII byte, or '#'");
+    }
+    if (!r && opts) {
+        post = opts->json || opts->file;
+        if (opts->method) {
+            size_t n = CBK_STRLEN(opts->method);
+            if (cbk__streq(opts->method, n, "POST"))
+                post = 1;
+            else if (cbk__streq(opts->method, n, "GET") && !post)
+                post = 0;
+            else
+                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                              "method is not GET or POST, or GET with a body");
+        }
+        if (!r && opts->json && opts->file)
+            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json and file are both set");
+        if (!r && opts->json && cbk_json_validate(opts->json, opts->json_len))
+            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
+        if (!r && opts->file &&
+            (!opts->file->name ||
+             !cbk__utf8_valid(opts->file->name, CBK_STRLEN(opts->file->name)) ||
+             (opts->file->len && !opts->file->data) ||
+             (opts->file->type && !cbk__header_safe(opts->file->type))))
+            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                          "file has no name, invalid UTF-8, no data, or CR/LF in its type");
+        if (!r) r = cbk__check_kvs(c, opts->query, opts->query_count);
+    }
+    if (!r) {
+        c->path = path;
+        c->fetch_opts = opts;
+        c->on_body = on_body;
+        c->user = user;
+        c->unsafe = post;
+    }
+    return cbk__prepared(c, r, out_req);
+}
+
+/* The blocking half: send, decode, and retry while the policy allows. */
+static cbk_result cbk__perform(cbk_client *c) {
+    unsigned attempt, ms;
+    cbk_result r;
+    if (!c->send) {
+        c->op = CBK__OP_NONE;
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client has no send callback");
+    }
+    for (attempt = 0;; attempt++) {
+        int rc;
+        if (attempt && (r = cbk__arm(c)) != CBK_OK) break;
+        rc = c->send(c->send_ctx, &c->request, &c->response);
+        r = rc ? cbk_client_abort(c, rc) : cbk_client_finish(c);
+        if (!r || !c->opts.sleep_ms || !cbk_client_retry_delay(c, attempt, &ms)) break;
+        c->opts.sleep_ms(c->opts.sleep_ctx, ms);
+    }
+    c->op = CBK__OP_NONE;
+    return r;
+}
+
+CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
+                                 const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                 void *user, char *next_cursor, size_t next_cursor_size) {
+    cbk_result r = cbk_token_list_prepare(c, user_id, opts, on_token, user, next_cursor,
+                                          next_cursor_size, NULL);
+    return r ? r : cbk__perform(c);
+}
+
+CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
+                                        const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                        void *user) {
+    cbk_result r = cbk_token_list_stream_prepare(c, user_id, opts, on_token, user, NULL);
+    return r ? r : cbk__perform(c);
+}
+
+CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
+                                     const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                     void *user) {
+    char *slot;
+    size_t n;
+    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    if (!r) r = cbk__check_list(c, user_id, opts);
+    if (!r && c->work_size < CBK_CURSOR_MAX)
+        r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                      "the work buffer is smaller than CBK_CURSOR_MAX");
+    if (r) {
+        if (c) c->op = CBK__OP_NONE;
+        return r;
+    }
+    /* the cursor lives at the start of the work buffer between pages */
+    slot = c->work;
+    n = opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
+    if (n >= CBK_CURSOR_MAX) {
+        c->op = CBK__OP_NONE;
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
+    }
+    if (n) CBK_MEMCPY(slot, opts->cursor, n);
+    slot[n] = 0;
+    for (;;) {
+        r = cbk__begin(c, CBK__OP_LIST);
+        c->user_id = user_id;
+        c->list_opts = opts;
+        c->on_token = on_token;
+        c->user = user;
+        c->cursor = slot; /* "" asks for the first page */
+        c->out = slot;
+        c->out_size = CBK_CURSOR_MAX;
+        r = cbk__arm(c);
+        if (!r)
+            r = cbk__perform(c);
+        else
+            c->op = CBK__OP_NONE;
+        if (r) return r;
+        /* cbk_client_finish copied the new cursor over the old one after
+           noting whether they were equal */
+        if (!c->page_items || !slot[0] || (c->flags & CBK__F_CURSOR)) return CBK_OK;
+    }
+}
+
+CBKDEF cbk_result cbk_token_create(cbk_client *c, const char *user_id,
+                                   const cbk_token_fields *fields, cbk_token_created *out) {
+    cbk_result r = cbk_token_create_prepare(c, user_id, fields, out, NULL);
+    return r ? r : cbk__perform(c);
+}
+
+CBKDEF cbk_result cbk_token_update(cbk_client *c, const char *user_id, const char *token_id,
+                                   const cbk_token_fields *fields, char id_out[CBK_ID_MAX]) {
+    cbk_result r = cbk_token_update_prepare(c, user_id, token_id, fields, id_out, NULL);
+    return r ? r : cbk__perform(c);
+}
+
+CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const char *token_id,
+                                   char id_out[CBK_ID_MAX]) {
+    cbk_result r = cbk_token_delete_prepare(c, user_id, token_id, id_out, NULL);
+    return r ? r : cbk__perform(c);
+}
+
+CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_options *opts,
+                            cbk_body_fn on_body, void *user) {
+    cbk_result r = cbk_fetch_prepare(c, path, opts, on_body, user, NULL);
+    return r ? r : cbk__perform(c);
+}
+
+#undef CBK__ONES
+#undef CBK__HIGHS
+
+#endif /* CBK__IMPLEMENTED */
+#endif /* CBK_TOKEN_IMPLEMENTATION */
+
+/*
+ * REVISION HISTORY
+ *   0.1.0 (2026-11-30)  first release: list, stream, list_all, create, update,
+ *                       delete, cbk_fetch, sans-I/O halves, push tokenizer.
+ *
+ * LICENSE
+ *   This software is available under two licences; choose whichever you like.
+ *
+ *   ALTERNATIVE A - MIT License
+ *   Copyright (c) 2026 the cbk_token authors
+ *   Permission is hereby granted, free of charge, to any person obtaining a copy
+ *   of this software and associated documentation files (the "Software"), to
+ *   deal in the Software without restriction, including without limitation the
+ *   rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+ *   sell copies of the Software, and to permit persons to whom the Software is
+ *   furnished to do so, subject to the following conditions:
+ *   The above copyright notice and this permission notice shall be included in
+ *   all copies or substantial portions of the Software.
+ *   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ *   IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+ *   FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+ *   AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+ *   LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+ *   FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+ *   IN THE SOFTWARE.
+ *
+ *   ALTERNATIVE B - Public Domain (www.unlicense.org)
+ *   This is free and unencumbered software released into the public domain.
+ *   Anyone is free to copy, modify, publish, use, compile, sell, or distribute
+ *   this software, either in source code form or as a compiled binary, for any
+ *   purpose, commercial or non-commercial, and by any means.
+ */
