@@ -77,6 +77,7 @@
  *   CBK_CURSOR_MAX            bytes cbk_token_list_all keeps for a cursor
  *                             (default 128).
  *   CBK_JSON_MAX_DEPTH        deepest JSON nesting accepted (default 32).
+ *   CBK_RETRY_AFTER_MAX_MS    longest Retry-After wait honoured (default 60000).
  *   None of these change the layout of a public struct except CBK_ID_MAX and
  *   CBK_SECRET_MAX (cbk_token_created) and CBK_JSON_MAX_DEPTH (cbk_json):
  *   set those the same in every file.
@@ -102,7 +103,12 @@
 
 #ifndef CBKDEF
 #ifdef CBK_TOKEN_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+/* a unit that calls only some functions must not warn about the rest */
+#define CBKDEF static __attribute__((unused))
+#else
 #define CBKDEF static
+#endif
 #else
 #define CBKDEF extern
 #endif
@@ -116,6 +122,11 @@
 #endif
 #ifndef CBK_CURSOR_MAX
 #define CBK_CURSOR_MAX 128
+#endif
+#ifndef CBK_RETRY_AFTER_MAX_MS
+/* A Retry-After longer than this is waited as this long (a hostile or
+   confused server must not park a device for a day). */
+#define CBK_RETRY_AFTER_MAX_MS 60000u
 #endif
 #ifndef CBK_JSON_MAX_DEPTH
 #define CBK_JSON_MAX_DEPTH 32
@@ -964,7 +975,7 @@ static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seg
         if (cbk__json_join(j, seg, seglen)) return (cbk_result)j->result;
         text = j->buf ? j->buf + j->kept : seg;
         len = j->slen;
-        if (j->buf && !j->skipping) j->buf[j->kept + j->slen] = 0;
+        if (j->kept + j->slen < j->buf_size && !j->skipping) j->buf[j->kept + j->slen] = 0;
     }
     j->lex = CBK__L_NONE;
     j->joined = 0;
@@ -1096,14 +1107,13 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *p
         if (j->lex != CBK__L_STR) {
             /* inside an escape or a UTF-8 sequence */
             while (p < end && j->lex != CBK__L_STR) {
-                if (j->lex == CBK__L_UTF8) {
-                    if (cbk__json_seq_byte(j, *p)) return NULL;
-                    p++;
-                } else {
-                    if (cbk__json_seq_byte(j, *p)) return NULL;
-                    p++;
-                    seg = p;
+                int raw = j->lex == CBK__L_UTF8; /* raw bytes stay in seg */
+                if (cbk__json_seq_byte(j, *p)) {
+                    j->pos = (const char *)p;
+                    return NULL;
                 }
+                p++;
+                if (!raw) seg = p;
             }
             if (p >= end) break;
         }
@@ -1126,6 +1136,7 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *p
             continue;
         }
         if (c < 0x20) {
+            j->pos = (const char *)p;
             cbk__json_fail(j, CBK_ERR_PARSE);
             return NULL;
         }
@@ -1137,6 +1148,7 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *p
         } else if (c >= 0xF0 && c <= 0xF4) {
             j->sub = 3;
         } else {
+            j->pos = (const char *)p;
             cbk__json_fail(j, CBK_ERR_PARSE);
             return NULL;
         }
@@ -1164,7 +1176,7 @@ static cbk_result cbk__json_number_done(cbk_json *j, const char *seg, size_t seg
         if (cbk__json_join(j, seg, seglen)) return (cbk_result)j->result;
         text = j->buf ? j->buf + j->kept : seg;
         len = j->slen;
-        if (j->buf && !j->skipping) j->buf[j->kept + j->slen] = 0;
+        if (j->kept + j->slen < j->buf_size && !j->skipping) j->buf[j->kept + j->slen] = 0;
     }
     j->lex = CBK__L_NONE;
     j->joined = 0;
@@ -1186,7 +1198,10 @@ static const unsigned char *cbk__json_number(cbk_json *j, const unsigned char *p
             switch (s) {
             case 0:
             case CBK__N_MINUS: s = c == '0' ? CBK__N_ZERO : CBK__N_INT; continue;
-            case CBK__N_ZERO: cbk__json_fail(j, CBK_ERR_PARSE); return NULL;
+            case CBK__N_ZERO:
+                j->pos = (const char *)p;
+                cbk__json_fail(j, CBK_ERR_PARSE);
+                return NULL;
             case CBK__N_DOT: s = CBK__N_FRAC; continue;
             case CBK__N_E:
             case CBK__N_ESIGN: s = CBK__N_EXP; continue;
@@ -1227,6 +1242,7 @@ static const unsigned char *cbk__json_literal(cbk_json *j, const unsigned char *
                                        : cbk__lit_null;
     while (p < end && word[j->sub]) {
         if (*p != (unsigned char)word[j->sub]) {
+            j->pos = (const char *)p;
             cbk__json_fail(j, CBK_ERR_PARSE);
             return NULL;
         }
@@ -1859,12 +1875,6 @@ enum {
     CBK__F_NOT_OBJECT = 32768,
     CBK__F_NULL = 65536
 };
-
-#ifndef CBK_RETRY_AFTER_MAX_MS
-/* A Retry-After longer than this is waited as this long (a hostile or
-   confused server must not park a device for a day). */
-#define CBK_RETRY_AFTER_MAX_MS 60000u
-#endif
 
 static const char cbk__default_base[] = "https://api.chatbotkit.com";
 

@@ -1,0 +1,35 @@
+# mk/adapters.mk - the adapters' test and the cbk-token CLI.
+#
+# Included by the top-level Makefile from the repository root. Uses CC,
+# CFLAGS, CPPFLAGS, LDFLAGS, and CSTD/WARN/BUILD when the includer defines
+# them (else -std=c99, the strict warnings, and build/). Names defined here
+# start with ADAPTERS_ so they cannot clash with the includer's.
+#
+#   make examples/cbk-token   the CLI, with the curl and the POSIX adapters
+#   make check-adapters       both adapters against tests/mock_api.py (the
+#                             test starts and stops the mocks itself;
+#                             needs python3 and libcurl)
+
+ADAPTERS_STD := $(or $(CSTD),-std=c99)
+ADAPTERS_WARN := $(or $(WARN),-Wall -Wextra -Wpedantic -Werror)
+ADAPTERS_BUILD := $(or $(BUILD),build)
+
+# libcurl: pkg-config when it knows libcurl, else plain -lcurl.
+ADAPTERS_CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+ADAPTERS_CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+
+ADAPTERS_HEADERS := cbk_token.h adapters/cbk_token_curl.h adapters/cbk_token_posix.h
+ADAPTERS_CC = $(CC) $(ADAPTERS_STD) $(ADAPTERS_WARN) $(CPPFLAGS) $(CFLAGS) -I. \
+	$(ADAPTERS_CURL_CFLAGS)
+
+examples/cbk-token: examples/cbk-token.c $(ADAPTERS_HEADERS)
+	$(ADAPTERS_CC) -o $@ examples/cbk-token.c $(LDFLAGS) $(ADAPTERS_CURL_LIBS)
+
+$(ADAPTERS_BUILD)/test_adapters: tests/test_adapters.c $(ADAPTERS_HEADERS)
+	@mkdir -p $(ADAPTERS_BUILD)
+	$(ADAPTERS_CC) -o $@ tests/test_adapters.c $(LDFLAGS) $(ADAPTERS_CURL_LIBS)
+
+check-adapters: $(ADAPTERS_BUILD)/test_adapters
+	./$(ADAPTERS_BUILD)/test_adapters
+
+.PHONY: check-adapters

@@ -1,0 +1,716 @@
+// conformance.mjs: does cbk_token.h speak exactly what @chatbotkit/sdk speaks?
+//
+//   node tests/conformance/conformance.mjs --modules build/conformance/node_modules \
+//        --driver build/conformance/driver [--jobs N] [--filter TEXT] [--verbose]
+//
+// (tests/conformance/run.sh installs the SDKs, builds the driver and runs this.)
+//
+// For every case and every pinned SDK version (npm aliases sdk-1.36.0 and sdk-1.1.9,
+// loaded through their ESM builds: the CJS build of 1.1.9 is broken), the same
+// operation runs twice against its own scripted HTTP server on 127.0.0.1 (port 0):
+// once through the SDK's PartnerUserTokenClient (new ChatBotKit(...).partner.user.token)
+// and once through cbk_token.h + the libcurl adapter (build/conformance/driver, a
+// subprocess given the base URL and the case on stdin, printing what it decoded as JSON).
+// The server records every request (method, path and query as sent, all headers, body
+// bytes, arrival time) and answers from the case's script (status, IANA reason phrase
+// set explicitly as statusMessage, headers incl. Retry-After, JSON / JSONL chunked /
+// HTML / empty bodies); when the script runs out its last answer repeats.
+//
+// Compared for each pair of runs:
+//   - number of requests; for each: method, raw path, raw query string and the query
+//     parsed in order, the headers the client chose (names case-insensitive; what the
+//     HTTP stacks add by themselves is left out: host, connection, content-length,
+//     user-agent, accept-encoding, accept-language, sec-fetch-mode, cache-control,
+//     expect, transfer-encoding; Accept is compared: both send */* when they set none),
+//     the body parsed as JSON and byte for byte (the cases give the SDK its fields in
+//     the order cbk_token writes them, so JSON.stringify and cbk_token must agree exactly);
+//   - for retries, the delays between requests as the server saw them, against the
+//     nominal schedule (250, 500, 1000 ms ...; -15 ms / +250 ms tolerance) on both sides;
+//   - what was decoded: tokens (id, name, description, meta, createdAt, updatedAt; absent
+//     and null are the same), the cursor (absent = ""), the created {id, token, createdAt},
+//     the {id} of update/delete, or the error: SDK FetchError message/code/response.status
+//     against cbk_error message/code/http_status. Error cases also state the contract's
+//     expected error, which both sides must meet. For the stream the SDK's events are
+//     filtered on type === "item" (what an SDK user does; cbk_token delivers items only).
+//
+// Documented differences, asserted as differences (not equality):
+//   D1 ids in the path: cbk_token percent-encodes user and token ids as one path
+//      segment (RFC 3986 unreserved kept); the SDK pastes them raw into the URL, so
+//      "/", "?", "#", "%41", "a/../b" and sub-delims differ. Asserted: ours is exactly
+//      the encoded single segment that decodes back to the id; the SDK's is what WHATWG
+//      URL makes of the raw template. Ids where both agree (space, UTF-8, unreserved)
+//      are compared for equality.
+//   D2 Retry-After: cbk_token waits the Retry-After seconds, the SDK ignores it and waits
+//      its own 250 ms. Asserted: same requests, ours ~1000 ms apart, the SDK's ~250 ms.
+//   D3 create on 500/502/504: cbk_token never re-sends a create the server may have acted
+//      on, the SDK does. Asserted: SDK 2 requests and the created token, ours 1 request
+//      and the decoded 5xx error. (create on 429/503 is retried by both: compared equal.)
+//   D4 a path in the base URL: cbk_token keeps it as a prefix, the SDK drops it
+//      (1.36.0 only: 1.1.9 has no baseUrl option).
+//   D5 blank lines in a JSONL stream: cbk_token skips them (API.md), the SDK throws
+//      SyntaxError "Unexpected end of JSON input" out of its iterator.
+//   D6 a 2xx JSON body whose Content-Type is not application/json: cbk_token decodes it
+//      (API.md), the SDK hands back {headers, data: ArrayBuffer} (1.36.0) / {data} (1.1.9).
+// Version differences of 1.1.9 (the contract follows 1.36.0), asserted as such:
+//   V1 no "HTTP Error: <reason>" / "ERROR_<status>" fallback: message "" and code = the
+//      status as a number; ours keeps the 1.36.0 fallback.
+//   V2 retries 5 (250 ms doubling, not configurable) where ours and 1.36.0 do 3: when
+//      retries run out, 1.1.9 makes 6 requests, ours 4 with the same first delays.
+//   V3 no update(), no baseUrl/runAsUserId/timezone options: those cases are skipped for
+//      1.1.9 with a printed note and not counted.
+//
+// Output: one line per case and version, then exactly one line "N passed, M failed"
+// (N = case/version pairs that matched, M = mismatches); exit status 0 only when M == 0.
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { isDeepStrictEqual, inspect } from 'node:util';
+
+// ---------------------------------------------------------------------------
+// arguments
+
+const argv = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
+};
+const MODULES = path.resolve(opt('--modules', 'build/conformance/node_modules'));
+const DRIVER = path.resolve(opt('--driver', 'build/conformance/driver'));
+const JOBS = Math.max(1, Number(opt('--jobs', '8')) || 8);
+const FILTER = opt('--filter', '');
+const VERBOSE = argv.includes('--verbose');
+
+const SECRET = 'sk_conformance_0123456789abcdef';
+const TIMING_EARLY_MS = 15;   // a retry may come this much before its nominal delay
+const TIMING_LATE_MS = 250;   // ... or this much after it
+const DRIVER_TIMEOUT_MS = 30000;
+
+// ---------------------------------------------------------------------------
+// the SDKs, through their ESM builds (resolved with the "import" condition of
+// each aliased package's exports map: the install lives in build/conformance)
+
+function resolveEsm(alias, subpath) {
+  const dir = path.join(MODULES, alias);
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const pick = (t) => (typeof t === 'string' ? t : t && typeof t === 'object' ? pick(t.import) || pick(t.default) : undefined);
+  const rel = pick(pkg.exports && pkg.exports[subpath]);
+  if (!rel) throw new Error(`${alias} (${pkg.name}@${pkg.version}) exports no ESM entry for ${subpath}`);
+  return { href: pathToFileURL(path.join(dir, rel)).href, pkg };
+}
+
+async function loadSdk(label) {
+  const alias = `sdk-${label}`;
+  const main = resolveEsm(alias, '.');
+  if (main.pkg.name !== '@chatbotkit/sdk' || main.pkg.version !== label)
+    throw new Error(`${alias} is ${main.pkg.name}@${main.pkg.version}, expected @chatbotkit/sdk@${label}`);
+  const { ChatBotKit } = await import(main.href);
+  const { PartnerUserTokenClient } = await import(resolveEsm(alias, './partner/user/token/index.js').href);
+  if (typeof ChatBotKit !== 'function' || typeof PartnerUserTokenClient !== 'function')
+    throw new Error(`${alias}: ChatBotKit / PartnerUserTokenClient not exported`);
+  return { label, ChatBotKit, PartnerUserTokenClient, modern: label !== '1.1.9' };
+}
+
+// ---------------------------------------------------------------------------
+// the recording server
+
+// IANA HTTP status code registry phrases (what cbk_token's table holds); Node's
+// own http.STATUS_CODES differ for 413/422, so the phrase is always set.
+const IANA = {
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+  409: 'Conflict', 413: 'Content Too Large', 422: 'Unprocessable Content', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+const JSON_CT = { 'content-type': 'application/json' };
+const json = (status, value, headers = {}) => ({ status, headers: { ...JSON_CT, ...headers }, body: JSON.stringify(value) });
+const raw = (status, body, headers = {}) => ({ status, headers, body });
+const jsonl = (chunks, status = 200) => ({ status, headers: { 'content-type': 'application/jsonl' }, chunks });
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+async function startServer(script) {
+  const requests = [];
+  const pending = new Set();
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    const t = performance.now();
+    const chunks = [];
+    req.on('error', () => {});
+    res.on('error', () => {});
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const headers = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+      const step = script[Math.min(n++, script.length - 1)];
+      requests.push({ t, method: req.method, url: req.url, headers, body: Buffer.concat(chunks), status: step.status });
+      const p = answer(res, step).catch(() => {});
+      pending.add(p);
+      p.finally(() => pending.delete(p));
+    });
+  });
+  server.on('clientError', (e, socket) => socket.destroy());
+  await new Promise((ok, ko) => { server.once('error', ko); server.listen(0, '127.0.0.1', ok); });
+  const { port } = server.address();
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    requests,
+    async close() {
+      await Promise.all([...pending]);
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(() => ok()));
+    },
+  };
+}
+
+async function answer(res, step) {
+  res.writeHead(step.status, step.reason ?? IANA[step.status] ?? String(step.status), step.headers || {});
+  if (step.chunks) {
+    for (let i = 0; i < step.chunks.length; i++) {
+      if (res.destroyed) return;
+      res.write(Buffer.from(step.chunks[i]));
+      if (i + 1 < step.chunks.length) await sleep(15); // separate reads on the client
+    }
+    res.end();
+  } else {
+    res.end(step.body ?? '');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// running one side
+
+async function runSdk(sdk, k, srv) {
+  const base = { secret: k.secret ?? SECRET };
+  const options = sdk.modern
+    ? { ...base, baseUrl: srv.base + (k.basePath || ''), ...(k.client || {}) }
+    : { ...base, host: `127.0.0.1:${srv.port}`, protocol: 'http:' };
+  const t = new sdk.ChatBotKit(options).partner.user.token;
+  if (!(t instanceof sdk.PartnerUserTokenClient)) throw new Error('partner.user.token is not a PartnerUserTokenClient');
+  const out = {};
+  try {
+    switch (k.op) {
+      case 'list': {
+        const v = await (k.list === undefined ? t.list(k.user) : t.list(k.user, k.list));
+        Object.assign(out, sdkList(v));
+        break;
+      }
+      case 'stream': {
+        const events = [];
+        out.tokens = [];
+        const it = (k.list === undefined ? t.list(k.user) : t.list(k.user, k.list)).stream();
+        for await (const ev of it) {
+          events.push(ev);
+          if (ev && ev.type === 'item') out.tokens.push(normToken(ev.data));
+        }
+        break;
+      }
+      case 'create': {
+        const v = await (k.fields === undefined ? t.create(k.user) : t.create(k.user, k.fields));
+        out.created = v && v.data instanceof ArrayBuffer ? { undecoded: true } : { id: v.id, token: v.token, createdAt: v.createdAt };
+        break;
+      }
+      case 'update': {
+        const v = await (k.fields === undefined ? t.update(k.user, k.token) : t.update(k.user, k.token, k.fields));
+        out.id = v.id;
+        break;
+      }
+      case 'delete': {
+        const v = await t.delete(k.user, k.token);
+        out.id = v.id;
+        break;
+      }
+      default:
+        throw new Error(`unknown op ${k.op}`);
+    }
+  } catch (e) {
+    // FetchError: 1.36.0's carries message and code only (name 'FetchError');
+    // 1.1.9's (name 'Error') also the response, whose status is taken.
+    out.error = e && (e.name === 'FetchError' || e.constructor?.name === 'FetchError')
+      ? { status: e.response?.status, code: e.code, message: e.message }
+      : { exception: e && e.name, message: e && e.message };
+  }
+  return out;
+}
+
+function sdkList(v) {
+  if (v && v.data instanceof ArrayBuffer) return { undecoded: Buffer.from(v.data).toString('utf8') };
+  return { tokens: (v.items || []).map(normToken), cursor: v.cursor ?? '' };
+}
+
+function normToken(x) {
+  return {
+    id: x.id,
+    name: x.name ?? null,
+    description: x.description ?? null,
+    meta: x.meta ?? null,
+    createdAt: x.createdAt,
+    updatedAt: x.updatedAt,
+  };
+}
+
+const hex = (s) => Buffer.from(String(s), 'utf8').toString('hex');
+
+function driverInput(k) {
+  const L = [`op ${k.op}`, `secret ${hex(k.secret ?? SECRET)}`, `user ${hex(k.user)}`];
+  if (k.token !== undefined) L.push(`token ${hex(k.token)}`);
+  if (k.list) {
+    const { cursor, order, take, meta, ...rest } = k.list;
+    if (Object.keys(rest).length) throw new Error(`case ${k.name}: unknown list option ${Object.keys(rest)}`);
+    if (cursor !== undefined) L.push(`cursor ${hex(cursor)}`);
+    if (order !== undefined) L.push(`order ${hex(order)}`);
+    if (take !== undefined) L.push(`take ${take}`);
+    for (const [a, b] of Object.entries(meta || {})) L.push(`meta ${hex(a)} ${hex(b)}`);
+  }
+  if (k.op === 'create' || k.op === 'update') {
+    if (k.fields === undefined) L.push('nofields');
+    else {
+      const { name, description, meta, config, ...rest } = k.fields;
+      if (Object.keys(rest).length) throw new Error(`case ${k.name}: unknown field ${Object.keys(rest)}`);
+      if (name !== undefined) L.push(`name ${hex(name)}`);
+      if (description !== undefined) L.push(`description ${hex(description)}`);
+      for (const [a, b] of Object.entries(meta || {})) L.push(`fmeta ${hex(a)} ${hex(b)}`);
+      if (config !== undefined) L.push(`config ${hex(JSON.stringify(config))}`);
+    }
+  }
+  if (k.client?.runAsUserId !== undefined) L.push(`runas ${hex(k.client.runAsUserId)}`);
+  if (k.client?.timezone !== undefined) L.push(`timezone ${hex(k.client.timezone)}`);
+  return L.join('\n') + '\n';
+}
+
+function runDriver(base, input) {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let done = false;
+    const finish = (r) => { if (!done) { done = true; clearTimeout(timer); resolve(r); } };
+    const child = spawn(DRIVER, [base], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), DRIVER_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdin.on('error', () => {});
+    child.on('error', (e) => finish({ code: null, signal: null, stdout, stderr: stderr + String(e) }));
+    child.on('close', (code, signal) => finish({ code, signal, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+async function runC(k, srv) {
+  const r = await runDriver(srv.base + (k.basePath || ''), driverInput(k));
+  if (r.code !== 0) return { driverFailed: `driver exit ${r.code}${r.signal ? ' signal ' + r.signal : ''}: ${r.stderr.trim()}` };
+  let d;
+  try { d = JSON.parse(r.stdout); } catch (e) { return { driverFailed: `driver printed no JSON: ${r.stdout} ${r.stderr}` }; }
+  const out = {};
+  // a page either decodes whole or fails: items delivered before a failure are
+  // kept for the stream only (the SDK's iterator yields them too)
+  if (d.tokens && (d.tokens.length || !d.error || k.op === 'stream')) out.tokens = d.tokens.map((x) => normToken({ ...x, meta: x.meta === null ? null : JSON.parse(x.meta) }));
+  if ('cursor' in d) out.cursor = d.cursor;
+  if (d.created) out.created = d.created;
+  if ('id' in d) out.id = d.id;
+  if (d.error) {
+    out.error = d.error.result === 'CBK_ERR_HTTP'
+      ? { status: d.error.http_status, code: d.error.code, message: d.error.message }
+      : { result: d.error.result, code: d.error.code, message: d.error.message };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// comparing
+
+// Headers the HTTP stacks (undici, libcurl) add by themselves.
+const TRANSPORT_HEADERS = new Set([
+  'host', 'connection', 'content-length', 'user-agent', 'accept-encoding', 'accept-language',
+  'sec-fetch-mode', 'cache-control', 'expect', 'transfer-encoding', 'keep-alive',
+]);
+
+function chosenHeaders(rq) {
+  const m = {};
+  for (const [n, v] of rq.headers) {
+    const k = n.toLowerCase();
+    if (TRANSPORT_HEADERS.has(k)) continue;
+    m[k] = k in m ? `${m[k]}, ${v}` : v;
+  }
+  return m;
+}
+
+function splitUrl(u) {
+  const i = u.indexOf('?');
+  return i < 0 ? { path: u, query: '' } : { path: u.slice(0, i), query: u.slice(i + 1) };
+}
+
+const show = (v) => inspect(v, { depth: 6, breakLength: Infinity, maxStringLength: 400 });
+
+// Compares one request of each side; skip: {path: true} when the path is
+// checked by the case itself (D1, D4).
+function compareRequest(i, a, b, fails, skip = {}) {
+  const A = splitUrl(a.url);
+  const B = splitUrl(b.url);
+  if (a.method !== b.method) fails.push(`request ${i}: method SDK ${a.method} / ours ${b.method}`);
+  if (!skip.path && A.path !== B.path) fails.push(`request ${i}: path SDK ${A.path} / ours ${B.path}`);
+  if (!skip.path && A.query !== B.query) fails.push(`request ${i}: query SDK ?${A.query} / ours ?${B.query}`);
+  const qa = [...new URLSearchParams(A.query)];
+  const qb = [...new URLSearchParams(B.query)];
+  if (!skip.path && !isDeepStrictEqual(qa, qb)) fails.push(`request ${i}: parsed query SDK ${show(qa)} / ours ${show(qb)}`);
+  const ha = chosenHeaders(a);
+  const hb = chosenHeaders(b);
+  if (!isDeepStrictEqual(Object.keys(ha).sort(), Object.keys(hb).sort()))
+    fails.push(`request ${i}: header names SDK ${Object.keys(ha).sort()} / ours ${Object.keys(hb).sort()}`);
+  for (const n of Object.keys(ha)) if (n in hb && ha[n] !== hb[n]) fails.push(`request ${i}: header ${n}: SDK ${show(ha[n])} / ours ${show(hb[n])}`);
+  if (!a.body.equals(b.body)) fails.push(`request ${i}: body bytes SDK ${show(a.body.toString('utf8'))} / ours ${show(b.body.toString('utf8'))}`);
+  if (a.body.length || b.body.length) {
+    let ja, jb;
+    try { ja = JSON.parse(a.body.toString('utf8')); } catch { ja = Symbol.for('not JSON'); }
+    try { jb = JSON.parse(b.body.toString('utf8')); } catch { jb = Symbol.for('not JSON'); }
+    if (!isDeepStrictEqual(ja, jb)) fails.push(`request ${i}: body JSON SDK ${show(ja)} / ours ${show(jb)}`);
+  }
+}
+
+const intervals = (reqs) => reqs.slice(1).map((r, i) => Math.round(r.t - reqs[i].t));
+
+function checkDelays(side, reqs, nominal, fails) {
+  const got = intervals(reqs);
+  if (got.length !== nominal.length) {
+    fails.push(`${side}: ${reqs.length} requests (delays ${show(got)}), expected ${nominal.length + 1} (delays ${show(nominal)})`);
+    return;
+  }
+  got.forEach((ms, i) => {
+    if (ms < nominal[i] - TIMING_EARLY_MS || ms > nominal[i] + TIMING_LATE_MS)
+      fails.push(`${side}: delay before request ${i + 1} was ${ms} ms, expected ${nominal[i]} ms (-${TIMING_EARLY_MS}/+${TIMING_LATE_MS})`);
+  });
+}
+
+// The default comparison: the same requests, the same delays, the same decoded result.
+// V1: where 1.1.9 decodes an error its own way (the case's expectError119),
+// checkExpectedError holds each side to its expectation instead.
+function compareAll(ctx, fails, { skipPath = false, delays = ctx.k.delays, counts = true, outcome = ctx.sdk.modern || !ctx.k.expectError119 } = {}) {
+  const { sdkReqs, cReqs, sdkOut, cOut } = ctx;
+  if (counts && sdkReqs.length !== cReqs.length) fails.push(`request count: SDK ${sdkReqs.length} / ours ${cReqs.length}`);
+  for (let i = 0; i < Math.min(sdkReqs.length, cReqs.length); i++) compareRequest(i, sdkReqs[i], cReqs[i], fails, { path: skipPath });
+  if (delays) {
+    checkDelays('SDK', sdkReqs, delays, fails);
+    checkDelays('ours', cReqs, delays, fails);
+  }
+  if (outcome && !isDeepStrictEqual(sdkOut, cOut)) fails.push(`decoded: SDK ${show(sdkOut)}\n           ours ${show(cOut)}`);
+}
+
+// Error cases state what the contract expects; ours must meet it always, the
+// SDK too (1.1.9: its own documented shape when the case gives one, V1).
+function checkExpectedError(ctx, fails) {
+  const { k, sdk, sdkOut, cOut } = ctx;
+  if (!k.expectError) return;
+  if (!isDeepStrictEqual(cOut.error, k.expectError)) fails.push(`ours: error ${show(cOut.error)}, the contract says ${show(k.expectError)}`);
+  const want = !sdk.modern && k.expectError119 ? k.expectError119 : k.expectError;
+  if (!isDeepStrictEqual(sdkOut.error, want)) fails.push(`SDK ${sdk.label}: error ${show(sdkOut.error)}, expected ${show(want)}`);
+}
+
+// ---------------------------------------------------------------------------
+// cases
+
+const USER = 'user_1';
+const ITEM = (i) => ({ id: `tok_${i}`, name: `n${i}`, description: `d${i}`, meta: { k: `v${i}` }, createdAt: 1700000000000 + i, updatedAt: 1700000000500 + i });
+const LIST_OK = json(200, { items: [ITEM(1), ITEM(2)], cursor: 'next_c' });
+const CREATED = json(200, { id: 'tok_new', token: 'sec_abc', createdAt: 1700000001000 });
+const ID = (id) => json(200, { id });
+const HTML = '<html><head><title>Error</title></head><body><h1>Something broke</h1></body></html>';
+const line = (o) => JSON.stringify(o);
+const itemLine = (i) => line({ type: 'item', data: ITEM(i) });
+
+// Text that JSON.stringify and cbk_token must escape identically.
+const NASTY = 'q"uote \\back/slash \b\f\n\r\t \u0001\u001f\u007f é ü 中文 😀 \u2028\u2029 <>&\'';
+
+// 1.1.9 has no fallback (V1): message "" and code = the status number.
+const noFallback = (status, message = '', code = status) => ({ status, code, message });
+
+const cases = [
+  // ---- list: query building -------------------------------------------
+  { name: 'list: no options', op: 'list', user: USER, script: [LIST_OK] },
+  { name: 'list: cursor only', op: 'list', user: USER, list: { cursor: 'c1' }, script: [LIST_OK] },
+  { name: 'list: cursor, order, take, meta', op: 'list', user: USER, list: { cursor: 'c1', order: 'desc', take: 5, meta: { a: '1' } }, script: [LIST_OK] },
+  { name: 'list: order asc, take 100', op: 'list', user: USER, list: { order: 'asc', take: 100 }, script: [LIST_OK] },
+  {
+    name: 'list: values needing encoding (space & = / ? # % + ~ UTF-8)', op: 'list', user: USER,
+    list: { cursor: 'a b&c=d/e?f#g%h+i~j', order: 'desc', take: 7, meta: { 'b c': 'x y&z=1/2?3#4%5+6~7', 'ü/é': 'é😀中', '*-._': '*-._', tilde: '~' } },
+    script: [LIST_OK],
+  },
+  { name: 'list: empty meta value', op: 'list', user: USER, list: { meta: { e: '' } }, script: [LIST_OK] },
+  // ---- list: response decoding -----------------------------------------
+  {
+    name: 'list: escaped and UTF-8 strings, unknown fields, exponent timestamp', op: 'list', user: USER,
+    script: [raw(200, '{"extra":{"x":[true,false,null,1.5e3]},"items":[{"id":"t\\u00e9\\ud83d\\ude00","name":"q\\"uote \\\\ \\/ \\b\\f\\n\\r\\t \\u0001 é 😀 \\u2028","description":null,"meta":{"nested":{"a":[1,2,{"b":"\\u00e9"}]},"s":"x\\ty"},"createdAt":1.7e12,"updatedAt":1700000000999,"unknown":[{}]},{"id":"b","createdAt":1,"updatedAt":2}],"cursor":"next c/é"}', JSON_CT)],
+  },
+  { name: 'list: empty page', op: 'list', user: USER, script: [json(200, { items: [], cursor: '' })] },
+  { name: 'list: no cursor, items without optional fields', op: 'list', user: USER, script: [json(200, { items: [{ id: 'a', createdAt: 10, updatedAt: 20 }, { id: 'b', name: null, meta: null, createdAt: 11, updatedAt: 21 }] })] },
+  { name: 'list: Content-Type application/json; charset=utf-8', op: 'list', user: USER, script: [raw(200, JSON.stringify({ items: [ITEM(3)], cursor: 'c' }), { 'content-type': 'application/json; charset=utf-8' })] },
+  { name: 'list: body with a UTF-8 byte order mark', op: 'list', user: USER, script: [raw(200, '\uFEFF' + JSON.stringify({ items: [ITEM(4)], cursor: 'c4' }), JSON_CT)] },
+  {
+    name: 'list: 2xx JSON as text/plain (D6)', op: 'list', user: USER, script: [raw(200, JSON.stringify({ items: [ITEM(5)], cursor: 'c5' }), { 'content-type': 'text/plain' })],
+    check(ctx, fails) {
+      compareAll({ ...ctx, sdkOut: {}, cOut: {} }, fails);
+      if (typeof ctx.sdkOut.undecoded !== 'string') fails.push(`D6: the SDK decoded a text/plain body: ${show(ctx.sdkOut)}`);
+      const want = { tokens: [normToken(ITEM(5))], cursor: 'c5' };
+      if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D6: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+    },
+  },
+  // ---- stream ------------------------------------------------------------
+  {
+    name: 'stream: items, \\r\\n, other types, split chunks, last line without newline', op: 'stream', user: USER, list: { take: 3 },
+    script: [jsonl([itemLine(1) + '\r\n{"type":"ite', 'm","data":' + line(ITEM(2)) + '}\n' + line({ type: 'other', data: { x: 1 } }) + '\n' + line({ data: ITEM(6), type: 'item' }) + '\r\n', itemLine(3)])],
+  },
+  { name: 'stream: query and Accept, one item per chunk', op: 'stream', user: USER, list: { cursor: 'c 1', order: 'asc', take: 2, meta: { a: 'b&c' } }, script: [jsonl([itemLine(1) + '\n', itemLine(2) + '\n'])] },
+  { name: 'stream: empty body', op: 'stream', user: USER, script: [jsonl([])] },
+  {
+    name: 'stream: blank lines (D5)', op: 'stream', user: USER,
+    script: [jsonl([itemLine(1) + '\n\n' + itemLine(2) + '\n'])],
+    check(ctx, fails) {
+      compareAll({ ...ctx, sdkOut: {}, cOut: {} }, fails);
+      const sdkWant = { tokens: [normToken(ITEM(1))], error: { exception: 'SyntaxError', message: 'Unexpected end of JSON input' } };
+      if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D5: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+      const want = { tokens: [normToken(ITEM(1)), normToken(ITEM(2))] };
+      if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D5: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+    },
+  },
+  { name: 'stream: 404 JSON error', op: 'stream', user: USER, script: [json(404, { message: 'no such user', code: 'NOT_FOUND' })], expectError: { status: 404, code: 'NOT_FOUND', message: 'no such user' } },
+  // ---- create --------------------------------------------------------------
+  { name: 'create: no fields', op: 'create', user: USER, script: [CREATED] },
+  { name: 'create: empty fields object', op: 'create', user: USER, fields: {}, script: [CREATED] },
+  { name: 'create: all fields', op: 'create', user: USER, fields: { name: 'n', description: 'd', meta: { k: 'v' }, config: { x: 1 } }, script: [CREATED] },
+  { name: 'create: name only, empty string', op: 'create', user: USER, fields: { name: '' }, script: [CREATED] },
+  {
+    name: 'create: quotes, backslashes, control chars, UTF-8, emoji', op: 'create', user: USER,
+    fields: { name: NASTY, description: 'line1\nline2\u0002?', meta: { [NASTY]: NASTY, e: '', '2': 'two' } },
+    script: [CREATED],
+  },
+  {
+    name: 'create: config object with nested values', op: 'create', user: USER,
+    fields: { name: 'cfg', config: { a: [1, -2.5, 1e21, true, false, null, 'é\n"'], nested: { deep: { k: 'v' } }, empty: {}, list: [] } },
+    script: [CREATED],
+  },
+  { name: 'create: response with unknown fields', op: 'create', user: USER, fields: { name: 'x' }, script: [raw(200, '{"extra":[1,{"a":null}],"createdAt":1.7000000010e12,"token":"sec_\\u00e9","id":"tok_2"}', JSON_CT)] },
+  // ---- update (1.36.0) -----------------------------------------------------
+  { name: 'update: name and meta', op: 'update', user: USER, token: 'tok_1', fields: { name: 'n2', meta: { k: 'v2' } }, script: [ID('tok_1')], skip119: 'v1.1.9 has no update() (V3)' },
+  { name: 'update: all fields, escapes', op: 'update', user: USER, token: 'tok_1', fields: { name: NASTY, description: '', meta: { 'a b': 'c\td' }, config: { z: [null] } }, script: [ID('tok_1')], skip119: 'v1.1.9 has no update() (V3)' },
+  { name: 'update: no fields', op: 'update', user: USER, token: 'tok_1', script: [ID('tok_1')], skip119: 'v1.1.9 has no update() (V3)' },
+  // ---- delete --------------------------------------------------------------
+  { name: 'delete', op: 'delete', user: USER, token: 'tok_1', script: [ID('tok_1')] },
+  { name: 'delete: answer with another id', op: 'delete', user: USER, token: 'tok_1', script: [ID('tok_other')] },
+  // ---- ids ----------------------------------------------------------------
+  { name: 'ids: unreserved characters', op: 'delete', user: 'user-1_a.b~c', token: 'tok.x-y_z~', script: [ID('x')] },
+  { name: 'ids: space and UTF-8 (both percent-encode)', op: 'delete', user: 'sp ace é', token: 'tök 😀', script: [ID('x')] },
+  ...[
+    ['ids: "/" and dot segments (D1)', 'a/../b', 'tok/1'],
+    ['ids: "?" (D1)', 'q?x=1', 'tok'],
+    ['ids: "#" (D1)', 'u', 'h#f'],
+    ['ids: "%41" (D1)', 'p%41', 'tok%2F'],
+    ['ids: sub-delims and ":@" (D1)', "x:y@z!$&'()*+,;=", 'tok'],
+  ].map(([name, user, token]) => ({ name, op: 'delete', user, token, script: [ID('x')], check: checkIdPaths })),
+  {
+    name: 'ids: "/" in update (D1)', op: 'update', user: 'u/v', token: 't?k', fields: { name: 'n' }, script: [ID('x')], check: checkIdPaths,
+    skip119: 'v1.1.9 has no update() (V3)',
+  },
+  // ---- client options ---------------------------------------------------------
+  {
+    name: 'base URL with a path (D4)', op: 'list', user: USER, basePath: '/prefix/x', script: [LIST_OK], skip119: 'v1.1.9 has no baseUrl option (V3)',
+    check(ctx, fails) {
+      compareAll(ctx, fails, { skipPath: true });
+      const sdkUrl = ctx.sdkReqs[0]?.url;
+      const cUrl = ctx.cReqs[0]?.url;
+      if (sdkUrl !== '/api/v1/partner/user/user_1/token/list') fails.push(`D4: SDK requested ${sdkUrl}`);
+      if (cUrl !== '/prefix/x/api/v1/partner/user/user_1/token/list') fails.push(`D4: ours requested ${cUrl}`);
+    },
+  },
+  { name: 'run-as user and timezone headers', op: 'create', user: USER, fields: { name: 'n' }, client: { runAsUserId: 'child user 7', timezone: 'Europe/London' }, script: [CREATED], skip119: 'v1.1.9 has no runAsUserId/timezone options (V3)' },
+  { name: 'empty secret: no Authorization', op: 'list', user: USER, secret: '', script: [LIST_OK] },
+  // ---- error bodies -------------------------------------------------------------
+  { name: 'error: 404 JSON {message, code}', op: 'list', user: USER, script: [json(404, { message: 'no such user', code: 'NOT_FOUND' })], expectError: { status: 404, code: 'NOT_FOUND', message: 'no such user' } },
+  { name: 'error: 400 JSON {}', op: 'list', user: USER, script: [json(400, {})], expectError: { status: 400, code: 'ERROR_400', message: 'HTTP Error: Bad Request' }, expectError119: noFallback(400) },
+  { name: 'error: 400 JSON empty message and code', op: 'create', user: USER, script: [json(400, { message: '', code: '' })], expectError: { status: 400, code: 'ERROR_400', message: 'HTTP Error: Bad Request' }, expectError119: noFallback(400) },
+  { name: 'error: 409 JSON code only', op: 'delete', user: USER, token: 'tok_1', script: [json(409, { code: 'ONLY_CODE' })], expectError: { status: 409, code: 'ONLY_CODE', message: 'HTTP Error: Conflict' }, expectError119: noFallback(409, '', 'ONLY_CODE') },
+  { name: 'error: 422 JSON message only', op: 'create', user: USER, fields: { name: 'n' }, script: [json(422, { message: 'name is invalid' })], expectError: { status: 422, code: 'ERROR_422', message: 'name is invalid' }, expectError119: noFallback(422, 'name is invalid') },
+  { name: 'error: 422 JSON {} (IANA phrase)', op: 'update', user: USER, token: 't', fields: { name: 'n' }, script: [json(422, {})], expectError: { status: 422, code: 'ERROR_422', message: 'HTTP Error: Unprocessable Content' }, skip119: 'v1.1.9 has no update() (V3)' },
+  { name: 'error: 400 JSON null', op: 'list', user: USER, script: [json(400, null)], expectError: { status: 400, code: 'GENERIC_ERROR', message: 'There was a generic error' } },
+  { name: 'error: 400 JSON string', op: 'list', user: USER, script: [json(400, 'str')], expectError: { status: 400, code: 'ERROR_400', message: 'HTTP Error: Bad Request' }, expectError119: noFallback(400) },
+  { name: 'error: 400 JSON with a byte order mark', op: 'list', user: USER, script: [raw(400, '\uFEFF{"message":"bom","code":"BOM"}', JSON_CT)], expectError: { status: 400, code: 'BOM', message: 'bom' } },
+  { name: 'error: 403 JSON with extra nested fields', op: 'list', user: USER, script: [raw(403, '{"details":{"message":"inner","code":"INNER"},"message":"outer","code":"FORBIDDEN","list":[{"message":"x"}]}', JSON_CT)], expectError: { status: 403, code: 'FORBIDDEN', message: 'outer' } },
+  { name: 'error: 401 HTML', op: 'list', user: USER, script: [raw(401, HTML, { 'content-type': 'text/html' })], expectError: { status: 401, code: 'GENERIC_ERROR', message: 'There was a generic error' } },
+  { name: 'error: 400 empty body', op: 'delete', user: USER, token: 'tok_1', script: [raw(400, '')], expectError: { status: 400, code: 'GENERIC_ERROR', message: 'There was a generic error' } },
+  { name: 'error: 413 HTML', op: 'create', user: USER, fields: { name: 'x'.repeat(2000) }, script: [raw(413, HTML, { 'content-type': 'text/html' })], expectError: { status: 413, code: 'CONTENT_TOO_LARGE', message: 'Client request is too large to be processed by the web server.' } },
+  { name: 'error: 413 JSON {} (IANA phrase)', op: 'create', user: USER, fields: { name: 'x' }, script: [json(413, {})], expectError: { status: 413, code: 'ERROR_413', message: 'HTTP Error: Content Too Large' }, expectError119: noFallback(413) },
+  { name: 'error: 501 is not retried', op: 'list', user: USER, script: [json(501, {}), LIST_OK], delays: [], expectError: { status: 501, code: 'ERROR_501', message: 'HTTP Error: Not Implemented' }, expectError119: noFallback(501) },
+  // ---- retries -----------------------------------------------------------------------
+  { name: 'retry: list 503 then 200', op: 'list', user: USER, script: [json(503, { message: 'down', code: 'DOWN' }), LIST_OK], delays: [250] },
+  { name: 'retry: list 500 x2 then 200', op: 'list', user: USER, list: { take: 2 }, script: [raw(500, HTML), raw(500, HTML), LIST_OK], delays: [250, 500] },
+  { name: 'retry: list 502, 504 then 200', op: 'list', user: USER, script: [raw(502, ''), json(504, {}), LIST_OK], delays: [250, 500] },
+  { name: 'retry: stream 502 then JSONL', op: 'stream', user: USER, script: [raw(502, HTML), jsonl([itemLine(1) + '\n'])], delays: [250] },
+  { name: 'retry: update 500 then 200', op: 'update', user: USER, token: 'tok_1', fields: { name: 'n' }, script: [json(500, {}), ID('tok_1')], delays: [250], skip119: 'v1.1.9 has no update() (V3)' },
+  { name: 'retry: delete 503, 500 then 200', op: 'delete', user: USER, token: 'tok_1', script: [json(503, {}), raw(500, HTML), ID('tok_1')], delays: [250, 500] },
+  { name: 'retry: create 503 then 200', op: 'create', user: USER, fields: { name: 'n' }, script: [json(503, {}), CREATED], delays: [250] },
+  { name: 'retry: create 429 (no Retry-After) then 200', op: 'create', user: USER, fields: { name: 'n' }, script: [json(429, {}), CREATED], delays: [250] },
+  {
+    name: 'retry: list 429 Retry-After: 1 then 200 (D2)', op: 'list', user: USER, script: [json(429, {}, { 'retry-after': '1' }), LIST_OK],
+    check(ctx, fails) {
+      compareAll(ctx, fails, { delays: null });
+      checkDelays('SDK (ignores Retry-After)', ctx.sdkReqs, [250], fails);
+      checkDelays('ours (honours Retry-After)', ctx.cReqs, [1000], fails);
+    },
+  },
+  ...[500, 502, 504].map((status) => ({
+    name: `retry: create ${status} then 200 (D3)`, op: 'create', user: USER, fields: { name: 'n' },
+    script: [json(status, { message: 'upstream failed', code: 'UPSTREAM' }), CREATED],
+    check(ctx, fails) {
+      if (ctx.sdkReqs.length !== 2) fails.push(`D3: SDK sent ${ctx.sdkReqs.length} requests, expected 2 (it re-sends a create on ${status})`);
+      if (ctx.cReqs.length !== 1) fails.push(`D3: ours sent ${ctx.cReqs.length} requests, expected 1 (a create on ${status} is never re-sent)`);
+      if (ctx.sdkReqs.length && ctx.cReqs.length) compareRequest(0, ctx.sdkReqs[0], ctx.cReqs[0], fails);
+      if (ctx.sdkReqs.length === 2) {
+        compareRequest(1, ctx.sdkReqs[1], ctx.cReqs[0], fails);
+        checkDelays('SDK', ctx.sdkReqs, [250], fails);
+      }
+      const sdkWant = { created: { id: 'tok_new', token: 'sec_abc', createdAt: 1700000001000 } };
+      if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D3: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+      const want = { error: { status, code: 'UPSTREAM', message: 'upstream failed' } };
+      if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D3: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+    },
+  })),
+  // retries run out: 1.36.0 and ours make 4 requests; 1.1.9 makes 6 (V2)
+  ...[
+    ['retry: list 500 HTML until retries run out', raw(500, HTML, { 'content-type': 'text/html' }), { status: 500, code: 'GENERIC_ERROR', message: 'There was a generic error' }, null],
+    ['retry: list 429 {} until retries run out', json(429, {}), { status: 429, code: 'ERROR_429', message: 'HTTP Error: Too Many Requests' }, noFallback(429)],
+  ].map(([name, step, expectError, expectError119]) => ({
+    name, op: 'list', user: USER, script: [step], delays: [250, 500, 1000], expectError, ...(expectError119 ? { expectError119 } : {}), slow: true,
+    check(ctx, fails) {
+      if (ctx.sdk.modern) return compareAll(ctx, fails);
+      // V2: 1.1.9 retries 5 times; ours 3 with the same first delays
+      compareAll(ctx, fails, { delays: null, counts: false });
+      checkDelays('SDK 1.1.9 (retries 5)', ctx.sdkReqs, [250, 500, 1000, 2000, 4000], fails);
+      checkDelays('ours (retries 3)', ctx.cReqs, [250, 500, 1000], fails);
+    },
+  })),
+];
+
+// D1: ours must be the id as one encoded segment; the SDK's is the raw
+// template as WHATWG URL resolves it.
+const encodeSegment = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase());
+function checkIdPaths(ctx, fails) {
+  const { k } = ctx;
+  compareAll(ctx, fails, { skipPath: true });
+  const tail = k.op === 'create' ? 'create' : k.op === 'list' ? 'list' : `${k.token}/${k.op}`;
+  const rawTemplate = `/api/v1/partner/user/${k.user}/token/${tail}`;
+  const u = new URL(rawTemplate, 'http://127.0.0.1');
+  const sdkWant = u.pathname + u.search;
+  const ourTail = k.token !== undefined ? `${encodeSegment(k.token)}/${k.op}` : tail;
+  const ourWant = `/api/v1/partner/user/${encodeSegment(k.user)}/token/${ourTail}`;
+  const sdkGot = ctx.sdkReqs[0]?.url;
+  const cGot = ctx.cReqs[0]?.url;
+  if (sdkGot !== sdkWant) fails.push(`D1: SDK requested ${sdkGot}, expected the raw paste ${sdkWant}`);
+  if (cGot !== ourWant) fails.push(`D1: ours requested ${cGot}, expected ${ourWant}`);
+  else {
+    const seg = cGot.split('/');
+    if (decodeURIComponent(seg[5]) !== k.user) fails.push(`D1: our user segment ${seg[5]} does not decode to the id`);
+    if (k.token !== undefined && decodeURIComponent(seg[7]) !== k.token) fails.push(`D1: our token segment ${seg[7]} does not decode to the id`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// main
+
+async function runCase(sdk, k) {
+  const s1 = await startServer(k.script);
+  const s2 = await startServer(k.script);
+  let sdkOut, cOut;
+  try {
+    [sdkOut, cOut] = await Promise.all([runSdk(sdk, k, s1), runC(k, s2)]);
+  } finally {
+    await s1.close();
+    await s2.close();
+  }
+  // 1.36.0's FetchError has no status: the status the server answered last stands for it
+  if (sdkOut.error && 'status' in sdkOut.error && sdkOut.error.status === undefined)
+    sdkOut.error.status = s1.requests.length ? s1.requests[s1.requests.length - 1].status : 0;
+  const ctx = { sdk, k, sdkOut, cOut, sdkReqs: s1.requests, cReqs: s2.requests };
+  const fails = [];
+  if (cOut.driverFailed) fails.push(cOut.driverFailed);
+  else if (k.check) k.check(ctx, fails);
+  else compareAll(ctx, fails);
+  if (!cOut.driverFailed) checkExpectedError(ctx, fails);
+  return { fails, ctx };
+}
+
+async function pool(items, jobs, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  }));
+  return results;
+}
+
+async function main() {
+  const t0 = performance.now();
+  if (!fs.existsSync(DRIVER)) throw new Error(`no driver at ${DRIVER} (run tests/conformance/run.sh)`);
+  const sdks = [await loadSdk('1.36.0'), await loadSdk('1.1.9')];
+  const runs = [];
+  const notes = [];
+  for (const k of cases) {
+    if (FILTER && !k.name.includes(FILTER)) continue;
+    for (const sdk of sdks) {
+      if (!sdk.modern && k.skip119) notes.push(`note: ${k.name}: skipped for 1.1.9: ${k.skip119} (not counted)`);
+      else runs.push({ sdk, k });
+    }
+  }
+  // the slow ones first, so that they overlap everything else
+  const order = runs.map((r, i) => i).sort((a, b) => Number(!!runs[b].k.slow) - Number(!!runs[a].k.slow));
+  const results = new Array(runs.length);
+  await pool(order, JOBS, async (i) => {
+    try {
+      results[i] = await runCase(runs[i].sdk, runs[i].k);
+    } catch (e) {
+      results[i] = { fails: [`internal error: ${e && e.stack}`] };
+    }
+  });
+  const per = {};
+  let passed = 0;
+  let failed = 0;
+  runs.forEach(({ sdk, k }, i) => {
+    const { fails, ctx } = results[i];
+    const c = (per[sdk.label] ||= { ok: 0, bad: 0 });
+    if (fails.length) {
+      failed++;
+      c.bad++;
+      console.log(`FAIL sdk ${sdk.label.padEnd(6)} ${k.name}`);
+      for (const f of fails) console.log(`       ${f}`);
+    } else {
+      passed++;
+      c.ok++;
+      console.log(`ok   sdk ${sdk.label.padEnd(6)} ${k.name}`);
+    }
+    if (VERBOSE && ctx) {
+      for (const [side, reqs] of [['SDK', ctx.sdkReqs], ['ours', ctx.cReqs]])
+        for (const r of reqs) console.log(`       ${side}: ${r.method} ${r.url} ${show(r.headers.map(([n, v]) => `${n}: ${v}`))} ${show(r.body.toString('utf8'))}`);
+      console.log(`       SDK decoded ${show(ctx.sdkOut)}\n       ours decoded ${show(ctx.cOut)}`);
+    }
+  });
+  for (const n of notes) console.log(n);
+  for (const [label, c] of Object.entries(per)) console.log(`sdk ${label} cases: ${c.ok} matched, ${c.bad} mismatched`);
+  console.log(`time: ${Math.round(performance.now() - t0)} ms`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main().then(
+  (rc) => { process.exitCode = rc; },
+  (e) => {
+    console.error(`conformance: ${e && e.stack ? e.stack : e}`);
+    console.log('0 passed, 1 failed');
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,366 @@
+/* driver.c - the C side of the conformance test (tests/conformance/).
+ *
+ *   build/conformance/driver BASE_URL < case
+ *
+ * Runs one partner user token operation through cbk_token.h and the libcurl
+ * adapter against BASE_URL, with the library's default retry policy
+ * (retries 3, 250 ms doubling) and a real sleep, and prints one JSON object
+ * describing what the library decoded. conformance.mjs compares it with
+ * what @chatbotkit/sdk decoded from the same scripted server.
+ *
+ * The case comes on standard input, one setting per line, every string
+ * hex-encoded so that any byte (quotes, control characters, UTF-8) passes
+ * through untouched and the driver needs no JSON parser of its own (it must
+ * not lean on the tokenizer under test to read its own input):
+ *
+ *   op list|stream|create|update|delete
+ *   secret HEX          user HEX          token HEX
+ *   cursor HEX          order HEX         take N        meta HEXKEY HEXVALUE   (list)
+ *   name HEX            description HEX   config HEX    fmeta HEXKEY HEXVALUE  (create/update)
+ *   nofields            (create/update with fields = NULL)
+ *   runas HEX           timezone HEX      retries N     delay N
+ *
+ * Output (stdout, one line):
+ *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","createdAt","updatedAt"}...],
+ *    "cursor":"...", "created":{"id","token","createdAt"}, "id":"...",
+ *    "error":{"result","http_status","transport_code","code","message"}}
+ * where meta is the raw JSON text the library handed over (a string) or
+ * null, and only the members the operation produces are present.
+ * Exit status: 0 when the driver ran (whatever the operation's result),
+ * 2 on a bad case.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CBK_TOKEN_IMPLEMENTATION
+#include "cbk_token.h"
+#define CBK_TOKEN_CURL_IMPLEMENTATION
+#include "adapters/cbk_token_curl.h"
+
+#define MAX_KV 32
+
+/* ---- a growing output buffer ------------------------------------------- */
+
+typedef struct out_buf {
+    char *p;
+    size_t len, cap;
+} out_buf;
+
+static void out_put(out_buf *o, const char *s, size_t n) {
+    if (o->cap - o->len < n + 1) {
+        size_t cap = o->cap ? o->cap : 4096;
+        char *p;
+        while (cap - o->len < n + 1) cap *= 2;
+        p = (char *)realloc(o->p, cap);
+        if (!p) {
+            fputs("driver: out of memory\n", stderr);
+            exit(2);
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = 0;
+}
+
+static void out_str(out_buf *o, const char *s) {
+    out_put(o, s, strlen(s));
+}
+
+/* A JSON string: bytes >= 0x20 other than '"' and '\\' pass as they are
+   (the library hands over valid UTF-8 only). */
+static void out_json_n(out_buf *o, const char *s, size_t n) {
+    size_t i;
+    out_put(o, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[8];
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            out_put(o, esc, 2);
+        } else if (ch < 0x20) {
+            sprintf(esc, "\\u%04x", ch);
+            out_put(o, esc, 6);
+        } else {
+            out_put(o, s + i, 1);
+        }
+    }
+    out_put(o, "\"", 1);
+}
+
+static void out_json(out_buf *o, const char *s) {
+    if (s)
+        out_json_n(o, s, strlen(s));
+    else
+        out_str(o, "null");
+}
+
+static void out_i64(out_buf *o, int64_t v) {
+    char t[32];
+    sprintf(t, "%lld", (long long)v);
+    out_str(o, t);
+}
+
+/* ---- the case ----------------------------------------------------------- */
+
+typedef struct the_case {
+    char *op, *secret, *user, *token, *cursor, *order, *name, *description, *config;
+    char *runas, *timezone;
+    int take, has_take, nofields;
+    long retries, delay;
+    cbk_kv meta[MAX_KV];
+    size_t meta_count;
+    cbk_kv fmeta[MAX_KV];
+    size_t fmeta_count;
+} the_case;
+
+static int hexval(int ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one hex word at *p (advancing past it) into a new NUL-terminated
+   string; NULL when the word is missing or not hex. */
+static char *hex_word(char **p) {
+    char *s = *p, *e, *r;
+    size_t n, i;
+    while (*s == ' ') s++;
+    e = s;
+    while (*e && *e != ' ') e++;
+    n = (size_t)(e - s);
+    if (n % 2) return NULL;
+    r = (char *)malloc(n / 2 + 1);
+    if (!r) return NULL;
+    for (i = 0; i < n / 2; i++) {
+        int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(r);
+            return NULL;
+        }
+        r[i] = (char)(hi * 16 + lo);
+    }
+    r[n / 2] = 0;
+    *p = e;
+    return r;
+}
+
+static int bad_case(const char *line) {
+    fprintf(stderr, "driver: bad case line: %s\n", line);
+    return 2;
+}
+
+static int read_case(the_case *k) {
+    static char line[1 << 16];
+    memset(k, 0, sizeof *k);
+    k->retries = -1;
+    k->delay = -1;
+    while (fgets(line, sizeof line, stdin)) {
+        char *p = line, *key;
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (!n) continue;
+        key = p;
+        while (*p && *p != ' ') p++;
+        if (*p) *p++ = 0;
+        if (!strcmp(key, "op")) {
+            k->op = strdup(p);
+        } else if (!strcmp(key, "take")) {
+            k->take = atoi(p);
+            k->has_take = 1;
+        } else if (!strcmp(key, "retries")) {
+            k->retries = atol(p);
+        } else if (!strcmp(key, "delay")) {
+            k->delay = atol(p);
+        } else if (!strcmp(key, "nofields")) {
+            k->nofields = 1;
+        } else if (!strcmp(key, "meta") || !strcmp(key, "fmeta")) {
+            int f = key[0] == 'f';
+            cbk_kv *kv = f ? &k->fmeta[k->fmeta_count] : &k->meta[k->meta_count];
+            if ((f ? k->fmeta_count : k->meta_count) >= MAX_KV) return bad_case(key);
+            kv->key = hex_word(&p);
+            kv->value = hex_word(&p);
+            if (!kv->key || !kv->value) return bad_case(key);
+            if (f)
+                k->fmeta_count++;
+            else
+                k->meta_count++;
+        } else {
+            char **dst = !strcmp(key, "secret")        ? &k->secret
+                         : !strcmp(key, "user")        ? &k->user
+                         : !strcmp(key, "token")       ? &k->token
+                         : !strcmp(key, "cursor")      ? &k->cursor
+                         : !strcmp(key, "order")       ? &k->order
+                         : !strcmp(key, "name")        ? &k->name
+                         : !strcmp(key, "description") ? &k->description
+                         : !strcmp(key, "config")      ? &k->config
+                         : !strcmp(key, "runas")       ? &k->runas
+                         : !strcmp(key, "timezone")    ? &k->timezone
+                                                       : NULL;
+            if (!dst) return bad_case(key);
+            *dst = hex_word(&p);
+            if (!*dst) return bad_case(key);
+        }
+    }
+    if (!k->op) return bad_case("(no op)");
+    return 0;
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+static void sleep_ms(void *ctx, unsigned ms) {
+    struct timespec ts;
+    (void)ctx;
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+typedef struct tokens_out {
+    out_buf buf;
+    size_t count;
+} tokens_out;
+
+static int on_token(void *user, const cbk_token *t) {
+    tokens_out *o = (tokens_out *)user;
+    out_str(&o->buf, o->count++ ? ",{\"id\":" : "{\"id\":");
+    out_json(&o->buf, t->id);
+    out_str(&o->buf, ",\"name\":");
+    out_json(&o->buf, t->name);
+    out_str(&o->buf, ",\"description\":");
+    out_json(&o->buf, t->description);
+    out_str(&o->buf, ",\"meta\":");
+    out_json(&o->buf, t->meta);
+    out_str(&o->buf, ",\"createdAt\":");
+    out_i64(&o->buf, t->created_at);
+    out_str(&o->buf, ",\"updatedAt\":");
+    out_i64(&o->buf, t->updated_at);
+    out_str(&o->buf, "}");
+    return 0;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+    static char work[1 << 16];
+    the_case k;
+    cbk_client c;
+    cbk_client_options opts;
+    cbk_curl net;
+    cbk_token_list_options lo;
+    cbk_token_fields fields;
+    cbk_token_created created;
+    tokens_out toks;
+    out_buf o;
+    char cursor[1024], id[CBK_ID_MAX];
+    cbk_result r;
+    int list_like;
+
+    if (argc != 2) {
+        fputs("usage: driver BASE_URL < case\n", stderr);
+        return 2;
+    }
+    if (read_case(&k)) return 2;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fputs("driver: curl_global_init failed\n", stderr);
+        return 2;
+    }
+    cbk_curl_init(&net);
+    cbk_client_options_init(&opts); /* retries 3, 250 ms doubling: the defaults */
+    opts.base_url = argv[1];
+    opts.sleep_ms = sleep_ms;
+    opts.run_as_user_id = k.runas;
+    opts.timezone = k.timezone;
+    if (k.retries >= 0) opts.retries = (unsigned)k.retries;
+    if (k.delay >= 0) opts.retry_delay_ms = (unsigned)k.delay;
+
+    memset(&lo, 0, sizeof lo);
+    lo.cursor = k.cursor;
+    lo.order = k.order;
+    lo.take = k.has_take ? k.take : 0;
+    lo.meta = k.meta;
+    lo.meta_count = k.meta_count;
+    memset(&fields, 0, sizeof fields);
+    fields.name = k.name;
+    fields.description = k.description;
+    fields.meta = k.fmeta;
+    fields.meta_count = k.fmeta_count;
+    fields.config_json = k.config;
+    memset(&toks, 0, sizeof toks);
+    memset(&o, 0, sizeof o);
+    memset(&created, 0, sizeof created);
+    cursor[0] = 0;
+    id[0] = 0;
+
+    r = cbk_client_init(&c, k.secret ? k.secret : "", cbk_curl_send, &net, work, sizeof work,
+                        &opts);
+    list_like = !strcmp(k.op, "list") || !strcmp(k.op, "stream");
+    out_str(&toks.buf, "");
+    if (r == CBK_OK) {
+        if (!strcmp(k.op, "list"))
+            r = cbk_token_list(&c, k.user, &lo, on_token, &toks, cursor, sizeof cursor);
+        else if (!strcmp(k.op, "stream"))
+            r = cbk_token_list_stream(&c, k.user, &lo, on_token, &toks);
+        else if (!strcmp(k.op, "create"))
+            r = cbk_token_create(&c, k.user, k.nofields ? NULL : &fields, &created);
+        else if (!strcmp(k.op, "update"))
+            r = cbk_token_update(&c, k.user, k.token, k.nofields ? NULL : &fields, id);
+        else if (!strcmp(k.op, "delete"))
+            r = cbk_token_delete(&c, k.user, k.token, id);
+        else
+            return bad_case(k.op);
+    }
+
+    out_str(&o, "{\"result\":");
+    out_json(&o, cbk_result_str(r));
+    if (list_like) {
+        out_str(&o, ",\"tokens\":[");
+        out_str(&o, toks.buf.p);
+        out_str(&o, "]");
+    }
+    if (r == CBK_OK) {
+        if (!strcmp(k.op, "list")) {
+            out_str(&o, ",\"cursor\":");
+            out_json(&o, cursor);
+        } else if (!strcmp(k.op, "create")) {
+            out_str(&o, ",\"created\":{\"id\":");
+            out_json(&o, created.id);
+            out_str(&o, ",\"token\":");
+            out_json(&o, created.token);
+            out_str(&o, ",\"createdAt\":");
+            out_i64(&o, created.created_at);
+            out_str(&o, "}");
+        } else if (!list_like) {
+            out_str(&o, ",\"id\":");
+            out_json(&o, id);
+        }
+    } else {
+        const cbk_error *e = cbk_client_error(&c);
+        char num[32];
+        out_str(&o, ",\"error\":{\"result\":");
+        out_json(&o, cbk_result_str(r));
+        sprintf(num, ",\"http_status\":%d", e->http_status);
+        out_str(&o, num);
+        sprintf(num, ",\"transport_code\":%d", e->transport_code);
+        out_str(&o, num);
+        out_str(&o, ",\"code\":");
+        out_json(&o, e->code);
+        out_str(&o, ",\"message\":");
+        out_json(&o, e->message);
+        out_str(&o, "}");
+    }
+    out_str(&o, "}\n");
+    fwrite(o.p, 1, o.len, stdout);
+    fflush(stdout);
+    curl_global_cleanup();
+    return 0;
+}

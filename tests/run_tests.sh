@@ -1,0 +1,84 @@
+#!/bin/sh
+# Runs every part of the test suite and closes with one line
+# "N passed, M failed" over all of them.
+#
+# A part whose tools are missing here (libcurl, node) is skipped with a note;
+# under CI (CI=true, or CBK_REQUIRE_ALL=1) a skipped part is a failure.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+require_all=0
+[ "${CI:-}" = "true" ] && require_all=1
+[ "${CBK_REQUIRE_ALL:-}" = "1" ] && require_all=1
+
+passed=0
+failed=0
+skipped=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT INT TERM
+
+# run NAME CMD...: runs a part, adds up the last "N passed, M failed" line it
+# printed; a part that prints none counts as one test, by its exit status.
+run() {
+    name=$1
+    shift
+    echo "== $name"
+    "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=$(echo "$line" | sed -E 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/')
+        f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+        [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    elif [ "$rc" -eq 0 ]; then
+        p=1 f=0
+    else
+        p=0 f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && echo "!! $name: $f failed"
+}
+
+skip() {
+    echo "== $1: SKIPPED ($2)"
+    if [ "$require_all" = 1 ]; then
+        failed=$((failed + 1))
+        echo "!! $1: skipped under CI, counted as a failure"
+    else
+        skipped=$((skipped + 1))
+    fi
+}
+
+run "unit tests (ASan+UBSan)" sh -c "cd tests && ../$BUILD/test_unit"
+run "header builds as C++11, CBK_TOKEN_STATIC, CBK_TOKEN_NO_LIBC" \
+    test -f "$BUILD/check_cpp.o" -a -f "$BUILD/check_static.o" -a -f "$BUILD/check_nolibc.o"
+
+if command -v python3 >/dev/null 2>&1; then
+    run "mock API self-test" python3 tests/mock_api_selftest.py
+else
+    skip "mock API self-test" "python3 not found"
+fi
+
+if [ -x "$BUILD/test_loopback" ]; then
+    run "loopback: both adapters against the mock API" "$BUILD/test_loopback"
+elif [ -f tests/test_loopback.c ]; then
+    skip "loopback" "libcurl development files not found (apt-get install libcurl4-openssl-dev)"
+fi
+
+if [ -f tests/conformance/run.sh ]; then
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        run "conformance with @chatbotkit/sdk" sh tests/conformance/run.sh
+    else
+        skip "conformance" "node and npm not found"
+    fi
+fi
+
+echo
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

@@ -1,0 +1,1135 @@
+/* The client: the exact wire request of every operation, the decoding of
+   every response shape under every chunking, errors and retries. All
+   through fake_transport.h, in process. */
+#include "../cbk_token.h"
+#include "fake_transport.h"
+#include "test.h"
+
+#include <stdint.h>
+
+#define SECRET "sk-test-0123456789abcdef"
+
+static char work[8192];
+static fake_transport ft;
+static cbk_client cl;
+
+/* A fresh client over a fresh fake transport. */
+static void setup_opts(const cbk_client_options *o) {
+    cbk_client_options d;
+    memset(&ft, 0, sizeof ft);
+    memset(work, 0x5A, sizeof work);
+    if (!o) {
+        cbk_client_options_init(&d);
+        d.base_url = "http://127.0.0.1:8080";
+        d.sleep_ms = fake_sleep;
+        d.sleep_ctx = &ft;
+        o = &d;
+    }
+    if (cbk_client_init(&cl, SECRET, fake_send, &ft, work, sizeof work, o) != CBK_OK)
+        fprintf(stderr, "setup: init failed\n");
+}
+
+static void setup(void) {
+    setup_opts(NULL);
+}
+
+/* What the token callback saw, one line per token. */
+static char seen[16384];
+
+static int record_token(void *user, const cbk_token *t) {
+    size_t n = strlen(seen);
+    (void)user;
+    snprintf(seen + n, sizeof seen - n, "%s|%s|%s|%s|%lld|%lld\n", t->id, t->name ? t->name : "-",
+             t->description ? t->description : "-", t->meta ? t->meta : "-",
+             (long long)t->created_at, (long long)t->updated_at);
+    return 0;
+}
+
+static int stop_after_one(void *user, const cbk_token *t) {
+    (void)t;
+    return ++*(int *)user >= 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The wire                                                                 */
+
+static void test_wire_list_plain(void) {
+    setup();
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "user-1", NULL, record_token, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "GET");
+    CHECK_STR(ft.requests[0].url, "http://127.0.0.1:8080/api/v1/partner/user/user-1/token/list");
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n");
+    CHECK_EQ(ft.requests[0].body_len, 0);
+}
+
+static void test_wire_list_query(void) {
+    cbk_kv meta[2] = {{"team name", "a&b=c"}, {"k/?#%", "\xC3\xA9 ~*-._+"}};
+    cbk_token_list_options o = {0};
+    setup();
+    o.cursor = "cm 1/2?x#y";
+    o.order = "asc";
+    o.take = 25;
+    o.meta = meta;
+    o.meta_count = 2;
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u/../x", &o, record_token, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].url, "http://127.0.0.1:8080/api/v1/partner/user/u%2F..%2Fx/token/list"
+                                  "?cursor=cm+1%2F2%3Fx%23y&order=asc&take=25"
+                                  "&meta.team+name=a%26b%3Dc&meta.k%2F%3F%23%25=%C3%A9+%7E*-._%2B");
+}
+
+static void test_wire_stream(void) {
+    cbk_token_list_options o = {0};
+    setup();
+    o.order = "desc";
+    fake_add(&ft, 200, "");
+    CHECK_EQ(cbk_token_list_stream(&cl, "u1", &o, record_token, NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "GET");
+    CHECK_STR(ft.requests[0].url,
+              "http://127.0.0.1:8080/api/v1/partner/user/u1/token/list?order=desc");
+    CHECK_STR(ft.requests[0].headers,
+              "Authorization: Bearer " SECRET "\nAccept: application/jsonl\n");
+}
+
+static void test_wire_create(void) {
+    cbk_kv meta[2] = {{"plan", "pro"}, {"q\"uote", "line\nbreak\ttab\x01\x1f\\ \xE2\x82\xAC"}};
+    cbk_token_fields f = {0};
+    cbk_token_created out;
+    setup();
+    f.name = "Kitchen \"display\"";
+    f.description = "caf\xC3\xA9 / \xF0\x9F\x98\x80";
+    f.meta = meta;
+    f.meta_count = 2;
+    f.config_json = " {\"a\": [1, 2]} ";
+    fake_add(&ft, 200, "{\"id\":\"cm1\",\"token\":\"tok-1\",\"createdAt\":5}");
+    CHECK_EQ(cbk_token_create(&cl, "user 1", &f, &out), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "POST");
+    CHECK_STR(ft.requests[0].url,
+              "http://127.0.0.1:8080/api/v1/partner/user/user%201/token/create");
+    CHECK_STR(ft.requests[0].headers,
+              "Authorization: Bearer " SECRET "\nContent-Type: application/json\n");
+    CHECK_STR(
+        ft.requests[0].body,
+        "{\"name\":\"Kitchen \\\"display\\\"\",\"description\":\"caf\xC3\xA9 / \xF0\x9F\x98\x80\","
+        "\"meta\":{\"plan\":\"pro\",\"q\\\"uote\":\"line\\nbreak\\ttab\\u0001\\u001f\\\\ "
+        "\xE2\x82\xAC\"},\"config\": {\"a\": [1, 2]} }");
+    CHECK_EQ(ft.requests[0].body_len, strlen(ft.requests[0].body));
+}
+
+static void test_wire_create_empty(void) {
+    cbk_token_created out;
+    setup();
+    fake_add(&ft, 200, "{\"id\":\"cm1\",\"token\":\"t\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u1", NULL, &out), CBK_OK);
+    CHECK_STR(ft.requests[0].body, "{}");
+    CHECK_EQ(ft.requests[0].body_len, 2);
+}
+
+static void test_wire_update_delete(void) {
+    cbk_token_fields f = {0};
+    char id[CBK_ID_MAX];
+    setup();
+    f.name = "n";
+    fake_add(&ft, 200, "{\"id\":\"cm~1\"}");
+    fake_add(&ft, 200, "{\"id\":\"cm~1\"}");
+    CHECK_EQ(cbk_token_update(&cl, "u1", "cm~1%2F", &f, id), CBK_OK);
+    CHECK_STR(id, "cm~1");
+    CHECK_STR(ft.requests[0].url,
+              "http://127.0.0.1:8080/api/v1/partner/user/u1/token/cm~1%252F/update");
+    CHECK_STR(ft.requests[0].body, "{\"name\":\"n\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u1", "a.b", NULL), CBK_OK);
+    CHECK_STR(ft.requests[1].method, "POST");
+    CHECK_STR(ft.requests[1].url, "http://127.0.0.1:8080/api/v1/partner/user/u1/token/a.b/delete");
+    CHECK_STR(ft.requests[1].body, "{}");
+    CHECK_STR(ft.requests[1].headers,
+              "Authorization: Bearer " SECRET "\nContent-Type: application/json\n");
+}
+
+static void test_wire_base_urls(void) {
+    static const struct {
+        const char *base, *url;
+    } cases[] = {
+        {NULL, "https://api.chatbotkit.com/v1/partner/user/u/token/list"},
+        {"https://api.chatbotkit.com/", "https://api.chatbotkit.com/v1/partner/user/u/token/list"},
+        {"https://API.ChatBotKit.com:8443",
+         "https://API.ChatBotKit.com:8443/v1/partner/user/u/token/list"},
+        {"https://api.chatbotkit.com.evil.example",
+         "https://api.chatbotkit.com.evil.example/api/v1/partner/user/u/token/list"},
+        {"http://127.0.0.1:9", "http://127.0.0.1:9/api/v1/partner/user/u/token/list"},
+        {"http://[::1]:9/base/path//", "http://[::1]:9/base/path/api/v1/partner/user/u/token/list"},
+        {"https://user@api.chatbotkit.com",
+         "https://user@api.chatbotkit.com/v1/partner/user/u/token/list"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cbk_client_options o;
+        cbk_client_options_init(&o);
+        o.base_url = cases[i].base;
+        setup_opts(&o);
+        fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+        CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+        CHECK_STR(ft.requests[0].url, cases[i].url);
+    }
+}
+
+static void test_wire_headers(void) {
+    cbk_header extra[2] = {{"X-Trace", "abc"}, {"X-Empty", ""}};
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.run_as_user_id = "child-7";
+    o.timezone = "Europe/London";
+    o.headers = extra;
+    o.header_count = 2;
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"id\":\"x\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "Content-Type: application/json\n"
+                                      "X-RunAs-User-Id: child-7\n"
+                                      "X-Timezone: Europe/London\n"
+                                      "X-Trace: abc\n"
+                                      "X-Empty: \n");
+    /* no secret: no Authorization header */
+    CHECK_EQ(cbk_client_init(&cl, "", fake_send, &ft, work, sizeof work, NULL), CBK_OK);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[1].headers, "");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Refused before anything is sent                                          */
+
+static void expect_invalid(cbk_result r) {
+    CHECK_EQ(r, CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(ft.calls, 0);
+    CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_INVALID_ARGUMENT");
+    CHECK(cbk_client_error(&cl)->message[0] != 0);
+    CHECK(strstr(cbk_client_error(&cl)->message, SECRET) == NULL);
+}
+
+static void test_invalid_arguments(void) {
+    static const char *bad_ids[] = {NULL, "", ".", "..", "\xC3", "a\xFF"};
+    cbk_token_fields f = {0};
+    cbk_token_list_options lo = {0};
+    cbk_kv kv = {"k", NULL};
+    cbk_token_created out;
+    size_t i;
+    for (i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        setup();
+        expect_invalid(cbk_token_list(&cl, bad_ids[i], NULL, NULL, NULL, NULL, 0));
+        expect_invalid(cbk_token_list_stream(&cl, bad_ids[i], NULL, NULL, NULL));
+        expect_invalid(cbk_token_list_all(&cl, bad_ids[i], NULL, NULL, NULL));
+        expect_invalid(cbk_token_create(&cl, bad_ids[i], NULL, &out));
+        expect_invalid(cbk_token_update(&cl, "u", bad_ids[i], NULL, NULL));
+        expect_invalid(cbk_token_delete(&cl, bad_ids[i], "t", NULL));
+        expect_invalid(cbk_token_delete(&cl, "u", bad_ids[i], NULL));
+    }
+    setup();
+    f.name = "bad \xC0\xAF utf8";
+    expect_invalid(cbk_token_create(&cl, "u", &f, &out));
+    f.name = NULL;
+    f.description = "\xED\xA0\x80"; /* an encoded surrogate */
+    expect_invalid(cbk_token_update(&cl, "u", "t", &f, NULL));
+    f.description = NULL;
+    f.config_json = "[1]";
+    expect_invalid(cbk_token_create(&cl, "u", &f, &out));
+    f.config_json = "{\"a\":}";
+    expect_invalid(cbk_token_create(&cl, "u", &f, &out));
+    f.config_json = NULL;
+    f.meta = &kv;
+    f.meta_count = 1;
+    expect_invalid(cbk_token_create(&cl, "u", &f, &out));
+    expect_invalid(cbk_token_create(&cl, "u", NULL, NULL));
+    lo.order = "up";
+    expect_invalid(cbk_token_list(&cl, "u", &lo, NULL, NULL, NULL, 0));
+    lo.order = NULL;
+    lo.take = -1;
+    expect_invalid(cbk_token_list(&cl, "u", &lo, NULL, NULL, NULL, 0));
+}
+
+static void test_invalid_init(void) {
+    static const char *bad_bases[] = {"ftp://x",           "http://",     "http:/x",
+                                      "http://a b",        "http://x/?q", "http://x/#f",
+                                      "api.chatbotkit.com"};
+    cbk_header bad_header = {"X-A", "v\r\nInjected: 1"};
+    cbk_header bad_name = {"X A", "v"};
+    cbk_client_options o;
+    size_t i;
+    for (i = 0; i < sizeof bad_bases / sizeof bad_bases[0]; i++) {
+        cbk_client_options_init(&o);
+        o.base_url = bad_bases[i];
+        CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+                 CBK_ERR_INVALID_ARGUMENT);
+        CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_INVALID_ARGUMENT");
+    }
+    CHECK_EQ(cbk_client_init(&cl, "zq9\r\nxk7", fake_send, &ft, work, sizeof work, NULL),
+             CBK_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(cbk_client_error(&cl)->message, "zq9") == NULL);
+    cbk_client_options_init(&o);
+    o.headers = &bad_header;
+    o.header_count = 1;
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+    o.headers = &bad_name;
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+    cbk_client_options_init(&o);
+    o.run_as_user_id = "a\nb";
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+    cbk_client_options_init(&o);
+    o.timezone = "UTC\r";
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, NULL, 0, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_client_init(NULL, "s", fake_send, &ft, work, 1, NULL), CBK_ERR_INVALID_ARGUMENT);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoding, under every chunking                                           */
+
+/* Runs one list call over body with the given chunking; returns the result
+   and fills seen / cursor. */
+static cbk_result run_list(const char *body, size_t len, int chunking, unsigned seed, char *cursor,
+                           size_t cursor_size) {
+    setup();
+    ft.chunking = chunking;
+    ft.seed = seed;
+    fake_add(&ft, 200, body);
+    ft.replies[0].body_len = len;
+    seen[0] = 0;
+    return cbk_token_list(&cl, "u", NULL, record_token, NULL, cursor, cursor_size);
+}
+
+/* Whole, 1 byte at a time, and 50 seeded random splits give one answer. */
+static void check_list_all_chunkings(const char *body, cbk_result want, const char *want_seen,
+                                     const char *want_cursor) {
+    static const int modes[2] = {FAKE_WHOLE, FAKE_BYTES};
+    size_t len = strlen(body);
+    char cursor[64];
+    int m;
+    unsigned seed;
+    for (m = 0; m < 2; m++) {
+        CHECK_EQ(run_list(body, len, modes[m], 0, cursor, sizeof cursor), want);
+        CHECK_STR(seen, want_seen);
+        if (want_cursor) CHECK_STR(cursor, want_cursor);
+    }
+    for (seed = 1; seed <= 50; seed++) {
+        CHECK_EQ(run_list(body, len, FAKE_RANDOM, seed, cursor, sizeof cursor), want);
+        CHECK_STR(seen, want_seen);
+    }
+}
+
+static void test_decode_list_fields(void) {
+    const char *body =
+        "{\"items\":[{\"id\":\"cm1\",\"name\":\"N\\u00e9 "
+        "\\ud83d\\ude00\",\"description\":\"d\\\"q\","
+        "\"meta\":{\"k\": \"v\", \"n\":[1,{\"x\":null}]},\"createdAt\":1700000000000,"
+        "\"updatedAt\":1.7000000000015e12},"
+        " {\"updatedAt\":2,\"createdAt\":1,\"id\":\"cm2\"},"
+        "{\"id\":\"cm3\",\"name\":null,\"description\":null,\"meta\":null,\"createdAt\":3,"
+        "\"updatedAt\":4,\"unknown\":{\"deep\":[[[{\"id\":\"no\"}]]],\"s\":\"\\\\\"},\"z\":true}],"
+        "\"extra\":{\"items\":5},\"cursor\":\"cm3\"}";
+    check_list_all_chunkings(
+        body, CBK_OK,
+        "cm1|N\xC3\xA9 \xF0\x9F\x98\x80|d\"q|{\"k\": \"v\", \"n\":[1,{\"x\":null}]}"
+        "|1700000000000|1700000000001\n"
+        "cm2|-|-|-|1|2\n"
+        "cm3|-|-|-|3|4\n",
+        "cm3");
+}
+
+static void test_decode_list_shapes(void) {
+    check_list_all_chunkings("{\"cursor\":\"\",\"items\":[]}", CBK_OK, "", "");
+    check_list_all_chunkings(" \r\n{\"items\":[]}\n ", CBK_OK, "", "");
+    check_list_all_chunkings("{\"items\":[],\"cursor\":null}", CBK_OK, "", "");
+    check_list_all_chunkings("\xEF\xBB\xBF{\"items\":[]}", CBK_OK, "", "");
+    check_list_all_chunkings("{\"cursor\":\"c\"}", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":{}}", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":null}", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("[]", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("null", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":[1]}", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":[],\"cursor\":5}", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":[{\"createdAt\":1,\"updatedAt\":2}]}", CBK_ERR_PARSE, "",
+                             NULL);
+    check_list_all_chunkings("{\"items\":[{\"id\":\"a\",\"updatedAt\":2}]}", CBK_ERR_PARSE, "",
+                             NULL);
+    check_list_all_chunkings("{\"items\":[{\"id\":\"a\",\"createdAt\":2}]}", CBK_ERR_PARSE, "",
+                             NULL);
+    check_list_all_chunkings("{\"items\":[{\"id\":5,\"createdAt\":1,\"updatedAt\":2}]}",
+                             CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings(
+        "{\"items\":[{\"id\":\"a\",\"name\":1,\"createdAt\":1,\"updatedAt\":2}]}", CBK_ERR_PARSE,
+        "", NULL);
+    check_list_all_chunkings(
+        "{\"items\":[{\"id\":\"a\",\"meta\":\"x\",\"createdAt\":1,\"updatedAt\":2}]}",
+        CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":[{\"id\":\"a\",\"createdAt\":\"1\",\"updatedAt\":2}]}",
+                             CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings(
+        "{\"items\":[{\"id\":\"a\",\"createdAt\":9223372036854775808,\"updatedAt\":2}]}",
+        CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":[{\"id\":\"a\\u0000b\",\"createdAt\":1,\"updatedAt\":2}]}",
+                             CBK_ERR_PARSE, "", NULL);
+    /* the first token is delivered before the second turns out bad */
+    check_list_all_chunkings(
+        "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2},{\"id\":1}]}", CBK_ERR_PARSE,
+        "a|-|-|-|1|2\n", NULL);
+    check_list_all_chunkings("{\"items\":[]}x", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":[],}", CBK_ERR_PARSE, "", NULL);
+    check_list_all_chunkings("{\"items\":[{\"id\":\"\xC3\x28\",\"createdAt\":1,\"updatedAt\":2}]}",
+                             CBK_ERR_PARSE, "", NULL);
+}
+
+/* Every proper prefix of a good body fails; only the whole is CBK_OK. */
+static void test_decode_truncated(void) {
+    const char *body = "{\"items\":[{\"id\":\"cm1\",\"name\":\"n\",\"meta\":{\"a\":[1]},"
+                       "\"createdAt\":10,\"updatedAt\":20}],\"cursor\":\"cm1\"} ";
+    size_t len = strlen(body), cut;
+    char cursor[16];
+    for (cut = 0; cut < len - 1; cut++) {
+        cbk_result r;
+        setup();
+        fake_add(&ft, 200, body);
+        ft.replies[0].cut = cut ? cut : 1;
+        if (!cut) ft.replies[0].body = NULL; /* no body at all */
+        r = cbk_token_list(&cl, "u", NULL, record_token, NULL, cursor, sizeof cursor);
+        CHECK(r == CBK_ERR_PARSE);
+        CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_PARSE");
+        CHECK_EQ(cbk_client_error(&cl)->http_status, 200);
+    }
+    CHECK_EQ(run_list(body, len, FAKE_BYTES, 0, cursor, sizeof cursor), CBK_OK);
+}
+
+/* The smallest work buffer that runs a list: below it the answer is
+   CBK_ERR_BUFFER_TOO_SMALL with no token half-delivered, at it the tokens
+   arrive, and no byte past the buffer is ever touched. Fed one byte at a
+   time, keys and numbers are joined too, so a few more bytes are needed. */
+static size_t smallest_work(const char *body, int chunking, char *big, size_t big_size) {
+    size_t size;
+    for (size = 100; size + 2 < big_size; size++) {
+        cbk_client_options o;
+        cbk_result r;
+        memset(big, 0x77, big_size);
+        memset(&ft, 0, sizeof ft);
+        ft.chunking = chunking;
+        cbk_client_options_init(&o);
+        o.base_url = "http://127.0.0.1:8080";
+        cbk_client_init(&cl, SECRET, fake_send, &ft, big, size, &o);
+        fake_add(&ft, 200, body);
+        seen[0] = 0;
+        r = cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0);
+        CHECK(big[size] == 0x77 && big[size + 1] == 0x77);
+        if (r == CBK_OK) return size;
+        CHECK_EQ(r, CBK_ERR_BUFFER_TOO_SMALL);
+        CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_BUFFER_TOO_SMALL");
+        CHECK_STR(seen, "");
+    }
+    return 0;
+}
+
+static void test_decode_work_exact(void) {
+    static char big[4096];
+    const char *body = "{\"items\":[{\"id\":\"cm-abcdefghij\",\"name\":\"a name of some length\","
+                       "\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}";
+    size_t whole = smallest_work(body, FAKE_WHOLE, big, sizeof big);
+    size_t bytes = smallest_work(body, FAKE_BYTES, big, sizeof big);
+    REQUIRE(whole != 0 && bytes != 0);
+    CHECK_STR(seen, "cm-abcdefghij|a name of some length|-|-|1|2\n");
+    CHECK(whole <= bytes && bytes - whole <= 16);
+    CHECK(bytes <= CBK_WORK_MIN);
+}
+
+static void test_decode_cursor_buffer(void) {
+    char cursor[5];
+    memset(cursor, 0x66, sizeof cursor);
+    CHECK_EQ(run_list("{\"items\":[],\"cursor\":\"abcd\"}", 28, FAKE_WHOLE, 0, cursor, 5), CBK_OK);
+    CHECK_STR(cursor, "abcd");
+    CHECK_EQ(run_list("{\"items\":[],\"cursor\":\"abcde\"}", 29, FAKE_WHOLE, 0, cursor, 5),
+             CBK_ERR_BUFFER_TOO_SMALL);
+    CHECK(strstr(cbk_client_error(&cl)->message, "6") != NULL); /* bytes needed */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Streams                                                                  */
+
+static cbk_result run_stream(const char *body, int chunking, unsigned seed) {
+    setup();
+    ft.chunking = chunking;
+    ft.seed = seed;
+    fake_add(&ft, 200, body);
+    seen[0] = 0;
+    return cbk_token_list_stream(&cl, "u", NULL, record_token, NULL);
+}
+
+static void check_stream(const char *body, cbk_result want, const char *want_seen) {
+    unsigned seed;
+    CHECK_EQ(run_stream(body, FAKE_WHOLE, 0), want);
+    CHECK_STR(seen, want_seen);
+    CHECK_EQ(run_stream(body, FAKE_BYTES, 0), want);
+    CHECK_STR(seen, want_seen);
+    for (seed = 1; seed <= 30; seed++) {
+        CHECK_EQ(run_stream(body, FAKE_RANDOM, seed), want);
+        CHECK_STR(seen, want_seen);
+    }
+}
+
+static void test_stream_lines(void) {
+    check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n"
+                 "\n"
+                 "{\"type\":\"progress\",\"data\":{\"whatever\":[1,2]}}\r\n"
+                 "   \r\n"
+                 "{\"data\":{\"id\":\"b\",\"name\":\"B\",\"meta\":{\"x\":1},\"createdAt\":3,"
+                 "\"updatedAt\":4},\"type\":\"item\"}\r\n"
+                 "{\"data\":{\"no\":\"id\"},\"type\":\"other\"}\n"
+                 "{\"type\":\"item\",\"data\":{\"id\":\"c\",\"createdAt\":5,\"updatedAt\":6}}",
+                 CBK_OK, "a|-|-|-|1|2\nb|B|-|{\"x\":1}|3|4\nc|-|-|-|5|6\n");
+    check_stream("", CBK_OK, "");
+    check_stream("\n\n", CBK_OK, "");
+}
+
+static void test_stream_errors(void) {
+    check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n"
+                 "{\"type\":\"item\",\"data\":{\"id\":\"b\",\"createdAt\":1",
+                 CBK_ERR_PARSE, "a|-|-|-|1|2\n");
+    check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\"}}\n", CBK_ERR_PARSE, "");
+    check_stream("{\"data\":{\"id\":\"a\"},\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
+    check_stream("{\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
+    check_stream("{\"data\":{}}\n", CBK_ERR_PARSE, "");
+    check_stream("{\"type\":7,\"data\":{}}\n", CBK_ERR_PARSE, "");
+    check_stream("[1]\n", CBK_ERR_PARSE, "");
+    check_stream("{\"type\":\"item\",\n\"data\":{}}\n", CBK_ERR_PARSE, "");
+    check_stream("{} {}\n", CBK_ERR_PARSE, "");
+    check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n"
+                 "not json\n",
+                 CBK_ERR_PARSE, "a|-|-|-|1|2\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* create, update, delete                                                   */
+
+static int contains(const char *hay, size_t n, const char *needle) {
+    size_t m = strlen(needle), i;
+    for (i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0) return 1;
+    return 0;
+}
+
+static void test_create_decode(void) {
+    static const char *secret = "tok-\\u0041BCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    char body[256];
+    cbk_token_created out;
+    int mode;
+    snprintf(body, sizeof body,
+             "{\"extra\":[{}],\"id\":\"cm9\",\"token\":\"%s\",\"createdAt\":1.5e3}", secret);
+    for (mode = 0; mode < 3; mode++) {
+        setup();
+        ft.chunking = mode;
+        ft.seed = 7;
+        fake_add(&ft, 200, body);
+        CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+        CHECK_STR(out.id, "cm9");
+        CHECK_STR(out.token, "tok-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        CHECK_EQ(out.created_at, 1500);
+        /* the only copy of the secret is out: the work buffer and the
+           client hold none of it, nor the Bearer header */
+        CHECK(!contains(work, sizeof work, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"));
+        CHECK(!contains((const char *)&cl, sizeof cl, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"));
+        CHECK(!contains(work, sizeof work, SECRET));
+    }
+}
+
+static void test_create_errors(void) {
+    static const char *bodies[] = {
+        "{\"id\":\"cm9\",\"createdAt\":1}",
+        "{\"token\":\"t\",\"createdAt\":1}",
+        "{\"id\":\"cm9\",\"token\":\"t\"}",
+        "{\"id\":\"cm9\",\"token\":5,\"createdAt\":1}",
+        "{\"id\":\"cm9\",\"token\":\"t\",\"createdAt\":\"1\"}",
+        "[]",
+        "{\"id\":\"cm9\",\"token\":\"t\",\"createdAt\":1",
+    };
+    char big[CBK_SECRET_MAX + 64];
+    cbk_token_created out;
+    size_t i;
+    for (i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        setup();
+        fake_add(&ft, 200, bodies[i]);
+        CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_ERR_PARSE);
+        CHECK_STR(out.token, ""); /* nothing half-made is left */
+        CHECK_EQ(ft.calls, 1);
+    }
+    /* a secret one byte too long for CBK_SECRET_MAX */
+    setup();
+    memset(big, 0, sizeof big);
+    memcpy(big, "{\"id\":\"a\",\"createdAt\":1,\"token\":\"", 33);
+    memset(big + 33, 'x', CBK_SECRET_MAX);
+    memcpy(big + 33 + CBK_SECRET_MAX, "\"}", 2);
+    fake_add(&ft, 200, big);
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_ERR_BUFFER_TOO_SMALL);
+    big[33 + CBK_SECRET_MAX - 1] = '"';
+    big[33 + CBK_SECRET_MAX] = '}';
+    big[33 + CBK_SECRET_MAX + 1] = 0;
+    setup();
+    fake_add(&ft, 200, big);
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+    CHECK_EQ(strlen(out.token), CBK_SECRET_MAX - 1);
+}
+
+static void test_update_delete_decode(void) {
+    char id[CBK_ID_MAX], longid[CBK_ID_MAX + 16];
+    setup();
+    fake_add(&ft, 200, "{\"ok\":true,\"id\":\"c\\u00e9\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", id), CBK_OK);
+    CHECK_STR(id, "c\xC3\xA9");
+    setup();
+    fake_add(&ft, 200, "{\"ok\":true}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", id), CBK_ERR_PARSE);
+    setup();
+    snprintf(longid, sizeof longid, "{\"id\":\"%0*d\"}", CBK_ID_MAX, 0);
+    fake_add(&ft, 200, longid);
+    CHECK_EQ(cbk_token_update(&cl, "u", "t", NULL, id), CBK_ERR_BUFFER_TOO_SMALL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Error bodies, by the SDK's rules                                         */
+
+static void check_http_error(int status, const char *body, const char *code, const char *message) {
+    int mode;
+    for (mode = 0; mode < 3; mode++) {
+        setup();
+        cl.opts.retries = 0;
+        ft.chunking = mode;
+        ft.seed = 3;
+        fake_add(&ft, status, body);
+        seen[0] = 0;
+        CHECK_EQ(cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0), CBK_ERR_HTTP);
+        CHECK_EQ(cbk_client_error(&cl)->http_status, status);
+        CHECK_STR(cbk_client_error(&cl)->code, code);
+        CHECK_STR(cbk_client_error(&cl)->message, message);
+        CHECK_STR(seen, "");
+    }
+}
+
+static void test_http_errors(void) {
+    check_http_error(404, "{\"message\":\"Token not found\",\"code\":\"NOT_FOUND\"}", "NOT_FOUND",
+                     "Token not found");
+    check_http_error(400, "{}", "ERROR_400", "HTTP Error: Bad Request");
+    check_http_error(429, "{\"code\":\"SLOW\"}", "SLOW", "HTTP Error: Too Many Requests");
+    check_http_error(418, "{\"message\":\"m\"}", "ERROR_418", "m");
+    check_http_error(599, "{\"message\":\"\",\"code\":\"\"}", "ERROR_599", "HTTP Error: 599");
+    check_http_error(422, "\"just a string\"", "ERROR_422", "HTTP Error: Unprocessable Content");
+    check_http_error(500, "[1,2]", "ERROR_500", "HTTP Error: Internal Server Error");
+    check_http_error(401, "{\"message\":5,\"code\":{\"a\":1}}", "ERROR_401",
+                     "HTTP Error: Unauthorized");
+    check_http_error(403, "{\"message\":\"a\",\"message\":\"b\",\"code\":\"X\"}", "X", "b");
+    check_http_error(400, "\xEF\xBB\xBF{\"message\":\"bom\",\"code\":\"B\"}", "B", "bom");
+    check_http_error(500, "null", "GENERIC_ERROR", "There was a generic error");
+    check_http_error(502, "<html>Bad gateway</html>", "GENERIC_ERROR", "There was a generic error");
+    check_http_error(503, "", "GENERIC_ERROR", "There was a generic error");
+    check_http_error(400, "{\"message\":\"cut", "GENERIC_ERROR", "There was a generic error");
+    check_http_error(413, "<html>too big</html>", "CONTENT_TOO_LARGE",
+                     "Client request is too large to be processed by the web server.");
+    check_http_error(413, "{}", "ERROR_413", "HTTP Error: Content Too Large");
+    check_http_error(401, "{\"message\":\"bad key " SECRET "\",\"code\":\"UNAUTHORIZED\"}",
+                     "UNAUTHORIZED", "bad key ************************");
+}
+
+static void test_http_error_long_message(void) {
+    /* 300 bytes of 3-byte characters: cut at a character boundary */
+    char body[1200], msg[1000];
+    size_t i;
+    for (i = 0; i < 100; i++) memcpy(msg + 3 * i, "\xE2\x82\xAC", 3);
+    msg[300] = 0;
+    snprintf(body, sizeof body, "{\"message\":\"%s\",\"code\":\"%s\"}", msg,
+             "CODE_THAT_IS_LONGER_THAN_SIXTY_FOUR_BYTES_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    setup();
+    ft.chunking = FAKE_BYTES;
+    fake_add(&ft, 400, body);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(strlen(cbk_client_error(&cl)->message), 255);
+    CHECK(memcmp(cbk_client_error(&cl)->message, msg, 255) == 0);
+    CHECK_EQ(strlen(cbk_client_error(&cl)->code), 63);
+}
+
+static void test_transport_errors(void) {
+    setup();
+    cl.opts.retries = 0;
+    fake_add(&ft, 0, NULL);
+    ft.replies[0].rc = 7;
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_error(&cl)->transport_code, 7);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 0);
+    CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_TRANSPORT");
+    /* reset mid-body: status known, still a transport failure, not OK */
+    setup();
+    cl.opts.retries = 0;
+    fake_add(&ft, 200, "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}],\"cur");
+    ft.replies[0].rc = 56;
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_error(&cl)->transport_code, 56);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 200);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    /* a transport that gives a body before any status */
+    setup();
+    fake_add(&ft, 0, NULL);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+}
+
+static void test_cancel(void) {
+    int count = 0;
+    setup();
+    fake_add(&ft, 200,
+             "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2},"
+             "{\"id\":\"b\",\"createdAt\":1,\"updatedAt\":2}]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, stop_after_one, &count, NULL, 0), CBK_ERR_CANCELLED);
+    CHECK_EQ(count, 1);
+    CHECK(ft.stopped);
+    CHECK_EQ(ft.calls, 1);
+    CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_CANCELLED");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Retries                                                                  */
+
+static void add_status(int status, const char *retry_after) {
+    fake_add(&ft, status, "{\"message\":\"busy\",\"code\":\"BUSY\"}");
+    if (retry_after) {
+        ft.replies[ft.nreplies - 1].headers[0][0] = "Retry-After";
+        ft.replies[ft.nreplies - 1].headers[0][1] = retry_after;
+    }
+}
+
+static void test_retry_statuses(void) {
+    static const int retried[] = {429, 500, 502, 503, 504};
+    static const int final_[] = {400, 401, 403, 404, 409, 422, 501};
+    size_t i;
+    for (i = 0; i < 5; i++) {
+        setup();
+        add_status(retried[i], NULL);
+        fake_add(&ft, 200, "{\"items\":[]}");
+        CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+        CHECK_EQ(ft.calls, 2);
+        CHECK_EQ(ft.nsleeps, 1);
+        CHECK_EQ(ft.sleeps[0], 250);
+    }
+    for (i = 0; i < 7; i++) {
+        setup();
+        add_status(final_[i], NULL);
+        fake_add(&ft, 200, "{\"items\":[]}");
+        CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+        CHECK_EQ(ft.calls, 1);
+    }
+}
+
+static void test_retry_doubling(void) {
+    setup();
+    add_status(500, NULL);
+    add_status(502, NULL);
+    add_status(503, NULL);
+    add_status(504, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(ft.calls, 4); /* 1 + 3 retries */
+    CHECK_EQ(ft.nsleeps, 3);
+    CHECK_EQ(ft.sleeps[0], 250);
+    CHECK_EQ(ft.sleeps[1], 500);
+    CHECK_EQ(ft.sleeps[2], 1000);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 504);
+    CHECK_STR(cbk_client_error(&cl)->code, "BUSY");
+    /* the requests were identical */
+    CHECK_STR(ft.requests[3].url, ft.requests[0].url);
+    CHECK_STR(ft.requests[3].headers, ft.requests[0].headers);
+}
+
+static void test_retry_after(void) {
+    setup();
+    add_status(429, "2");
+    add_status(503, " 0 ");
+    add_status(503, "Wed, 21 Oct 2015 07:28:00 GMT"); /* a date: the doubling applies */
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ft.nsleeps, 3);
+    CHECK_EQ(ft.sleeps[0], 2000);
+    CHECK_EQ(ft.sleeps[1], 0);
+    CHECK_EQ(ft.sleeps[2], 1000);
+    setup();
+    add_status(429, "999999999");
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ft.sleeps[0], CBK_RETRY_AFTER_MAX_MS);
+}
+
+static void test_retry_create_safety(void) {
+    static const int never[] = {500, 502, 504};
+    cbk_token_created out;
+    size_t i;
+    for (i = 0; i < 3; i++) {
+        setup();
+        add_status(never[i], NULL);
+        fake_add(&ft, 200, "{\"id\":\"a\",\"token\":\"t\",\"createdAt\":1}");
+        CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_ERR_HTTP);
+        CHECK_EQ(ft.calls, 1);
+    }
+    /* the server cannot have acted: retried */
+    setup();
+    add_status(429, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 0, NULL);
+    ft.replies[2].rc = CBK_SEND_NOT_SENT;
+    fake_add(&ft, 200, "{\"id\":\"a\",\"token\":\"t\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+    CHECK_EQ(ft.calls, 4);
+    CHECK_STR(out.id, "a");
+    /* a transport failure after sending: never */
+    setup();
+    fake_add(&ft, 0, NULL);
+    ft.replies[0].rc = 28; /* a timeout */
+    fake_add(&ft, 200, "{\"id\":\"a\",\"token\":\"t\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_ERR_TRANSPORT);
+    CHECK_EQ(ft.calls, 1);
+    /* a reset in the middle of the 200 body: never */
+    setup();
+    fake_add(&ft, 200, "{\"id\":\"a\",\"tok");
+    ft.replies[0].rc = 56;
+    fake_add(&ft, 200, "{\"id\":\"a\",\"token\":\"t\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_ERR_TRANSPORT);
+    CHECK_EQ(ft.calls, 1);
+}
+
+static void test_retry_update_delete_transport(void) {
+    setup();
+    fake_add(&ft, 0, NULL);
+    ft.replies[0].rc = 56;
+    fake_add(&ft, 500, "{}");
+    fake_add(&ft, 200, "{\"id\":\"t\"}");
+    CHECK_EQ(cbk_token_update(&cl, "u", "t", NULL, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 3);
+    setup();
+    fake_add(&ft, 0, NULL);
+    ft.replies[0].rc = 56;
+    fake_add(&ft, 200, "{\"id\":\"t\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+}
+
+static void test_retry_never_after_delivery(void) {
+    setup();
+    fake_add(&ft, 200,
+             "{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n{\"ty");
+    ft.replies[0].rc = 56;
+    fake_add(&ft, 200, "");
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_EQ(ft.calls, 1);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    /* before any item: retried */
+    setup();
+    fake_add(&ft, 200, "{\"type\":\"it");
+    ft.replies[0].rc = 56;
+    fake_add(&ft, 200,
+             "{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n");
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+}
+
+static void test_retry_off(void) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    setup_opts(&o); /* no sleep_ms: no retries */
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(ft.calls, 1);
+    o.sleep_ms = fake_sleep;
+    o.sleep_ctx = &ft;
+    o.retries = 0;
+    setup_opts(&o);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(ft.calls, 1);
+    o.retries = 1;
+    o.retry_delay_ms = 10;
+    setup_opts(&o);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(ft.calls, 2);
+    CHECK_EQ(ft.sleeps[0], 10);
+}
+
+/* ------------------------------------------------------------------------ */
+/* list_all                                                                 */
+
+#define ITEM(id) "{\"id\":\"" id "\",\"createdAt\":1,\"updatedAt\":2}"
+
+static void test_list_all_pages(void) {
+    cbk_token_list_options o = {0};
+    setup();
+    fake_add(&ft, 200, "{\"items\":[" ITEM("a") "," ITEM("b") "],\"cursor\":\"b\"}");
+    fake_add(&ft, 200, "{\"items\":[" ITEM("c") "],\"cursor\":\"c/+\"}");
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    seen[0] = 0;
+    o.take = 2;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", &o, record_token, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 3);
+    CHECK_STR(seen, "a|-|-|-|1|2\nb|-|-|-|1|2\nc|-|-|-|1|2\n");
+    CHECK_STR(ft.requests[0].url, "http://127.0.0.1:8080/api/v1/partner/user/u/token/list?take=2");
+    CHECK_STR(ft.requests[1].url,
+              "http://127.0.0.1:8080/api/v1/partner/user/u/token/list?cursor=b&take=2");
+    CHECK_STR(ft.requests[2].url,
+              "http://127.0.0.1:8080/api/v1/partner/user/u/token/list?cursor=c%2F%2B&take=2");
+}
+
+static void test_list_all_stops(void) {
+    cbk_token_list_options o = {0};
+    /* an empty cursor ends it */
+    setup();
+    fake_add(&ft, 200, "{\"items\":[" ITEM("a") "],\"cursor\":\"\"}");
+    fake_add(&ft, 200, "{\"items\":[" ITEM("x") "],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 1);
+    /* no cursor at all ends it */
+    setup();
+    fake_add(&ft, 200, "{\"items\":[" ITEM("a") "]}");
+    fake_add(&ft, 200, "{\"items\":[" ITEM("x") "],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 1);
+    /* the cursor it was given, again */
+    setup();
+    o.cursor = "k";
+    fake_add(&ft, 200, "{\"items\":[" ITEM("a") "],\"cursor\":\"k\"}");
+    fake_add(&ft, 200, "{\"items\":[" ITEM("x") "],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list_all(&cl, "u", &o, NULL, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 1);
+    CHECK_STR(ft.requests[0].url,
+              "http://127.0.0.1:8080/api/v1/partner/user/u/token/list?cursor=k");
+    /* an error on page two is the answer */
+    setup();
+    fake_add(&ft, 200, "{\"items\":[" ITEM("a") "],\"cursor\":\"a\"}");
+    fake_add(&ft, 404, "{\"message\":\"gone\",\"code\":\"NOT_FOUND\"}");
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_ERR_HTTP);
+    CHECK_STR(cbk_client_error(&cl)->code, "NOT_FOUND");
+}
+
+/* ------------------------------------------------------------------------ */
+/* cbk_fetch                                                                */
+
+static char got[4096];
+
+static int collect(void *user, const char *data, size_t len) {
+    size_t n = strlen(got);
+    (void)user;
+    if (n + len + 2 < sizeof got) {
+        memcpy(got + n, data, len);
+        got[n + len] = '|';
+        got[n + len + 1] = 0;
+    }
+    return 0;
+}
+
+static void test_fetch(void) {
+    cbk_kv q[2] = {{"a b", "c&d"}, {"x", ""}};
+    cbk_fetch_options o = {0};
+    setup();
+    fake_add(&ft, 200, "raw body");
+    got[0] = 0;
+    o.query = q;
+    o.query_count = 2;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/bot/list?x=1", &o, collect, NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "GET");
+    CHECK_STR(ft.requests[0].url, "http://127.0.0.1:8080/api/v1/bot/list?x=1&a+b=c%26d&x=");
+    CHECK_STR(got, "raw body|");
+    /* POST JSON */
+    setup();
+    memset(&o, 0, sizeof o);
+    o.json = "{\"q\":1}";
+    o.json_len = 7;
+    fake_add(&ft, 200, "{}");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &o, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "POST");
+    CHECK_STR(ft.requests[0].body, "{\"q\":1}");
+    CHECK(strstr(ft.requests[0].headers, "Content-Type: application/json\n") != NULL);
+    o.json = "{\"q\":";
+    o.json_len = 5;
+    ft.calls = 0;
+    expect_invalid(cbk_fetch(&cl, "/api/v1/x", &o, NULL, NULL));
+    /* an error status never reaches on_body */
+    setup();
+    got[0] = 0;
+    fake_add(&ft, 404, "{\"message\":\"no\",\"code\":\"NOT_FOUND\"}");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", NULL, collect, NULL), CBK_ERR_HTTP);
+    CHECK_STR(got, "");
+    CHECK_STR(cbk_client_error(&cl)->code, "NOT_FOUND");
+    /* the default host drops /api */
+    {
+        cbk_client_options co;
+        cbk_client_options_init(&co);
+        setup_opts(&co);
+        fake_add(&ft, 200, "");
+        CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", NULL, NULL, NULL), CBK_OK);
+        CHECK_STR(ft.requests[0].url, "https://api.chatbotkit.com/v1/x");
+    }
+    setup();
+    expect_invalid(cbk_fetch(&cl, "api/v1/x", NULL, NULL, NULL));
+    expect_invalid(cbk_fetch(&cl, "/api/v1/x y", NULL, NULL, NULL));
+    expect_invalid(cbk_fetch(&cl, "/api/v1/x\r\nHost: evil", NULL, NULL, NULL));
+}
+
+static void test_fetch_multipart(void) {
+    static const char data[] = "line1\r\n--not-a-boundary\r\n\0bin";
+    cbk_file f;
+    cbk_fetch_options o = {0};
+    const char *ct, *b;
+    char boundary[64], expect[512];
+    setup();
+    f.name = "re\"port.txt";
+    f.type = "text/plain";
+    f.data = data;
+    f.len = sizeof data - 1;
+    o.file = &f;
+    fake_add(&ft, 200, "{}");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/file/upload", &o, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "POST");
+    ct = strstr(ft.requests[0].headers, "Content-Type: multipart/form-data; boundary=");
+    REQUIRE(ct != NULL);
+    b = ct + strlen("Content-Type: multipart/form-data; boundary=");
+    REQUIRE(strchr(b, '\n') != NULL);
+    snprintf(boundary, sizeof boundary, "%.*s", (int)(strchr(b, '\n') - b), b);
+    CHECK(strlen(boundary) >= 20);
+    snprintf(
+        expect, sizeof expect,
+        "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"re%%22port.txt\"\r\n"
+        "Content-Type: text/plain\r\n\r\n",
+        boundary);
+    REQUIRE(ft.requests[0].body_len > strlen(expect));
+    CHECK(memcmp(ft.requests[0].body, expect, strlen(expect)) == 0);
+    CHECK(memcmp(ft.requests[0].body + strlen(expect), data, sizeof data - 1) == 0);
+    snprintf(expect, sizeof expect, "\r\n--%s--\r\n", boundary);
+    CHECK_EQ(ft.requests[0].body_len,
+             strlen(expect) + (sizeof data - 1) + strlen("--") + strlen(boundary) +
+                 strlen("\r\nContent-Disposition: form-data; name=\"file\"; "
+                        "filename=\"re%22port.txt\"\r\nContent-Type: "
+                        "text/plain\r\n\r\n"));
+    CHECK(memcmp(ft.requests[0].body + ft.requests[0].body_len - strlen(expect), expect,
+                 strlen(expect)) == 0);
+}
+
+static void test_fetch_stream(void) {
+    cbk_fetch_options o = {0};
+    int mode;
+    o.stream = 1;
+    for (mode = 0; mode < 3; mode++) {
+        setup();
+        ft.chunking = mode;
+        ft.seed = 11;
+        got[0] = 0;
+        fake_add(&ft, 200, "{\"a\":1}\n\r\n{\"b\":2}\r\n\n  \n{\"c\":3}");
+        CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &o, collect, NULL), CBK_OK);
+        CHECK_STR(got, "{\"a\":1}|{\"b\":2}|{\"c\":3}|");
+        CHECK(strstr(ft.requests[0].headers, "Accept: application/jsonl\n") != NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sans-I/O                                                                 */
+
+static void test_sans_io(void) {
+    const char *body = "{\"items\":[" ITEM("a") "],\"cursor\":\"a\"}";
+    const cbk_request *req;
+    cbk_response *res;
+    char cursor[16];
+    size_t i;
+    CHECK_EQ(cbk_client_init(&cl, SECRET, NULL, NULL, work, sizeof work, NULL), CBK_OK);
+    seen[0] = 0;
+    REQUIRE(cbk_token_list_prepare(&cl, "u", NULL, record_token, NULL, cursor, sizeof cursor,
+                                   &req) == CBK_OK);
+    CHECK_STR(req->url, "https://api.chatbotkit.com/v1/partner/user/u/token/list");
+    CHECK_STR(req->method, "GET");
+    res = cbk_client_response(&cl);
+    CHECK_EQ(cbk_response_status(res, 200), 0);
+    CHECK_EQ(cbk_response_header(res, "Content-Type", 12, "application/json", 16), 0);
+    for (i = 0; body[i]; i++) CHECK_EQ(cbk_response_body(res, body + i, 1), 0);
+    CHECK_EQ(cbk_client_finish(&cl), CBK_OK);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_STR(cursor, "a");
+    /* abort and the retry policy */
+    REQUIRE(cbk_token_delete_prepare(&cl, "u", "t", NULL, &req) == CBK_OK);
+    CHECK_EQ(cbk_client_abort(&cl, CBK_SEND_NOT_SENT), CBK_ERR_TRANSPORT);
+    {
+        unsigned ms = 0;
+        CHECK_EQ(cbk_client_retry_delay(&cl, 0, &ms), 1);
+        CHECK_EQ(ms, 250);
+        CHECK_EQ(cbk_client_retry_delay(&cl, 2, &ms), 1);
+        CHECK_EQ(ms, 1000);
+        CHECK_EQ(cbk_client_retry_delay(&cl, 3, &ms), 0);
+    }
+    /* finishing twice is refused */
+    CHECK_EQ(cbk_client_finish(&cl), CBK_ERR_INVALID_ARGUMENT);
+    /* the blocking call without a send callback */
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_INVALID_ARGUMENT);
+}
+
+static void test_result_str(void) {
+    CHECK_STR(cbk_result_str(CBK_OK), "CBK_OK");
+    CHECK_STR(cbk_result_str(CBK_ERR_INVALID_ARGUMENT), "CBK_ERR_INVALID_ARGUMENT");
+    CHECK_STR(cbk_result_str(CBK_ERR_BUFFER_TOO_SMALL), "CBK_ERR_BUFFER_TOO_SMALL");
+    CHECK_STR(cbk_result_str(CBK_ERR_TRANSPORT), "CBK_ERR_TRANSPORT");
+    CHECK_STR(cbk_result_str(CBK_ERR_HTTP), "CBK_ERR_HTTP");
+    CHECK_STR(cbk_result_str(CBK_ERR_PARSE), "CBK_ERR_PARSE");
+    CHECK_STR(cbk_result_str(CBK_ERR_CANCELLED), "CBK_ERR_CANCELLED");
+    CHECK_STR(cbk_result_str(CBK_ERR_NOT_FOUND), "CBK_ERR_NOT_FOUND");
+    CHECK_STR(cbk_result_str((cbk_result)99), "CBK_ERR_UNKNOWN");
+    CHECK_EQ(CBK_OK, 0);
+    CHECK_EQ(CBK_ERR_NOT_FOUND, 7);
+}
+
+void suite_client(void) {
+    RUN(test_result_str);
+    RUN(test_wire_list_plain);
+    RUN(test_wire_list_query);
+    RUN(test_wire_stream);
+    RUN(test_wire_create);
+    RUN(test_wire_create_empty);
+    RUN(test_wire_update_delete);
+    RUN(test_wire_base_urls);
+    RUN(test_wire_headers);
+    RUN(test_invalid_arguments);
+    RUN(test_invalid_init);
+    RUN(test_decode_list_fields);
+    RUN(test_decode_list_shapes);
+    RUN(test_decode_truncated);
+    RUN(test_decode_work_exact);
+    RUN(test_decode_cursor_buffer);
+    RUN(test_stream_lines);
+    RUN(test_stream_errors);
+    RUN(test_create_decode);
+    RUN(test_create_errors);
+    RUN(test_update_delete_decode);
+    RUN(test_http_errors);
+    RUN(test_http_error_long_message);
+    RUN(test_transport_errors);
+    RUN(test_cancel);
+    RUN(test_retry_statuses);
+    RUN(test_retry_doubling);
+    RUN(test_retry_after);
+    RUN(test_retry_create_safety);
+    RUN(test_retry_update_delete_transport);
+    RUN(test_retry_never_after_delivery);
+    RUN(test_retry_off);
+    RUN(test_list_all_pages);
+    RUN(test_list_all_stops);
+    RUN(test_fetch);
+    RUN(test_fetch_multipart);
+    RUN(test_fetch_stream);
+    RUN(test_sans_io);
+}
