@@ -40,8 +40,16 @@ $(BUILD)/check_static.o: tests/check_compile.c $(HEADER) | $(BUILD)
 $(BUILD)/check_nolibc.o: tests/check_compile.c $(HEADER) | $(BUILD)
 	$(CC) $(CSTD) $(WARN) -DCBK_TOKEN_NO_LIBC -ffreestanding -I. -c tests/check_compile.c -o $@
 
-test: unit checks
+# libcurl's headers decide whether the adapter tests and the CLI can build
+HAVE_CURL := $(shell printf '\043include <curl/curl.h>\n' | $(CC) $(CURL_CFLAGS) -E -x c - >/dev/null 2>&1 && echo 1)
+TEST_DEPS := unit checks $(if $(HAVE_CURL),$(BUILD)/test_adapters examples/cbk-token)
+
+test: $(TEST_DEPS)
 	@sh tests/run_tests.sh
+
+# The main job: the CLI against the bundled mock API (no account, no network).
+demo: examples/cbk-token
+	@sh tools/demo.sh
 
 -include mk/*.mk
 

@@ -154,14 +154,6 @@ CBKDEF int cbk_curl_send(void *ctx, const cbk_request *req, cbk_response *res);
 #define CBK__CURL_WRITE_ERROR 0 /* a short count: curl aborts with CURLE_WRITE_ERROR */
 #endif
 
-/* Definitions of public functions; under CBK_TOKEN_STATIC an unused one
-   must not warn. */
-#if defined(CBK_TOKEN_STATIC) && (defined(__GNUC__) || defined(__clang__))
-#define CBK__CURL_FN CBKDEF __attribute__((unused))
-#else
-#define CBK__CURL_FN CBKDEF
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -182,7 +174,7 @@ typedef struct cbk__curl_call {
     int stopped; /* the receiver returned nonzero */
 } cbk__curl_call;
 
-CBK__CURL_FN void cbk_curl_init(cbk_curl *ctx) {
+CBKDEF void cbk_curl_init(cbk_curl *ctx) {
     if (ctx == NULL) return;
     memset(ctx, 0, sizeof *ctx);
     ctx->connect_timeout_ms = 10000L;
@@ -402,7 +394,7 @@ static void cbk__curl_copy(char *dst, size_t size, const char *src) {
     dst[n] = '\0';
 }
 
-CBK__CURL_FN int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) {
+CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) {
     cbk_curl defaults;
     cbk_curl *ctx = (cbk_curl *)vctx;
     cbk__curl_call call;
@@ -482,5 +474,4 @@ CBK__CURL_FN int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response 
 #endif
 
 #undef CBK__CURL_WRITE_ERROR
-#undef CBK__CURL_FN
 #endif /* CBK_TOKEN_CURL_IMPLEMENTATION */

@@ -219,14 +219,6 @@ CBKDEF const char *cbk_posix_strerror(int code);
 extern "C" {
 #endif
 
-/* Definitions of public functions; under CBK_TOKEN_STATIC an unused one
-   must not warn. */
-#if defined(CBK_TOKEN_STATIC) && (defined(__GNUC__) || defined(__clang__))
-#define CBK__POSIX_FN CBKDEF __attribute__((unused))
-#else
-#define CBK__POSIX_FN CBKDEF
-#endif
-
 #ifdef MSG_NOSIGNAL
 #define CBK__POSIX_SEND_FLAGS MSG_NOSIGNAL
 #else
@@ -271,7 +263,7 @@ typedef struct cbk__posix_url {
     size_t path_len;
 } cbk__posix_url;
 
-CBK__POSIX_FN void cbk_posix_init(cbk_posix *ctx) {
+CBKDEF void cbk_posix_init(cbk_posix *ctx) {
     if (ctx == NULL) return;
     ctx->connect_timeout_ms = 10000;
     ctx->read_timeout_ms = 30000;
@@ -280,7 +272,7 @@ CBK__POSIX_FN void cbk_posix_init(cbk_posix *ctx) {
     ctx->buf[0] = '\0';
 }
 
-CBK__POSIX_FN const char *cbk_posix_strerror(int code) {
+CBKDEF const char *cbk_posix_strerror(int code) {
     switch (code) {
     case 0: return "no error";
     case CBK_SEND_NOT_SENT: return "the request was not sent";
@@ -852,7 +844,7 @@ static int cbk__posix_receive(cbk__posix_conn *c) {
     }
 }
 
-CBK__POSIX_FN int cbk_posix_send(void *vctx, const cbk_request *req, cbk_response *res) {
+CBKDEF int cbk_posix_send(void *vctx, const cbk_request *req, cbk_response *res) {
     cbk_posix *ctx = (cbk_posix *)vctx;
     cbk__posix_conn c;
     cbk__posix_url u;
@@ -897,5 +889,4 @@ CBK__POSIX_FN int cbk_posix_send(void *vctx, const cbk_request *req, cbk_respons
 #endif
 
 #undef CBK__POSIX_SEND_FLAGS
-#undef CBK__POSIX_FN
 #endif /* CBK_TOKEN_POSIX_IMPLEMENTATION */

@@ -61,10 +61,15 @@ else
     skip "mock API self-test" "python3 not found"
 fi
 
-if [ -x "$BUILD/test_loopback" ]; then
-    run "loopback: both adapters against the mock API" "$BUILD/test_loopback"
-elif [ -f tests/test_loopback.c ]; then
+if [ -x "$BUILD/test_adapters" ]; then
+    run "loopback: both adapters against the mock API" "$BUILD/test_adapters"
+else
     skip "loopback" "libcurl development files not found (apt-get install libcurl4-openssl-dev)"
+fi
+
+if [ -x examples/cbk-token ]; then
+    run "make demo's session, curl transport" sh tools/demo.sh
+    run "make demo's session, posix transport" env TRANSPORT=posix sh tools/demo.sh
 fi
 
 if [ -f tests/conformance/run.sh ]; then

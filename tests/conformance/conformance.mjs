@@ -83,6 +83,8 @@ const DRIVER = path.resolve(opt('--driver', 'build/conformance/driver'));
 const JOBS = Math.max(1, Number(opt('--jobs', '8')) || 8);
 const FILTER = opt('--filter', '');
 const VERBOSE = argv.includes('--verbose');
+const KNOWN = argv.includes('--known');
+const SEED = Number(opt('--seed', '20240611')) >>> 0;
 
 const SECRET = 'sk_conformance_0123456789abcdef';
 const TIMING_EARLY_MS = 15;   // a retry may come this much before its nominal delay
@@ -169,12 +171,16 @@ async function startServer(script) {
 }
 
 async function answer(res, step) {
+  if (step.destroy) { // a connection reset after the request arrived
+    res.socket.destroy();
+    return;
+  }
   res.writeHead(step.status, step.reason ?? IANA[step.status] ?? String(step.status), step.headers || {});
   if (step.chunks) {
     for (let i = 0; i < step.chunks.length; i++) {
       if (res.destroyed) return;
       res.write(Buffer.from(step.chunks[i]));
-      if (i + 1 < step.chunks.length) await sleep(15); // separate reads on the client
+      if (i + 1 < step.chunks.length) await sleep(step.gap ?? 15); // separate reads on the client
     }
     res.end();
   } else {
@@ -254,7 +260,7 @@ function normToken(x) {
   };
 }
 
-const hex = (s) => Buffer.from(String(s), 'utf8').toString('hex');
+const hex = (s) => 'x' + Buffer.from(String(s), 'utf8').toString('hex'); // driver.c's HEX word
 
 function driverInput(k) {
   const L = [`op ${k.op}`, `secret ${hex(k.secret ?? SECRET)}`, `user ${hex(k.user)}`];
@@ -494,6 +500,7 @@ const cases = [
     script: [CREATED],
   },
   { name: 'create: response with unknown fields', op: 'create', user: USER, fields: { name: 'x' }, script: [raw(200, '{"extra":[1,{"a":null}],"createdAt":1.7000000010e12,"token":"sec_\\u00e9","id":"tok_2"}', JSON_CT)] },
+  { name: 'create: 201 Created', op: 'create', user: USER, fields: { name: 'n' }, script: [{ ...CREATED, status: 201 }] },
   // ---- update (1.36.0) -----------------------------------------------------
   { name: 'update: name and meta', op: 'update', user: USER, token: 'tok_1', fields: { name: 'n2', meta: { k: 'v2' } }, script: [ID('tok_1')], skip119: 'v1.1.9 has no update() (V3)' },
   { name: 'update: all fields, escapes', op: 'update', user: USER, token: 'tok_1', fields: { name: NASTY, description: '', meta: { 'a b': 'c\td' }, config: { z: [null] } }, script: [ID('tok_1')], skip119: 'v1.1.9 has no update() (V3)' },
@@ -543,6 +550,16 @@ const cases = [
   { name: 'error: 400 empty body', op: 'delete', user: USER, token: 'tok_1', script: [raw(400, '')], expectError: { status: 400, code: 'GENERIC_ERROR', message: 'There was a generic error' } },
   { name: 'error: 413 HTML', op: 'create', user: USER, fields: { name: 'x'.repeat(2000) }, script: [raw(413, HTML, { 'content-type': 'text/html' })], expectError: { status: 413, code: 'CONTENT_TOO_LARGE', message: 'Client request is too large to be processed by the web server.' } },
   { name: 'error: 413 JSON {} (IANA phrase)', op: 'create', user: USER, fields: { name: 'x' }, script: [json(413, {})], expectError: { status: 413, code: 'ERROR_413', message: 'HTTP Error: Content Too Large' }, expectError119: noFallback(413) },
+  {
+    name: 'error: 400 {} with a custom reason phrase (D7)', op: 'list', user: USER, script: [{ ...json(400, {}), reason: 'Custom Reason' }],
+    check(ctx, fails) {
+      compareAll(ctx, fails, { outcome: false });
+      const want = { error: { status: 400, code: 'ERROR_400', message: 'HTTP Error: Bad Request' } };
+      if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D7: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+      const sdkWant = ctx.sdk.modern ? { error: { status: 400, code: 'ERROR_400', message: 'HTTP Error: Custom Reason' } } : { error: noFallback(400) };
+      if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D7: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+    },
+  },
   { name: 'error: 501 is not retried', op: 'list', user: USER, script: [json(501, {}), LIST_OK], delays: [], expectError: { status: 501, code: 'ERROR_501', message: 'HTTP Error: Not Implemented' }, expectError119: noFallback(501) },
   // ---- retries -----------------------------------------------------------------------
   { name: 'retry: list 503 then 200', op: 'list', user: USER, script: [json(503, { message: 'down', code: 'DOWN' }), LIST_OK], delays: [250] },
@@ -553,6 +570,21 @@ const cases = [
   { name: 'retry: delete 503, 500 then 200', op: 'delete', user: USER, token: 'tok_1', script: [json(503, {}), raw(500, HTML), ID('tok_1')], delays: [250, 500] },
   { name: 'retry: create 503 then 200', op: 'create', user: USER, fields: { name: 'n' }, script: [json(503, {}), CREATED], delays: [250] },
   { name: 'retry: create 429 (no Retry-After) then 200', op: 'create', user: USER, fields: { name: 'n' }, script: [json(429, {}), CREATED], delays: [250] },
+  { name: 'retry: list 503 Retry-After as an HTTP-date (ignored by both)', op: 'list', user: USER, script: [json(503, {}, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }), LIST_OK], delays: [250] },
+  { name: 'retry: list connection reset then 200', op: 'list', user: USER, script: [{ destroy: true }, LIST_OK], delays: [250] },
+  { name: 'retry: delete connection reset then 200', op: 'delete', user: USER, token: 'tok_1', script: [{ destroy: true }, ID('tok_1')], delays: [250] },
+  {
+    name: 'retry: create connection reset then 200 (D3)', op: 'create', user: USER, fields: { name: 'n' }, script: [{ destroy: true }, CREATED],
+    check(ctx, fails) {
+      if (ctx.sdkReqs.length !== 2) fails.push(`D3: SDK sent ${ctx.sdkReqs.length} requests, expected 2 (it re-sends a create after a reset)`);
+      if (ctx.cReqs.length !== 1) fails.push(`D3: ours sent ${ctx.cReqs.length} requests, expected 1 (the server may have acted)`);
+      if (ctx.sdkReqs.length && ctx.cReqs.length) compareRequest(0, ctx.sdkReqs[0], ctx.cReqs[0], fails);
+      if (ctx.sdkReqs.length === 2) checkDelays('SDK', ctx.sdkReqs, [250], fails);
+      const sdkWant = { created: { id: 'tok_new', token: 'sec_abc', createdAt: 1700000001000 } };
+      if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D3: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+      if (ctx.cOut.error?.result !== 'CBK_ERR_TRANSPORT') fails.push(`D3: ours ${show(ctx.cOut)}, expected a CBK_ERR_TRANSPORT error`);
+    },
+  },
   {
     name: 'retry: list 429 Retry-After: 1 then 200 (D2)', op: 'list', user: USER, script: [json(429, {}, { 'retry-after': '1' }), LIST_OK],
     check(ctx, fails) {
@@ -592,6 +624,77 @@ const cases = [
       checkDelays('ours (retries 3)', ctx.cReqs, [250, 500, 1000], fails);
     },
   })),
+];
+
+// ---- generated cases (seeded: --seed N; the seed is printed) ---------------------
+function mulberry32(a) {
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rnd = mulberry32(SEED);
+const pick = (a) => a[Math.floor(rnd() * a.length)];
+// characters of every UTF-8 length, controls, JSON and URL specials (no lone surrogates:
+// they have no UTF-8 form for the C side to hold)
+const POOL = [
+  ...'abcXYZ019 -._~*!\'()"\\/?#&=+%;:@,[]{}<>`^|$', '\u0001', '\b', '\t', '\n', '\f', '\r', '\u001b', '\u001f', '\u007f',
+  '\u0080', 'é', 'ß', '\u07ff', '\u0800', '中', '\u2028', '\u2029', '\ufeff', '\ufffd', '\uffff', '😀', '𝄞', '\u{10ffff}',
+].filter((c) => c.length);
+const rstr = (min, max) => {
+  const n = min + Math.floor(rnd() * (max - min + 1));
+  let s = '';
+  for (let i = 0; i < n; i++) s += pick(POOL);
+  return s;
+};
+// JSON text of a string with every character escaped or not at random (what a server may send)
+const rjson = (s) => '"' + [...s].map((ch) => {
+  const c = ch.codePointAt(0);
+  if (ch === '"' || ch === '\\' || c < 0x20 || rnd() < 0.4) {
+    if (ch === '/' && rnd() < 0.5) return '\\/';
+    const units = c > 0xffff ? [0xd800 + ((c - 0x10000) >> 10), 0xdc00 + ((c - 0x10000) & 0x3ff)] : [c];
+    return units.map((u) => '\\u' + u.toString(16).padStart(4, '0')[rnd() < 0.5 ? 'toUpperCase' : 'toLowerCase']()).join('');
+  }
+  return ch;
+}).join('') + '"';
+const rmeta = (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}${rstr(0, 4)}`, rstr(0, 12)]));
+const generated = [];
+for (let i = 0; i < 6; i++)
+  generated.push({ name: `generated: create with random text #${i + 1}`, op: 'create', user: USER, fields: { name: rstr(1, 40), description: rstr(0, 60), meta: rmeta(1 + (i % 3)) }, script: [CREATED] });
+for (let i = 0; i < 4; i++)
+  generated.push({ name: `generated: list query with random text #${i + 1}`, op: 'list', user: USER, list: { cursor: rstr(1, 30), order: pick(['asc', 'desc']), take: 1 + Math.floor(rnd() * 500), meta: rmeta(1 + i) }, script: [LIST_OK] });
+for (let i = 0; i < 4; i++) {
+  const items = Array.from({ length: 3 }, (_, j) => {
+    const f = [`"id":${rjson(rstr(1, 10))}`, `"name":${rjson(rstr(0, 30))}`, `"description":${rjson(rstr(0, 30))}`,
+      `"meta":{${[rjson('k' + rstr(0, 5)) + ':' + rjson(rstr(0, 10)), '"n":[1,{"x":null}]'].join(',')}}`, `"createdAt":${1700000000000 + j}`, `"updatedAt":${1700000000100 + j}`];
+    return '{' + f.join(',') + '}';
+  });
+  const body = `{"items":[${items.join(',')}],"cursor":${rjson(rstr(0, 20))}}`;
+  // one byte per chunk for the first two: the push tokenizer must join every token
+  const step = i < 2 ? { status: 200, headers: JSON_CT, chunks: [...Buffer.from(body)].map((b) => Buffer.from([b])), gap: 0 } : raw(200, body, JSON_CT);
+  generated.push({ name: `generated: list response with random escapes #${i + 1}${i < 2 ? ' (1-byte chunks)' : ''}`, op: 'list', user: USER, script: [step] });
+}
+generated.push({ name: 'generated: list of 300 items', op: 'list', user: USER, script: [json(200, { items: Array.from({ length: 300 }, (_, i) => ITEM(i)), cursor: 'big' })] });
+generated.push({ name: 'generated: stream of 300 items in 7-byte chunks', op: 'stream', user: USER, script: [(() => {
+  const b = Buffer.from(Array.from({ length: 300 }, (_, i) => itemLine(i)).join('\n') + '\n');
+  const chunks = [];
+  for (let o = 0; o < b.length; o += 7) chunks.push(b.subarray(o, o + 7));
+  return { ...jsonl(chunks), gap: 0 };
+})()] });
+cases.push(...generated);
+
+// Known divergences not (yet) settled by the contract: found by this test,
+// reported, and run only with --known (then counted like any case).
+const known = [
+  { name: 'known: create meta with an empty key', op: 'create', user: USER, fields: { meta: { '': 'x' } }, script: [CREATED] },
+  { name: 'known: error message that is a number', op: 'list', user: USER, script: [json(400, { message: 123, code: 'C' })], expectError: { status: 400, code: 'C', message: '123' }, expectError119: { status: 400, code: 'C', message: '123' } },
+  { name: 'known: error code that is a number', op: 'list', user: USER, script: [json(400, { message: 'm', code: 123 })], skip119: 'V1' },
+  { name: 'known: list take 0', op: 'list', user: USER, list: { take: 0 }, script: [LIST_OK] },
+  { name: 'known: list empty cursor', op: 'list', user: USER, list: { cursor: '' }, script: [LIST_OK] },
+  { name: 'known: stream body opening with a byte order mark', op: 'stream', user: USER, script: [jsonl(['\uFEFF' + itemLine(1) + '\n'])] },
 ];
 
 // D1: ours must be the id as one encoded segment; the SDK's is the raw
@@ -660,7 +763,8 @@ async function main() {
   const sdks = [await loadSdk('1.36.0'), await loadSdk('1.1.9')];
   const runs = [];
   const notes = [];
-  for (const k of cases) {
+  if (!KNOWN) notes.push(`note: ${known.length} known divergences not run (--known runs them)`);
+  for (const k of KNOWN ? [...cases, ...known] : cases) {
     if (FILTER && !k.name.includes(FILTER)) continue;
     for (const sdk of sdks) {
       if (!sdk.modern && k.skip119) notes.push(`note: ${k.name}: skipped for 1.1.9: ${k.skip119} (not counted)`);
@@ -701,6 +805,7 @@ async function main() {
   });
   for (const n of notes) console.log(n);
   for (const [label, c] of Object.entries(per)) console.log(`sdk ${label} cases: ${c.ok} matched, ${c.bad} mismatched`);
+  console.log(`seed: ${SEED} (--seed N for other generated cases)`);
   console.log(`time: ${Math.round(performance.now() - t0)} ms`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 && passed > 0 ? 0 : 1;

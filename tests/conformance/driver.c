@@ -11,7 +11,8 @@
  * The case comes on standard input, one setting per line, every string
  * hex-encoded so that any byte (quotes, control characters, UTF-8) passes
  * through untouched and the driver needs no JSON parser of its own (it must
- * not lean on the tokenizer under test to read its own input):
+ * not lean on the tokenizer under test to read its own input). A HEX word
+ * is "x" followed by the bytes in hex ("x" alone is the empty string):
  *
  *   op list|stream|create|update|delete
  *   secret HEX          user HEX          token HEX
@@ -128,12 +129,14 @@ static int hexval(int ch) {
     return -1;
 }
 
-/* Decodes one hex word at *p (advancing past it) into a new NUL-terminated
-   string; NULL when the word is missing or not hex. */
+/* Decodes one "x"-prefixed hex word at *p (advancing past it and one
+   following space) into a new NUL-terminated string; NULL when the word is
+   missing or not hex. */
 static char *hex_word(char **p) {
     char *s = *p, *e, *r;
     size_t n, i;
-    while (*s == ' ') s++;
+    if (*s != 'x') return NULL;
+    s++;
     e = s;
     while (*e && *e != ' ') e++;
     n = (size_t)(e - s);
@@ -149,7 +152,7 @@ static char *hex_word(char **p) {
         r[i] = (char)(hi * 16 + lo);
     }
     r[n / 2] = 0;
-    *p = e;
+    *p = *e == ' ' ? e + 1 : e;
     return r;
 }
 
