@@ -236,13 +236,13 @@ typedef struct cbk_json cbk_json;
    not a cbk_result error becomes CBK_ERR_CANCELLED). */
 typedef int (*cbk_json_fn)(void *user, cbk_json *json, const cbk_json_token *token);
 
-/* Flags for cbk_json_init. */
-#define CBK_JSON_TRUNCATE                                                                          \
-    1u /* a string longer than the buffer is cut                                                   \
-          (token.truncated = 1) instead of failing */
-#define CBK_JSON_LINES                                                                             \
-    2u /* JSON Lines: one value per line, blank lines                                              \
-          skipped, a value may not span lines */
+/* Flags for cbk_json_init.
+   CBK_JSON_TRUNCATE: a string longer than the buffer is cut at a UTF-8
+   boundary (token.truncated = 1) instead of failing.
+   CBK_JSON_LINES: JSON Lines: one value per line, blank lines skipped, a
+   value may not span lines. */
+#define CBK_JSON_TRUNCATE 1u
+#define CBK_JSON_LINES    2u
 
 /* The tokenizer's state; a complete type so you can place it anywhere.
    All fields are private. */
@@ -963,6 +963,19 @@ static void cbk__json_value_begins(cbk_json *j, const char *p) {
     if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) j->cap = p;
 }
 
+/* The length of s[0..n) without a UTF-8 sequence cut off at its end, so a
+   truncated string is still valid UTF-8. */
+static size_t cbk__utf8_complete(const char *s, size_t n) {
+    size_t i = n, back = 0;
+    while (i && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--, back++;
+    if (i && (unsigned char)s[i - 1] >= 0xC0) {
+        unsigned char lead = (unsigned char)s[i - 1];
+        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+        if (back + 1 < need) return i - 1;
+    }
+    return n;
+}
+
 /* A finished string: hand it over in place (when nothing was joined) or
    from buf. */
 static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seglen) {
@@ -974,6 +987,7 @@ static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seg
     if (j->joined) {
         if (cbk__json_join(j, seg, seglen)) return (cbk_result)j->result;
         text = j->buf ? j->buf + j->kept : seg;
+        if (j->truncated) j->slen = cbk__utf8_complete(text, j->slen);
         len = j->slen;
         if (j->kept + j->slen < j->buf_size && !j->skipping) j->buf[j->kept + j->slen] = 0;
     }

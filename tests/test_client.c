@@ -655,6 +655,31 @@ static void test_http_error_long_message(void) {
     CHECK_EQ(strlen(cbk_client_error(&cl)->code), 63);
 }
 
+/* An error message longer than what is left of a small work buffer is
+   cut by the tokenizer, still at a character boundary. */
+static void test_http_error_small_work(void) {
+    static char small[300];
+    char body[1200];
+    size_t i, n;
+    cbk_client_options o;
+    n = (size_t)snprintf(body, sizeof body, "{\"code\":\"C\",\"message\":\"");
+    for (i = 0; i < 200; i++) n += (size_t)snprintf(body + n, sizeof body - n, "\xE2\x82\xAC");
+    snprintf(body + n, sizeof body - n, "\"}");
+    memset(&ft, 0, sizeof ft);
+    ft.chunking = FAKE_BYTES;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    CHECK_EQ(cbk_client_init(&cl, SECRET, fake_send, &ft, small, sizeof small, &o), CBK_OK);
+    fake_add(&ft, 400, body);
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", NULL), CBK_ERR_HTTP);
+    CHECK_STR(cbk_client_error(&cl)->code, "C");
+    n = strlen(cbk_client_error(&cl)->message);
+    CHECK(n > 30 && n < 200 * 3);
+    CHECK_EQ(n % 3, 0);
+    for (i = 0; i + 3 <= n; i += 3)
+        CHECK(memcmp(cbk_client_error(&cl)->message + i, "\xE2\x82\xAC", 3) == 0);
+}
+
 static void test_transport_errors(void) {
     setup();
     cl.opts.retries = 0;
@@ -1117,6 +1142,7 @@ void suite_client(void) {
     RUN(test_update_delete_decode);
     RUN(test_http_errors);
     RUN(test_http_error_long_message);
+    RUN(test_http_error_small_work);
     RUN(test_transport_errors);
     RUN(test_cancel);
     RUN(test_retry_statuses);
