@@ -2015,8 +2015,8 @@ static cbk_result cbk__check_kvs(cbk_client *c, const cbk_kv *kv, size_t n) {
     size_t i;
     if (n && !kv) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a count without its array");
     for (i = 0; i < n; i++) {
-        if (!kv[i].key || !*kv[i].key)
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a meta or query key is NULL or empty");
+        if (!kv[i].key)
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a meta or query key is NULL");
         if (cbk__check_text(c, kv[i].key, "a meta or query key is not valid UTF-8") ||
             cbk__check_text(c, kv[i].value, "a meta or query value is NULL or not valid UTF-8"))
             return CBK_ERR_INVALID_ARGUMENT;
@@ -2608,6 +2608,14 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
     return r;
 }
 
+/* Is a JSON number's value zero (falsy in JavaScript)? */
+static int cbk__number_is_zero(const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++)
+        if (s[i] >= '1' && s[i] <= '9') return 0;
+    return 1;
+}
+
 /* An error body: {"message","code"} at the top level. */
 static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
     if (t->depth == 0) {
@@ -2630,11 +2638,17 @@ static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
     if (c->field == CBK__F_MESSAGE || c->field == CBK__F_CODE) {
         char *dst = c->field == CBK__F_MESSAGE ? c->error.message : c->error.code;
         size_t size = c->field == CBK__F_MESSAGE ? sizeof c->error.message : sizeof c->error.code;
-        /* the SDK takes `data.message || fallback`: only a non-empty string
-           counts (the last of duplicate keys wins) */
-        if (t->type == CBK_JSON_STRING && t->len)
+        /* The SDK takes `data.message || fallback` and makes a string of
+           it: any truthy value counts, as JavaScript would print it (a
+           number as written; arrays fall back). The last duplicate wins. */
+        if ((t->type == CBK_JSON_STRING && t->len) ||
+            (t->type == CBK_JSON_NUMBER && !cbk__number_is_zero(t->text, t->len)))
             cbk__copy_cut(dst, size, t->text, t->len);
-        else
+        else if (t->type == CBK_JSON_TRUE)
+            cbk__copy_cut(dst, size, "true", 4);
+        else if (t->type == CBK_JSON_OBJECT_BEGIN)
+            cbk__copy_cut(dst, size, "[object Object]", 15);
+        else if (t->type != CBK_JSON_OBJECT_END)
             dst[0] = 0;
     }
     return CBK_OK;
@@ -2783,7 +2797,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         if (res) c->result = res;
         return res ? 1 : 0;
     }
-    if (c->bom < 3 && c->op != CBK__OP_STREAM) {
+    if (c->bom < 3) {
         /* a body may open with a UTF-8 byte order mark, as JSON.parse after
            TextDecoder allows */
         static const char bom[3] = {'\xEF', '\xBB', '\xBF'};

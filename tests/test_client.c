@@ -487,6 +487,9 @@ static void test_stream_lines(void) {
                  "{\"data\":{\"no\":\"id\"},\"type\":\"other\"}\n"
                  "{\"type\":\"item\",\"data\":{\"id\":\"c\",\"createdAt\":5,\"updatedAt\":6}}",
                  CBK_OK, "a|-|-|-|1|2\nb|B|-|{\"x\":1}|3|4\nc|-|-|-|5|6\n");
+    check_stream("\xEF\xBB\xBF{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,"
+                 "\"updatedAt\":2}}\n",
+                 CBK_OK, "a|-|-|-|1|2\n");
     check_stream("", CBK_OK, "");
     check_stream("\n\n", CBK_OK, "");
 }
@@ -623,7 +626,12 @@ static void test_http_errors(void) {
     check_http_error(599, "{\"message\":\"\",\"code\":\"\"}", "ERROR_599", "HTTP Error: 599");
     check_http_error(422, "\"just a string\"", "ERROR_422", "HTTP Error: Unprocessable Content");
     check_http_error(500, "[1,2]", "ERROR_500", "HTTP Error: Internal Server Error");
-    check_http_error(401, "{\"message\":5,\"code\":{\"a\":1}}", "ERROR_401",
+    /* truthy non-strings as JavaScript prints them; falsy ones fall back */
+    check_http_error(401, "{\"message\":5,\"code\":{\"a\":1}}", "[object Object]", "5");
+    check_http_error(401, "{\"message\":0.0,\"code\":false}", "ERROR_401",
+                     "HTTP Error: Unauthorized");
+    check_http_error(401, "{\"message\":true,\"code\":-12}", "-12", "true");
+    check_http_error(401, "{\"message\":[\"a\"],\"code\":null}", "ERROR_401",
                      "HTTP Error: Unauthorized");
     check_http_error(403, "{\"message\":\"a\",\"message\":\"b\",\"code\":\"X\"}", "X", "b");
     check_http_error(400, "\xEF\xBB\xBF{\"message\":\"bom\",\"code\":\"B\"}", "B", "bom");
@@ -636,6 +644,16 @@ static void test_http_errors(void) {
     check_http_error(413, "{}", "ERROR_413", "HTTP Error: Content Too Large");
     check_http_error(401, "{\"message\":\"bad key " SECRET "\",\"code\":\"UNAUTHORIZED\"}",
                      "UNAUTHORIZED", "bad key ************************");
+}
+
+static void test_http_error_stream_bom(void) {
+    setup();
+    cl.opts.retries = 0;
+    ft.chunking = FAKE_BYTES;
+    fake_add(&ft, 400, "\xEF\xBB\xBF{\"message\":\"bom\",\"code\":\"BOM\"}");
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_HTTP);
+    CHECK_STR(cbk_client_error(&cl)->code, "BOM");
+    CHECK_STR(cbk_client_error(&cl)->message, "bom");
 }
 
 static void test_http_error_long_message(void) {
@@ -1142,6 +1160,7 @@ void suite_client(void) {
     RUN(test_update_delete_decode);
     RUN(test_http_errors);
     RUN(test_http_error_long_message);
+    RUN(test_http_error_stream_bom);
     RUN(test_http_error_small_work);
     RUN(test_transport_errors);
     RUN(test_cancel);

@@ -35,6 +35,7 @@ tmp_driver="$OUT/driver.$$"
 log="$OUT/run.$$.log"
 lock="$OUT/.install-lock"
 have_lock=0
+# shellcheck disable=SC2317 # called by the traps
 cleanup() {
     rm -f "$tmp_driver" "$log"
     [ "$have_lock" = 1 ] && rmdir "$lock" 2>/dev/null
