@@ -1,86 +1,231 @@
 /* cbk_token.h v0.1.0 - ChatBotKit partner user tokens from C - MIT or public domain
  *
+ * TABLE OF CONTENTS
+ *   ABOUT, QUICK START, INTEGRATION (drop-in, CMake, pkg-config), MEMORY
+ *   MODEL, THE TRANSPORT CONTRACT, WITHOUT A SEND CALLBACK (sans-I/O),
+ *   RESULTS AND ERRORS, RETRIES, DIFFERENCES FROM THE NODE SDK,
+ *   CONFIGURATION, VERSION, THREADS, NAMES, LICENSE. Every public function
+ *   is documented again where declared.
+ *
  * ABOUT
  *   One header that lists, streams, creates, updates and deletes ChatBotKit
- *   partner user tokens over the ChatBotKit REST API. It is the C peer of the
- *   official Node SDK's PartnerUserTokenClient, for firmware with its own
- *   HTTP stack, programs that vendor one file, and code that takes no
- *   dependency. It builds requests, decodes responses with a small resumable
- *   JSON tokenizer and retries; the HTTP exchange itself is yours: you give
- *   it a send callback (adapters for libcurl and POSIX sockets ship in
- *   adapters/).
+ *   partner user tokens over the ChatBotKit REST API, and sends any other
+ *   API request (cbk_fetch). It is the C peer of the official Node SDK's
+ *   PartnerUserTokenClient, for firmware with its own HTTP stack, programs
+ *   that vendor one file, and code that takes no dependency. It builds the
+ *   requests, decodes the responses with a resumable JSON tokenizer as
+ *   their bytes arrive, and retries as the SDK does; the HTTP exchange
+ *   itself is yours: a send callback (adapters for libcurl and POSIX
+ *   sockets ship in adapters/; docs/porting.md covers lwIP, ESP-IDF,
+ *   Zephyr and mbedTLS).
  *
- *   No heap, no globals, no floating point, no recursion. C99, and clean as
- *   C++. All memory is the caller's: a cbk_client and one work buffer.
+ *   C99, and clean as C++. No heap, no globals, no static mutable state, no
+ *   floating point, no recursion, no stdio. Needs <stddef.h>, <stdint.h>
+ *   and, in the implementation only, memcpy/memset/strlen (replaceable).
  *
  * QUICK START
- *   #define CBK_TOKEN_IMPLEMENTATION          // in exactly one .c file
+ *   #include <stdio.h>
+ *   #define CBK_TOKEN_IMPLEMENTATION            // in exactly one .c file
+ *   #define CBK_TOKEN_CURL_IMPLEMENTATION       // (same file) the adapter
  *   #include "cbk_token.h"
- *   #include "adapters/cbk_token_curl.h"      // or your own send callback
+ *   #include "adapters/cbk_token_curl.h"        // or your own send callback
  *
- *   static char work[4096];
+ *   static int show(void *user, const cbk_token *t) {
+ *       (void)user;
+ *       printf("%s %s\n", t->id, t->name ? t->name : "-");
+ *       return 0;                               // nonzero stops the list
+ *   }
+ *
+ *   static char work[CBK_WORK_MIN];             // all the memory it uses
  *   cbk_client c;
- *   cbk_client_init(&c, secret, cbk_curl_send, &curl_ctx, work, sizeof work, NULL);
- *   if (cbk_token_list_all(&c, "user-1", NULL, print_token, NULL) != CBK_OK)
- *       fprintf(stderr, "%s\n", cbk_client_error(&c)->message);
+ *   cbk_curl net;
+ *   curl_global_init(CURL_GLOBAL_DEFAULT);      // once per program
+ *   cbk_curl_init(&net);
+ *   cbk_client_init(&c, secret, cbk_curl_send, &net, work, sizeof work, NULL);
+ *   if (cbk_token_list_all(&c, "user-1", NULL, show, NULL) != CBK_OK)
+ *       fprintf(stderr, "%s: %s\n", cbk_client_error(&c)->code,
+ *               cbk_client_error(&c)->message);
+ *
+ *   Link with libcurl. examples/dropin/main.c is a complete program that
+ *   needs nothing but this header: cc -I. examples/dropin/main.c
+ *
+ * INTEGRATION
+ *   Drop-in: copy cbk_token.h (and an adapter header, if you use one) into
+ *   your tree. Define CBK_TOKEN_IMPLEMENTATION in exactly one .c file
+ *   before including it; every other file includes it plainly. No build
+ *   system, generated file or library is needed (the curl adapter needs
+ *   libcurl).
+ *   CMake: add_subdirectory(cbk_token) or, after `cmake --install`,
+ *   find_package(cbk_token 0.1 REQUIRED [COMPONENTS curl]); link
+ *   cbk_token::cbk_token (the headers) or cbk_token::curl (adds libcurl).
+ *   pkg-config: cbk_token (or cbk_token-curl). Installed headers live in
+ *   <prefix>/include/cbk_token/ and that directory is the include path, so
+ *   "cbk_token.h" and "adapters/cbk_token_curl.h" are spelled the same in
+ *   every case.
  *
  * MEMORY MODEL
- *   - cbk_client is a complete type: put it on the stack, in a static or in a
- *     pool. The work buffer you give cbk_client_init holds everything an
- *     operation needs: the request (header array, URL, body) and the decoding
- *     state of the response (the current token's strings). CBK_WORK_MIN bytes
- *     run every operation on typical ids and secrets; a value that does not
- *     fit gives CBK_ERR_BUFFER_TOO_SMALL, never a truncation.
- *   - Strings handed to callbacks (cbk_token fields, JSON tokens, bodies)
- *     live in the work buffer or the transport's chunk and are valid only
- *     during the callback. Copy what you keep.
- *   - The secret pointer given to cbk_client_init must stay valid as long as
- *     the client is used; it is never copied into any error field, and the
- *     "Bearer" header built from it is wiped from the work buffer when an
- *     operation ends.
- *   - One operation at a time per client; separate clients share nothing.
- *     Use one client per thread, or lock around one.
+ *   - cbk_client is a complete type: put it on the stack, in a static or in
+ *     a pool. The library keeps nothing anywhere else.
+ *   - The work buffer given to cbk_client_init holds everything an
+ *     operation needs: the request (URL, header array, body, the
+ *     "Bearer <secret>" value) and the response's decoding state (the
+ *     current token's strings). CBK_WORK_MIN (1024) bytes run every
+ *     operation with typical ids (about 30 bytes), a secret of up to 128
+ *     bytes, and tokens whose name, description and meta together stay
+ *     under about 400 bytes. A value that does not fit gives
+ *     CBK_ERR_BUFFER_TOO_SMALL: never a truncation, never an overflow.
+ *     cbk_token_list_all also keeps its cursor there (CBK_CURSOR_MAX bytes).
+ *   - Lifetimes. The secret, the options' strings and header array, and the
+ *     work buffer must outlive the client's use: they are referenced, not
+ *     copied. Strings handed to your callbacks (cbk_token fields, body
+ *     chunks, JSON tokens) point into the work buffer or the transport's
+ *     chunk and are valid only during the callback: copy what you keep.
+ *     A request from a *_prepare call is valid until cbk_client_finish or
+ *     cbk_client_abort.
+ *   - Outputs are always NUL-terminated and never partial: on failure an id
+ *     or cursor output is "" and a cbk_token_created is zeroed.
+ *   - Secrets. The Authorization value is wiped from the work buffer when
+ *     an operation ends; after a create, the work buffer bytes that held the
+ *     new token's secret are wiped too, so it exists only in your
+ *     cbk_token_created. No error field ever contains the client's secret.
  *
  * THE TRANSPORT CONTRACT
  *   int send(void *ctx, const cbk_request *req, cbk_response *res);
- *   - req: method ("GET"/"POST"), an absolute NUL-terminated URL, headers
- *     (NUL-terminated names and values, already checked for CR/LF/NUL), and a
- *     body of body_len bytes (NULL for GET). All of it is valid until send
- *     returns. Send the headers as given; add Content-Length (and Host).
- *   - Feed the response into res as it arrives: cbk_response_status() once,
- *     cbk_response_header() for each header (0..n), cbk_response_body() for
- *     each piece of the body after transfer and content decoding, in any
- *     chunking. Each returns 0 to go on; nonzero means the library wants no
- *     more bytes: stop reading and return (any return value will do; the
- *     library already knows why it stopped).
- *   - Return 0 when the exchange completed, whatever the HTTP status;
- *     CBK_SEND_NOT_SENT when the request certainly never left (name
- *     resolution failed, connection refused): only then may a create be
- *     retried; any other nonzero value for other failures (TLS, timeout,
- *     reset, a body cut short). The value lands in cbk_error.transport_code.
- *   - Synchronous: the call returns when the exchange is over. It is never
- *     re-entered. Follow no redirects (or follow them; the library does not
- *     care), keep TLS verification on.
- *   Event-driven stacks that cannot block use the sans-I/O halves instead:
- *   cbk_token_*_prepare() fills the request, you feed cbk_client_response(c)
- *   as bytes come, and cbk_client_finish(c) gives the result.
  *
- * CONFIGURATION (define before including; all optional)
- *   CBK_TOKEN_IMPLEMENTATION  in one file: compile the implementation.
- *   CBK_TOKEN_STATIC          every function static (a private copy per unit).
- *   CBKDEF                    linkage of public functions (default extern).
- *   CBK_TOKEN_NO_LIBC         use the library's own memcpy/memset/strlen.
+ *   The request. req->method is "GET" or "POST"; req->url an absolute,
+ *   NUL-terminated http:// or https:// URL; req->headers[0..header_count)
+ *   NUL-terminated names and values, already checked for CR, LF and NUL;
+ *   req->body/body_len the body (NULL and 0 for GET). All of it is valid
+ *   until send returns. Send the headers as given and add what framing
+ *   needs (Host; Content-Length for a POST). Keep TLS verification on.
+ *
+ *   The response. Feed it into res as it arrives, in this order:
+ *     cbk_response_status(res, status)     once, the final status (skip 1xx)
+ *     cbk_response_header(res, n, nl, v, vl)   0..n times; n/v need no NUL
+ *     cbk_response_body(res, data, len)    0..n times, in any chunking, the
+ *                                          body after transfer decoding
+ *                                          (chunked) and content decoding
+ *   Each returns 0 to go on. Nonzero means the library wants no more bytes
+ *   (it failed, or a user callback stopped it): stop reading and return;
+ *   the value you then return does not matter, the library knows why it
+ *   stopped.
+ *
+ *   The return value, which also lands in cbk_error.transport_code:
+ *     0                  the exchange completed: a status arrived and the
+ *                        body was read to its end, whatever the status.
+ *     CBK_SEND_NOT_SENT  (0x10000) the request certainly never left: the
+ *                        name did not resolve, the connection was refused,
+ *                        no socket. Only then may a create be re-sent.
+ *     other nonzero      any other failure, where the server may have
+ *                        received the request: TLS, timeout, reset, a body
+ *                        cut short (which must not return 0), a response
+ *                        that is not HTTP. Adapter-specific values.
+ *   Both failures give CBK_ERR_TRANSPORT. When unsure, do not return
+ *   CBK_SEND_NOT_SENT: it is a promise that makes re-sending a create safe.
+ *
+ *   The call is synchronous, never re-entered for the same client, and may
+ *   block as long as your timeouts allow. Redirects: the API sends none;
+ *   following them or not makes no difference.
+ *
+ * WITHOUT A SEND CALLBACK (sans-I/O)
+ *   For event-driven stacks that cannot block. Each operation also comes as
+ *   two halves:
+ *     cbk_token_list_prepare, cbk_token_list_stream_prepare,
+ *     cbk_token_create_prepare, cbk_token_update_prepare,
+ *     cbk_token_delete_prepare, cbk_fetch_prepare
+ *       check the arguments, build the request in the work buffer and arm
+ *       the receiver; *out_req is the request to send;
+ *     cbk_client_response(c)   the receiver to feed, as a send callback would;
+ *     cbk_client_finish(c)     the exchange completed: the result;
+ *     cbk_client_abort(c, code)  the transport failed (code as above);
+ *     cbk_client_retry_delay(c, attempt, &ms)  1 when the policy allows
+ *       another try after ms milliseconds (then call the same prepare
+ *       again), else 0.
+ *   Exactly one finish or abort per prepare; one operation at a time per
+ *   client. The blocking functions are these halves joined by the send
+ *   callback and the retry loop. cbk_client_init accepts a NULL send
+ *   callback for a client used only this way. cbk_token_list_all has no
+ *   prepare: page with cbk_token_list_prepare and the cursor.
+ *
+ * RESULTS AND ERRORS
+ *   Every operation returns a cbk_result; CBK_OK (0) is the only success.
+ *     CBK_ERR_INVALID_ARGUMENT  NULL/empty id, "." or "..", CR/LF/NUL in a
+ *                               header value, invalid UTF-8 in text to send,
+ *                               a bad option; nothing was sent
+ *     CBK_ERR_BUFFER_TOO_SMALL  the work buffer or an output cannot hold a
+ *                               value (nothing is truncated)
+ *     CBK_ERR_TRANSPORT         the send callback failed
+ *     CBK_ERR_HTTP              the server answered outside 2xx
+ *     CBK_ERR_PARSE             the body is not the JSON the API documents
+ *     CBK_ERR_CANCELLED         a callback of yours returned nonzero
+ *     CBK_ERR_NOT_FOUND         cbk_json_get_string: no such key
+ *   cbk_result_str() names them. cbk_client_error(c) has the details of the
+ *   last failure: http_status, the send callback's transport_code, and the
+ *   API's error code and message, decoded by the official SDK's rules (for
+ *   failures without a response, code is the cbk_result_str() name and
+ *   message says what went wrong). Codes are only ever appended.
+ *
+ * RETRIES
+ *   On 429, 500, 502, 503 and 504 and on transport failures, up to
+ *   opts.retries times (default 3), waiting opts.retry_delay_ms (default
+ *   250) doubled each time, or the server's Retry-After seconds (at most
+ *   CBK_RETRY_AFTER_MAX_MS). A create, and a cbk_fetch POST, are re-sent
+ *   only where the server cannot have acted: 429, 503, CBK_SEND_NOT_SENT.
+ *   Nothing is retried once a token reached your callback. The blocking
+ *   functions wait with opts.sleep_ms; without one they do not retry.
+ *
+ * DIFFERENCES FROM THE NODE SDK (on purpose; tests/conformance checks each)
+ *   - Ids are percent-encoded as one path segment ("." and ".." refused);
+ *     the SDK pastes them raw, so "/" or "?" in an id walks its URL.
+ *   - Retry-After is honoured; the SDK ignores it.
+ *   - A create is never re-sent after 500/502/504 or a transport failure
+ *     where the server may have acted; the SDK re-sends it.
+ *   - A path in base_url is kept as a prefix; the SDK drops it.
+ *   - Blank lines in a JSON Lines stream are skipped; the SDK throws.
+ *   - A 2xx JSON body is decoded whatever its Content-Type says.
+ *   - "HTTP Error: <reason>" uses the status's IANA reason phrase; the SDK
+ *     uses the phrase the server sent.
+ *   - Error text is cut to cbk_error's 255/63 bytes at a UTF-8 boundary,
+ *     and the client's secret in it is masked with '*'.
+ *   - take 0 and an empty cursor mean "not set" and are not sent.
+ *
+ * CONFIGURATION (all optional; define before including)
+ *   In every file that includes the header (they change declarations or
+ *   the layout of public structs, so they must agree everywhere):
+ *   CBK_TOKEN_STATIC      every function static: a private copy per
+ *                         translation unit (define IMPLEMENTATION there too).
+ *   CBKDEF                the linkage of every public function; default
+ *                         extern, or static (unused-safe) under
+ *                         CBK_TOKEN_STATIC.
+ *   CBK_ID_MAX            bytes of an id output (cbk_token_created.id,
+ *                         id_out); default 64.
+ *   CBK_SECRET_MAX        bytes of cbk_token_created.token; default 256.
+ *   CBK_JSON_MAX_DEPTH    deepest JSON nesting accepted; default 32; sizes
+ *                         struct cbk_json (and so cbk_client).
+ *   In the file with the implementation only:
+ *   CBK_TOKEN_IMPLEMENTATION  compile the implementation here (once).
+ *   CBK_TOKEN_NO_LIBC     use the library's own memcpy/memset/strlen
+ *                         (freestanding builds).
  *   CBK_MEMCPY(d,s,n), CBK_MEMSET(d,c,n), CBK_STRLEN(s)
- *                             replace the three libc calls used.
- *   CBK_ID_MAX                bytes for an id in outputs (default 64).
- *   CBK_SECRET_MAX            bytes for a created token's secret (default 256).
- *   CBK_CURSOR_MAX            bytes cbk_token_list_all keeps for a cursor
- *                             (default 128).
- *   CBK_JSON_MAX_DEPTH        deepest JSON nesting accepted (default 32).
- *   CBK_RETRY_AFTER_MAX_MS    longest Retry-After wait honoured (default 60000).
- *   None of these change the layout of a public struct except CBK_ID_MAX and
- *   CBK_SECRET_MAX (cbk_token_created) and CBK_JSON_MAX_DEPTH (cbk_json):
- *   set those the same in every file.
+ *                         replace those calls (with or without NO_LIBC).
+ *   CBK_CURSOR_MAX        bytes cbk_token_list_all keeps for a cursor;
+ *                         default 128 (the work buffer must be larger).
+ *   CBK_RETRY_AFTER_MAX_MS  the longest Retry-After wait honoured; default
+ *                         60000 (a longer one is waited this long).
+ *   Constants (not settings): CBK_WORK_MIN (1024), CBK_SEND_NOT_SENT
+ *   (0x10000), CBK_JSON_TRUNCATE and CBK_JSON_LINES (cbk_json_init flags).
+ *
+ * VERSION
+ *   CBK_TOKEN_VERSION_MAJOR, CBK_TOKEN_VERSION_MINOR, CBK_TOKEN_VERSION_PATCH
+ *   (integers) and CBK_TOKEN_VERSION ("0.1.0"). CMake and pkg-config read
+ *   them from here. Semantic versioning; while MAJOR is 0 a minor release
+ *   may change the API. Changes are listed in CHANGELOG.md and, briefly, in
+ *   REVISION HISTORY at the end of this file.
+ *
+ * THREADS
+ *   Separate clients share nothing: use one client per thread, or lock
+ *   around one. A client runs one operation at a time; callbacks are called
+ *   on the thread that runs the operation.
  *
  * NAMES
  *   Public names start with cbk_ / CBK_. Names with a double underscore
@@ -88,7 +233,8 @@
  *   change in any release.
  *
  * LICENSE
- *   See the end of the file.
+ *   MIT or public domain (the Unlicense), your choice: see the end of the
+ *   file.
  */
 #ifndef CBK_TOKEN_H
 #define CBK_TOKEN_H
@@ -281,10 +427,14 @@ struct cbk_json {
    are checked, not decoded. */
 CBKDEF cbk_result cbk_json_validate(const char *text, size_t len);
 
-/* Prepares a tokenizer. buf/buf_size: where strings and numbers that span
-   chunks or need unescaping are joined (and what cbk_json_keep and
-   cbk_json_capture fill); it may be NULL/0 if every token is skipped.
-   flags: 0 or CBK_JSON_TRUNCATE | CBK_JSON_LINES. */
+/* Prepares a tokenizer (any previous state is dropped). buf/buf_size:
+   where strings and numbers that span chunks or need unescaping are
+   joined, and what cbk_json_keep and cbk_json_capture fill. It must stay
+   valid while the tokenizer is used. It may be NULL/0 if no such token
+   reaches it: every token is skipped, or each one lies whole in its chunk
+   and needs no unescaping. flags: 0, or CBK_JSON_TRUNCATE | CBK_JSON_LINES.
+   on_token is called from cbk_json_feed and cbk_json_finish, once per
+   token, with user. */
 CBKDEF void cbk_json_init(cbk_json *json, char *buf, size_t buf_size, unsigned flags,
                           cbk_json_fn on_token, void *user);
 
@@ -304,8 +454,10 @@ CBKDEF cbk_result cbk_json_finish(cbk_json *json);
 CBKDEF uint64_t cbk_json_offset(const cbk_json *json);
 
 /* From a KEY token's callback: skip the key's value without tokens (nothing
-   is copied, everything is still checked). From a BEGIN token's callback:
-   skip the rest of that container. */
+   is copied, everything is still checked). From an OBJECT_BEGIN or
+   ARRAY_BEGIN token's callback: skip everything inside that container
+   (still checked); its END token is delivered. From any other token, or
+   while a skip or capture is under way, it does nothing. */
 CBKDEF void cbk_json_skip(cbk_json *json);
 
 /* From a KEY token's callback: deliver the key's value as one CBK_JSON_RAW
@@ -319,22 +471,31 @@ CBKDEF void cbk_json_capture(cbk_json *json);
    CBK_OK or CBK_ERR_BUFFER_TOO_SMALL. */
 CBKDEF cbk_result cbk_json_keep(cbk_json *json, const cbk_json_token *token, const char **out);
 
-/* Forgets kept text back to mark (a value of cbk_json_mark taken earlier). */
+/* The number of buf bytes held by cbk_json_keep (and a capture) so far: a
+   mark to give cbk_json_release later. */
 CBKDEF size_t cbk_json_mark(const cbk_json *json);
+/* Forgets the text kept since mark was taken, so its bytes of buf can be
+   used again; pointers from those cbk_json_keep calls become invalid. A
+   mark above the current count is ignored. */
 CBKDEF void cbk_json_release(cbk_json *json, size_t mark);
 
 /* Converts a JSON number's text to an int64 without floating point. A
    fraction is truncated toward zero and an exponent applied ("1.7e3" is
-   1700, "-2.9" is -2). CBK_OK, or CBK_ERR_PARSE when the text is not a JSON
-   number or the value does not fit in int64. */
+   1700, "-2.9" is -2). text need not be NUL-terminated. CBK_OK;
+   CBK_ERR_PARSE when the text is not exactly one JSON number or the value
+   does not fit in int64 (*out is then 0); CBK_ERR_INVALID_ARGUMENT when
+   text or out is NULL. */
 CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out);
 
 /* Finds the string value of a top-level key in one JSON object text (e.g. a
    token's meta) and writes it, decoded and NUL-terminated, to out. The last
-   of duplicate keys wins, as in JSON.parse. CBK_OK; CBK_ERR_NOT_FOUND (no
-   such key, or the text is not an object); CBK_ERR_PARSE (invalid JSON, or
-   the value is not a string); CBK_ERR_BUFFER_TOO_SMALL (out cannot hold the
-   value and its NUL: nothing partial is left in out, which is set to ""). */
+   of duplicate keys wins, as in JSON.parse. key is NUL-terminated and
+   compared after decoding. Results: CBK_OK; CBK_ERR_NOT_FOUND (no such
+   key, or the text is not an object); CBK_ERR_PARSE (invalid JSON, or the
+   value is not a string); CBK_ERR_BUFFER_TOO_SMALL (out cannot hold the
+   value and its NUL: nothing partial is left in out, which is set to "");
+   CBK_ERR_INVALID_ARGUMENT (json, key or out NULL, or out_size 0). Uses no
+   other memory. */
 CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *key, char *out,
                                       size_t out_size);
 
@@ -363,13 +524,29 @@ typedef struct cbk_response {
     struct cbk_client *client; /* private */
 } cbk_response;
 
-/* Status line: once, before any header or body. Returns 0 to go on. */
+/* Transport side: the response's final status (1xx interim responses are
+   not passed on). Call it once, before any header or body. Returns 0 to go
+   on. Nonzero means the library wants no more bytes: stop reading and end
+   the exchange. That happens when no operation is prepared, when the
+   status is outside 100..999 (the operation fails with CBK_ERR_TRANSPORT),
+   or when an earlier failure already settled the result. */
 CBKDEF int cbk_response_status(cbk_response *r, int http_status);
-/* One header (0..n times, after the status). Returns 0 to go on. */
+/* Transport side: one response header (0..n times, after the status, before
+   the body). name/value are name_len/value_len bytes, need not be
+   NUL-terminated, and are read during the call only; the value should
+   have its surrounding whitespace trimmed. Only Retry-After (delta-seconds)
+   is used; other headers are ignored, so a transport that cannot report
+   headers loses only that hint. Returns 0 to go on, nonzero when the
+   library wants no more bytes. */
 CBKDEF int cbk_response_header(cbk_response *r, const char *name, size_t name_len,
                                const char *value, size_t value_len);
-/* The next piece of the body, in any chunking. Returns 0 to go on; nonzero
-   when the library wants no more bytes (it failed, or a callback stopped). */
+/* Transport side: the next piece of the body, after transfer decoding
+   (chunked) and content decoding (gzip, ...), in any chunking; a piece may
+   be empty. data is read during the call only (tokens delivered to your
+   callbacks from it are valid only during those callbacks). Returns 0 to
+   go on. Nonzero means the library wants no more bytes: it failed (a
+   parse error, a full work buffer), or a user callback stopped it. Stop
+   reading; the operation's result is already settled. */
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len);
 
 /* See THE TRANSPORT CONTRACT at the top of the file. */
@@ -546,39 +723,82 @@ CBKDEF const cbk_error *cbk_client_error(const cbk_client *c);
  * once a token reached your callback.
  * ------------------------------------------------------------------------- */
 
-/* One page: calls on_token for each token as it is decoded, then writes the
-   server's cursor for the next page to next_cursor (NUL-terminated; "" when
-   none). next_cursor may be NULL. CBK_OK only after the whole body was read
-   and well formed. */
+/* One page of user_id's tokens (GET .../partner/user/{user_id}/token/list
+   with opts' cursor, order, take and meta filters; opts may be NULL). Calls
+   on_token for each token as it is decoded (on_token may be NULL: the page
+   is still read and checked), then writes the server's cursor for the next
+   page to next_cursor, NUL-terminated ("" when there is none).
+   next_cursor may be NULL; otherwise next_cursor_size must hold the cursor
+   and its NUL. Tokens passed to on_token are valid only during the call.
+   Results:
+     CBK_OK                    the whole body was read and well formed
+     CBK_ERR_INVALID_ARGUMENT  NULL client, no send callback, user_id NULL,
+                               empty, "." or "..", order not "asc"/"desc",
+                               take < 0, text not valid UTF-8; nothing sent
+     CBK_ERR_BUFFER_TOO_SMALL  next_cursor_size 0; the work buffer cannot
+                               hold the request or a token's strings; the
+                               cursor does not fit in next_cursor
+     CBK_ERR_TRANSPORT, CBK_ERR_HTTP  see cbk_client_error()
+     CBK_ERR_PARSE             the body is not {"items":[...],"cursor":...}
+                               with valid items
+     CBK_ERR_CANCELLED         on_token returned nonzero
+   On failure next_cursor is "". Retries as described above, never after a
+   token reached on_token. */
 CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
                                  const cbk_token_list_options *opts, cbk_token_fn on_token,
                                  void *user, char *next_cursor, size_t next_cursor_size);
 
-/* Every token in one response, sent as JSON Lines (Accept:
-   application/jsonl); each reaches on_token as its line arrives. */
+/* Every token after opts->cursor in one response, sent as JSON Lines
+   (Accept: application/jsonl); each reaches on_token as its line arrives,
+   so memory use does not grow with the number of tokens. Lines whose type
+   is not "item" are skipped. Results as for cbk_token_list (a line that
+   is not valid JSON gives CBK_ERR_PARSE).
+   A failure after a token reached on_token is not retried: the tokens seen
+   so far stand, and the caller decides whether to list again. */
 CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
                                         const cbk_token_list_options *opts, cbk_token_fn on_token,
                                         void *user);
 
-/* Every page: follows cursors until the server returns an empty page, an
-   empty cursor, or the cursor it was given. opts->cursor, if set, is where
-   it starts. Uses CBK_CURSOR_MAX bytes of the work buffer for the cursor. */
+/* Every page: calls cbk_token_list page after page, following cursors,
+   until the server returns an empty page, an empty cursor, or the cursor
+   it was given. opts->cursor, if set, is where it starts; the other
+   options apply to every page. The cursor is kept in the first
+   CBK_CURSOR_MAX bytes of the work buffer, so the work buffer must be
+   larger than that plus one page's needs. Results as for cbk_token_list,
+   plus CBK_ERR_BUFFER_TOO_SMALL when a cursor is CBK_CURSOR_MAX bytes or
+   longer. On failure, the tokens of earlier pages have already reached
+   on_token; each page is retried on its own. */
 CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
                                      const cbk_token_list_options *opts, cbk_token_fn on_token,
                                      void *user);
 
-/* Creates a token. fields NULL sends {}. out receives the new token's id,
-   secret and creation time; the secret is in out only (the work buffer
-   bytes that held it are wiped before return). */
+/* Creates a token for user_id (POST .../token/create with fields as JSON;
+   fields NULL sends {}). out (required) receives the new token's id,
+   secret and creation time, all NUL-terminated. The secret exists only in
+   out: the work buffer bytes that held it are wiped before return, and on
+   any failure out is zeroed. Results: CBK_OK; CBK_ERR_INVALID_ARGUMENT
+   (out NULL, a bad user_id, text that is not valid UTF-8, config_json that
+   is not a JSON object); CBK_ERR_BUFFER_TOO_SMALL (the request does not fit
+   the work buffer, or the id or secret does not fit CBK_ID_MAX /
+   CBK_SECRET_MAX); CBK_ERR_TRANSPORT; CBK_ERR_HTTP; CBK_ERR_PARSE. It is
+   re-sent only on 429, 503 and CBK_SEND_NOT_SENT, where the server cannot
+   have made a token, so a retry never makes two. */
 CBKDEF cbk_result cbk_token_create(cbk_client *c, const char *user_id,
                                    const cbk_token_fields *fields, cbk_token_created *out);
 
-/* Updates a token's fields; id_out (NULL ok) receives the id the server
-   answered with. */
+/* Updates token_id of user_id (POST .../token/{token_id}/update) with the
+   non-NULL fields; fields NULL sends {}. id_out (NULL ok, else
+   CBK_ID_MAX bytes) receives the id the server answered with; "" on
+   failure. Results as for cbk_token_create, with token_id checked like
+   user_id. Retried as a read is (the update is idempotent). */
 CBKDEF cbk_result cbk_token_update(cbk_client *c, const char *user_id, const char *token_id,
                                    const cbk_token_fields *fields, char id_out[CBK_ID_MAX]);
 
-/* Deletes a token; id_out (NULL ok) receives the deleted id. */
+/* Deletes token_id of user_id (POST .../token/{token_id}/delete with {}).
+   id_out (NULL ok, else CBK_ID_MAX bytes) receives the deleted id; "" on
+   failure. Results: CBK_OK; CBK_ERR_INVALID_ARGUMENT (a bad user_id or
+   token_id); CBK_ERR_BUFFER_TOO_SMALL; CBK_ERR_TRANSPORT; CBK_ERR_HTTP
+   (e.g. 404 NOT_FOUND for an unknown token); CBK_ERR_PARSE. */
 CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const char *token_id,
                                    char id_out[CBK_ID_MAX]);
 
@@ -586,12 +806,19 @@ CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const cha
  * The generic request (the SDK's clientFetch)
  * ------------------------------------------------------------------------- */
 
-/* Any API path ("/api/v1/..."; the /api rule applies). A 2xx body goes to
-   on_body: raw chunks as they arrive, or with stream = 1 one JSON line per
-   call (without its line end; blank lines skipped; a line must fit in the
-   work buffer). Any other status is decoded into cbk_error and gives
-   CBK_ERR_HTTP without calling on_body. A POST is retried only where the
-   server cannot have acted, as a create is. */
+/* Any API path ("/api/v1/..."; the /api rule applies): the SDK's
+   clientFetch. opts NULL: a GET with no query. A 2xx body goes to on_body
+   (NULL ok: it is read and dropped), raw chunks as they arrive, or with
+   stream = 1 one JSON line per call (without its line end; blank lines
+   skipped; a line must fit in the work buffer). Any other status is
+   decoded into cbk_error and gives CBK_ERR_HTTP without calling on_body.
+   Results: CBK_OK; CBK_ERR_INVALID_ARGUMENT (path not starting with '/',
+   holding a space, control or non-ASCII byte or '#'; a method other than
+   GET/POST, or GET with a body; json and file both set; json that is not
+   one JSON text; a bad file or query); CBK_ERR_BUFFER_TOO_SMALL;
+   CBK_ERR_TRANSPORT; CBK_ERR_HTTP; CBK_ERR_CANCELLED (on_body returned
+   nonzero). A POST is retried only where the server cannot have acted, as
+   a create is. */
 CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                             cbk_body_fn on_body, void *user);
 
@@ -610,6 +837,18 @@ CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_opt
  * given to cbk_client_init is not used on this path (it may be NULL).
  * ------------------------------------------------------------------------- */
 
+/* The first half of each operation above, for callers that do the I/O
+   themselves. Each takes the arguments of its blocking twin plus out_req,
+   checks them as the twin does, builds the request in the work buffer,
+   arms the receiver, and sets *out_req to the request to send (NULL on
+   failure; out_req itself may be NULL). The request and its strings are
+   valid until cbk_client_finish or cbk_client_abort. Then feed the
+   response into cbk_client_response(c) and end with exactly one of
+   cbk_client_finish or cbk_client_abort. Results: CBK_OK, or the twin's
+   CBK_ERR_INVALID_ARGUMENT / CBK_ERR_BUFFER_TOO_SMALL, in which case
+   nothing is prepared. To retry (see cbk_client_retry_delay), call the
+   same prepare again with the same arguments. The client's send callback
+   is not used and may be NULL. */
 CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
                                          const cbk_token_list_options *opts, cbk_token_fn on_token,
                                          void *user, char *next_cursor, size_t next_cursor_size,
@@ -629,21 +868,41 @@ CBKDEF cbk_result cbk_token_delete_prepare(cbk_client *c, const char *user_id, c
 CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                                     cbk_body_fn on_body, void *user, const cbk_request **out_req);
 
-/* The receiver of the prepared request. */
+/* The receiver of the prepared request, to feed with cbk_response_status,
+   cbk_response_header and cbk_response_body. The same pointer for the
+   client's whole life; feeding it with no operation prepared fails
+   harmlessly. NULL for a NULL client. */
 CBKDEF cbk_response *cbk_client_response(cbk_client *c);
 
-/* The exchange completed (whatever the status): decodes what is left and
-   returns the operation's result. Wipes the Authorization value. */
+/* The exchange completed (a status arrived and the body was read to its
+   end, whatever the status): decodes what is left and returns the
+   operation's result, exactly as the blocking twin would for this attempt
+   (the outputs are written on success). Wipes the Authorization value
+   and, after a create, every byte that held the new secret. No status was
+   fed: CBK_ERR_TRANSPORT. CBK_ERR_INVALID_ARGUMENT when nothing is
+   prepared or the operation was already finished or aborted. */
 CBKDEF cbk_result cbk_client_finish(cbk_client *c);
 
-/* The exchange failed at the transport with transport_code (nonzero; use
-   CBK_SEND_NOT_SENT when the request never left). Returns the operation's
-   result: CBK_ERR_TRANSPORT, or a failure the receiver already saw. */
+/* The exchange failed at the transport. transport_code is nonzero, as a
+   send callback would return it: CBK_SEND_NOT_SENT when the request
+   certainly never left, any other value otherwise. It is recorded in
+   cbk_error.transport_code and decides whether a create may be retried.
+   Returns the operation's result: CBK_ERR_TRANSPORT, or the failure the
+   receiver already settled (it asked the transport to stop).
+   CBK_ERR_INVALID_ARGUMENT when nothing is prepared or the operation was
+   already finished or aborted. */
 CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code);
 
-/* After a failed attempt number `attempt` (0 for the first): 1 and the wait
-   in *delay_ms when the operation may be tried again under the client's
-   options, else 0. */
+/* After cbk_client_finish or cbk_client_abort returned a failure for
+   attempt number `attempt` (0 for the first): 1 when the client's retry
+   policy allows another attempt, with the wait in *delay_ms (delay_ms may
+   be NULL), else 0. The policy is the blocking functions': 429, 500, 502,
+   503, 504 and transport failures, at most opts.retries attempts beyond
+   the first, opts.retry_delay_ms doubled per attempt, or the server's
+   Retry-After seconds (at most CBK_RETRY_AFTER_MAX_MS). It says 0 for a
+   create or POST that may have reached the server, once a token reached a
+   callback, for any other failure, and before the operation ended. It
+   does not depend on opts.sleep_ms. */
 CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigned *delay_ms);
 
 #ifdef __cplusplus
@@ -660,32 +919,32 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
 #define CBK__IMPLEMENTED
 
 #if defined(CBK_TOKEN_NO_LIBC)
+/* Each replacement is compiled only where the user gave none. */
 #ifndef CBK_MEMCPY
 #define CBK_MEMCPY(d, s, n) cbk__memcpy((d), (s), (n))
-#endif
-#ifndef CBK_MEMSET
-#define CBK_MEMSET(d, c, n) cbk__memset((d), (c), (n))
-#endif
-#ifndef CBK_STRLEN
-#define CBK_STRLEN(s) cbk__strlen(s)
-#endif
 static void *cbk__memcpy(void *d, const void *s, size_t n) {
     unsigned char *dp = (unsigned char *)d;
     const unsigned char *sp = (const unsigned char *)s;
     while (n--) *dp++ = *sp++;
     return d;
 }
+#endif
+#ifndef CBK_MEMSET
+#define CBK_MEMSET(d, c, n) cbk__memset((d), (c), (n))
 static void *cbk__memset(void *d, int c, size_t n) {
-    /* volatile: the wipes of secrets must not be optimised away */
-    volatile unsigned char *dp = (volatile unsigned char *)d;
+    unsigned char *dp = (unsigned char *)d;
     while (n--) *dp++ = (unsigned char)c;
     return d;
 }
+#endif
+#ifndef CBK_STRLEN
+#define CBK_STRLEN(s) cbk__strlen(s)
 static size_t cbk__strlen(const char *s) {
     size_t n = 0;
     while (s[n]) n++;
     return n;
 }
+#endif
 #else
 #include <string.h>
 #ifndef CBK_MEMCPY
@@ -870,11 +1129,12 @@ CBKDEF void cbk_json_capture(cbk_json *j) {
 }
 
 CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
-    char *dst = j->buf + j->kept;
+    char *dst;
     if (!j->buf || j->buf_size - j->kept < t->len + 1) {
         *out = NULL;
         return CBK_ERR_BUFFER_TOO_SMALL;
     }
+    dst = j->buf + j->kept;
     if (t->text != dst) CBK_MEMCPY(dst, t->text, t->len);
     dst[t->len] = 0;
     j->kept += t->len + 1;
@@ -908,7 +1168,7 @@ static cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *te
             }
             j->skipping = 0;
             n = (size_t)(j->pos - j->cap);
-            if (j->buf_size - j->kept - j->cap_len < n + 1)
+            if (!j->buf || j->buf_size - j->kept - j->cap_len < n + 1)
                 return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
             CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
             len = j->cap_len + n;
@@ -989,7 +1249,8 @@ static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seg
         text = j->buf ? j->buf + j->kept : seg;
         if (j->truncated) j->slen = cbk__utf8_complete(text, j->slen);
         len = j->slen;
-        if (j->kept + j->slen < j->buf_size && !j->skipping) j->buf[j->kept + j->slen] = 0;
+        if (j->buf && j->kept + j->slen < j->buf_size && !j->skipping)
+            j->buf[j->kept + j->slen] = 0;
     }
     j->lex = CBK__L_NONE;
     j->joined = 0;
@@ -1190,7 +1451,8 @@ static cbk_result cbk__json_number_done(cbk_json *j, const char *seg, size_t seg
         if (cbk__json_join(j, seg, seglen)) return (cbk_result)j->result;
         text = j->buf ? j->buf + j->kept : seg;
         len = j->slen;
-        if (j->kept + j->slen < j->buf_size && !j->skipping) j->buf[j->kept + j->slen] = 0;
+        if (j->buf && j->kept + j->slen < j->buf_size && !j->skipping)
+            j->buf[j->kept + j->slen] = 0;
     }
     j->lex = CBK__L_NONE;
     j->joined = 0;
@@ -1443,12 +1705,14 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len) {
 CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     /* Digits of the integer and fraction parts, then a decimal exponent:
        the value is digits * 10^(exp - frac_digits), truncated. */
-    const char *p = text, *end = text + len, *digits, *dend;
+    const char *p, *end, *digits, *dend;
     const char *frac = NULL;
     int neg = 0, eneg = 0;
     long exp = 0, point;
     uint64_t v = 0, limit;
     if (!text || !out) return CBK_ERR_INVALID_ARGUMENT;
+    p = text;
+    end = text + len;
     *out = 0;
     if (p < end && *p == '-') neg = 1, p++;
     if (p >= end || *p < '0' || *p > '9') return CBK_ERR_PARSE;
@@ -1528,12 +1792,12 @@ static size_t cbk__json_decode(const char **pp, char *out, size_t out_size, cons
             case 'r': tmp[0] = '\r'; break;
             case 't': tmp[0] = '\t'; break;
             case 'u':
-                cp = (uint32_t)(cbk__hex(p[1]) << 12 | cbk__hex(p[2]) << 8 | cbk__hex(p[3]) << 4 |
-                                cbk__hex(p[4]));
+                cp = (uint32_t)cbk__hex(p[1]) << 12 | (uint32_t)cbk__hex(p[2]) << 8 |
+                     (uint32_t)cbk__hex(p[3]) << 4 | (uint32_t)cbk__hex(p[4]);
                 p += 4;
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    uint32_t lo = (uint32_t)(cbk__hex(p[3]) << 12 | cbk__hex(p[4]) << 8 |
-                                             cbk__hex(p[5]) << 4 | cbk__hex(p[6]));
+                    uint32_t lo = (uint32_t)cbk__hex(p[3]) << 12 | (uint32_t)cbk__hex(p[4]) << 8 |
+                                  (uint32_t)cbk__hex(p[5]) << 4 | (uint32_t)cbk__hex(p[6]);
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     p += 6;
                 }
@@ -2803,7 +3067,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         static const char bom[3] = {'\xEF', '\xBB', '\xBF'};
         while (len && c->bom < 3 && data[0] == bom[c->bom]) data++, len--, c->bom++;
         if (len && c->bom < 3) {
-            if (c->bom) res = cbk_json_feed(&c->json, bom, (size_t)c->bom); /* fails */
+            if (c->bom) (void)cbk_json_feed(&c->json, bom, (size_t)c->bom); /* fails: sticky */
             c->bom = 3;
         }
         if (!len) return 0;
@@ -3232,7 +3496,7 @@ CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
     if (n) CBK_MEMCPY(slot, opts->cursor, n);
     slot[n] = 0;
     for (;;) {
-        r = cbk__begin(c, CBK__OP_LIST);
+        (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked above */
         c->user_id = user_id;
         c->list_opts = opts;
         c->on_token = on_token;

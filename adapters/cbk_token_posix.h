@@ -299,7 +299,8 @@ CBKDEF const char *cbk_posix_strerror(int code) {
 /* ---- small helpers ------------------------------------------------------ */
 
 static char cbk__posix_lower(char ch) {
-    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+    if (ch >= 'A' && ch <= 'Z') return (char)(ch - 'A' + 'a');
+    return ch;
 }
 
 /* name[0..len) equals the lowercase literal, ignoring case. */
@@ -487,10 +488,7 @@ static int cbk__posix_connect(cbk__posix_conn *c, const cbk__posix_url *u) {
                 close(fd);
                 break; /* the deadline covers every address */
             }
-            if (r < 0)
-                err = errno;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-                err = errno;
+            if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
             r = err == 0 ? 0 : -1;
         } else if (r != 0) {
             err = errno;

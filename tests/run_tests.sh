@@ -80,6 +80,21 @@ if [ -f tests/conformance/run.sh ]; then
     fi
 fi
 
+if command -v cmake >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; then
+    run "packaging: consumers via add_subdirectory, find_package, pkg-config" \
+        make --no-print-directory consumer-test
+else
+    skip "packaging" "cmake or pkg-config not found (apt-get install cmake pkg-config)"
+fi
+run "examples: dropin, docs/porting.md helpers, the CLI on the mock API" \
+    make --no-print-directory examples
+if command -v clang-tidy >/dev/null 2>&1 && command -v cppcheck >/dev/null 2>&1 &&
+    command -v clang-format >/dev/null 2>&1; then
+    run "static analysis: clang-tidy, cppcheck, clang-format" make --no-print-directory lint
+else
+    skip "static analysis" "apt-get install clang-tidy cppcheck clang-format"
+fi
+
 echo
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
