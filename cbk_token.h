@@ -2097,6 +2097,30 @@ static void cbk__scrub(const cbk_client *c, char *field) {
     }
 }
 
+/* After text was cut into a field: masks the kept part of any occurrence of
+   the secret that starts before the cut, which cbk__scrub, seeing only the
+   kept part, would miss; and, where the tokenizer already cut the text, a
+   tail that may be the start of the secret. */
+static void cbk__mask_cut_secret(const cbk_client *c, char *field, const cbk_json_token *t) {
+    size_t k = c->secret_len, kept = CBK_STRLEN(field), i, m, l;
+    if (!k) return;
+    for (i = 0; i < kept && i + k <= t->len; i++) {
+        for (m = 0; m < k && t->text[i + m] == c->secret[m]; m++) {
+        }
+        if (m == k) CBK_MEMSET(field + i, '*', (kept - i < k ? kept - i : k));
+    }
+    if (!t->truncated) return;
+    for (l = (k - 1 < t->len ? k - 1 : t->len); l; l--) {
+        size_t at = t->len - l;
+        for (m = 0; m < l && t->text[at + m] == c->secret[m]; m++) {
+        }
+        if (m == l) {
+            if (at < kept) CBK_MEMSET(field + at, '*', kept - at);
+            return;
+        }
+    }
+}
+
 /* Records a failure that is not an HTTP error: code is the result's name. */
 static cbk_result cbk__fail(cbk_client *c, cbk_result r, const char *what) {
     const char *name = cbk_result_str(r);
@@ -2906,9 +2930,10 @@ static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
            it: any truthy value counts, as JavaScript would print it (a
            number as written; arrays fall back). The last duplicate wins. */
         if ((t->type == CBK_JSON_STRING && t->len) ||
-            (t->type == CBK_JSON_NUMBER && !cbk__number_is_zero(t->text, t->len)))
+            (t->type == CBK_JSON_NUMBER && !cbk__number_is_zero(t->text, t->len))) {
             cbk__copy_cut(dst, size, t->text, t->len);
-        else if (t->type == CBK_JSON_TRUE)
+            cbk__mask_cut_secret(c, dst, t);
+        } else if (t->type == CBK_JSON_TRUE)
             cbk__copy_cut(dst, size, "true", 4);
         else if (t->type == CBK_JSON_OBJECT_BEGIN)
             cbk__copy_cut(dst, size, "[object Object]", 15);
@@ -3101,7 +3126,9 @@ CBKDEF cbk_response *cbk_client_response(cbk_client *c) {
 static cbk_result cbk__end(cbk_client *c, cbk_result r) {
     if (c->auth) cbk__wipe(c->auth, c->auth_len);
     c->auth = NULL;
-    if (c->op == CBK__OP_CREATE) {
+    if (c->op == CBK__OP_CREATE || r) {
+        /* a created secret, or whatever a failing server sent (it may echo
+           the client's secret), does not stay in the work buffer */
         cbk__wipe(c->region, c->region_size);
         cbk__wipe(&c->json, sizeof c->json);
         if (r && c->created) cbk__wipe(c->created, sizeof *c->created);

@@ -879,6 +879,13 @@ CBKDEF int cbk_posix_send(void *vctx, const cbk_request *req, cbk_response *res)
         r = cbk__posix_receive(&c);
     }
     close(c.fd);
+    /* the buffer held the Authorization line and, after a create, the new
+       token's secret: neither outlives the exchange */
+    {
+        volatile char *v = ctx->buf;
+        size_t i;
+        for (i = 0; i < sizeof ctx->buf; i++) v[i] = 0;
+    }
     return r;
 }
 

@@ -63,6 +63,15 @@ normally.  Keys combine:
                                   {"items":[...],"cursor":""}, stream -> JSONL,
                                   create -> huge "token", update/delete -> huge "id";
                                   kind "name" puts N bytes into one item's name
+    "synthetic_items": N          200 with exactly N synthetic items, rendered from
+                                  one template in batches and sent chunked in big
+                                  chunks (fast enough for a million): stream -> N
+                                  JSONL lines, any other operation ->
+                                  {"items":[...],"cursor":C} (C: the fault's
+                                  "cursor", else ""). Item i (0-based) is {"id":
+                                  "cs"+i as 23 digits,"name":"item <i>","createdAt":
+                                  1700000000000+i,"updatedAt":1700000000000+i}.
+                                  "apply" is ignored; the store is not touched.
     "content_type": ct            override Content-Type of whatever is sent
     "headers": {k: v}             extra response headers
     "cursor": str                 force the list "cursor" value
@@ -295,6 +304,22 @@ def huge_chunks(op, n, kind):
         yield b'],"cursor":""}'
 
 
+def synthetic_chunks(op, n, cursor=""):
+    """Yields exactly n synthetic items (see "synthetic_items") in ~256 KiB chunks."""
+    item = b'{"id":"cs%023d","name":"item %d","createdAt":%d,"updatedAt":%d}'
+    stream = op == "stream"
+    tmpl = (b'{"type":"item","data":' + item + b'}\n') if stream else item
+    sep = b"" if stream else b","
+    if not stream:
+        yield b'{"items":['
+    base, batch = 1700000000000, 2048
+    for start in range(0, n, batch):
+        part = sep.join(tmpl % (i, i, base + i, base + i) for i in range(start, min(n, start + batch)))
+        yield (sep + part) if start and not stream else part
+    if not stream:
+        yield b'],"cursor":' + json_bytes(cursor) + b"}"
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cbk-mock/1.0"
@@ -388,8 +413,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(fault["delay_ms"] / 1000.0)
             if body_error is not None:
                 reply = err_reply(body_error)
-            elif "status" in fault or "huge" in fault:
-                if fault.get("apply"):
+            elif "status" in fault or "huge" in fault or "synthetic_items" in fault:
+                if fault.get("apply") and "synthetic_items" not in fault:
                     self.api(route, op, query, body, fault)
                 reply = self.fault_reply(fault, op)
             else:
@@ -433,6 +458,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return fault
 
     def fault_reply(self, fault, op):
+        if "synthetic_items" in fault:
+            ct = "application/jsonl" if op == "stream" else JSON_CT
+            return Reply(200, None, ct, chunks=synthetic_chunks(op, max(0, int(fault["synthetic_items"])),
+                                                                str(fault.get("cursor", ""))))
         if "huge" in fault:
             ct = "application/jsonl" if op == "stream" else JSON_CT
             return Reply(200, None, ct, chunks=huge_chunks(op, int(fault["huge"]),
@@ -660,14 +689,15 @@ def main(argv=None):
     server = Server((args.host, args.port), Handler)
     server.state = State(args)
     port = server.server_address[1]
+    # the handlers come before the port is announced: a test may signal
+    # the moment it reads the port
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     if args.port_file:
         with open(args.port_file, "w") as f:
             f.write("%d\n" % port)
     print("PORT %d" % port, flush=True)
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     stop.wait(args.max_seconds)

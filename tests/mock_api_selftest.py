@@ -378,6 +378,26 @@ class MockTest(unittest.TestCase):
         self.assertTrue(all(json.loads(x)["type"] == "item" for x in data.decode().splitlines()))
         self.assertEqual(len(json.loads(self.api("POST", "u1/token/create", {})[2])["token"]), 1000)
 
+    def test_fault_synthetic_items(self):
+        self.faults({"synthetic_items": 5000}, {"synthetic_items": 3, "cursor": "cs-next"},
+                    {"synthetic_items": 0}, {"synthetic_items": 2, "match": "create", "apply": True})
+        st, r, data = self.api("GET", "u1/token/list", headers={"Accept": "application/jsonl"})
+        self.assertEqual((st, r.getheader("Transfer-Encoding")), (200, "chunked"))
+        self.assertEqual(r.getheader("Content-Type"), "application/jsonl")
+        lines = data.decode().splitlines()
+        self.assertEqual(len(lines), 5000)
+        self.assertEqual(json.loads(lines[4999]), {"type": "item", "data": {
+            "id": "cs%023d" % 4999, "name": "item 4999",
+            "createdAt": 1700000004999, "updatedAt": 1700000004999}})
+        self.assertEqual(len({json.loads(x)["data"]["id"] for x in lines}), 5000)
+        obj = self.ok_json("GET", "u1/token/list")
+        self.assertEqual([i["name"] for i in obj["items"]], ["item 0", "item 1", "item 2"])
+        self.assertEqual(obj["cursor"], "cs-next")
+        self.assertEqual(self.ok_json("GET", "u1/token/list"), {"items": [], "cursor": ""})
+        # any other operation gets the list shape; "apply" does not touch the store
+        self.assertEqual(len(self.ok_json("POST", "u1/token/create", {})["items"]), 2)
+        self.assertEqual(json.loads(self.call("GET", "/__mock/store")[2]), {})
+
     def test_fault_close(self):
         self.faults({"close": True})
         got, _ = self.raw(self.raw_get(BASE + "u1/token/list"))

@@ -67,6 +67,12 @@ else
     skip "loopback" "libcurl development files not found (apt-get install libcurl4-openssl-dev)"
 fi
 
+if [ -x "$BUILD/test_faults" ]; then
+    run "faults, retries and security (both adapters, TLS, CLI)" "$BUILD/test_faults"
+else
+    skip "faults" "libcurl development files not found"
+fi
+
 if [ -x examples/cbk-token ]; then
     run "make demo's session, curl transport" sh tools/demo.sh
     run "make demo's session, posix transport" env TRANSPORT=posix sh tools/demo.sh

@@ -646,6 +646,24 @@ static void test_http_errors(void) {
                      "UNAUTHORIZED", "bad key ************************");
 }
 
+/* A secret echoed across the cut of an error field leaves no piece. */
+static void test_http_error_secret_at_cut(void) {
+    char body[1024], pad[300];
+    memset(pad, 'x', 243);
+    pad[243] = 0;
+    snprintf(body, sizeof body, "{\"message\":\"%s" SECRET "\",\"code\":\"%.50s" SECRET "\"}", pad,
+             pad);
+    setup();
+    cl.opts.retries = 0;
+    fake_add(&ft, 401, body);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK(strstr(cbk_client_error(&cl)->message, "sk-test") == NULL);
+    CHECK(strstr(cbk_client_error(&cl)->code, "sk-test") == NULL);
+    CHECK_EQ(strlen(cbk_client_error(&cl)->message), 255);
+    CHECK(strcmp(cbk_client_error(&cl)->message + 243, "************") == 0);
+    CHECK(strcmp(cbk_client_error(&cl)->code + 50, "*************") == 0);
+}
+
 static void test_http_error_stream_bom(void) {
     setup();
     cl.opts.retries = 0;
@@ -1161,6 +1179,7 @@ void suite_client(void) {
     RUN(test_http_errors);
     RUN(test_http_error_long_message);
     RUN(test_http_error_stream_bom);
+    RUN(test_http_error_secret_at_cut);
     RUN(test_http_error_small_work);
     RUN(test_transport_errors);
     RUN(test_cancel);
