@@ -12,7 +12,7 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
 HEADER  := cbk_token.h
-UNIT_SRC := tests/test_main.c tests/test_json.c tests/test_client.c
+UNIT_SRC := tests/test_main.c tests/test_json.c tests/test_client.c tests/test_regress.c
 UNIT_DEP := $(UNIT_SRC) tests/test.h tests/fake_transport.h $(HEADER)
 
 .PHONY: all test unit checks demo clean format

@@ -690,9 +690,10 @@ typedef struct cbk_client {
     int field;              /* the top-level field whose value comes next */
     int flags;              /* what the top level held */
     size_t page_items;
-    size_t mark;     /* decoding region bytes kept before the current token */
-    size_t line_len; /* cbk_fetch streaming: bytes of the line so far */
-    int bom;         /* bytes of a UTF-8 byte order mark skipped (3: done) */
+    size_t mark;        /* decoding region bytes kept before the current token */
+    size_t line_len;    /* cbk_fetch streaming: bytes of the line so far */
+    int bom;            /* bytes of a UTF-8 byte order mark skipped (3: done) */
+    int decoder_failed; /* a decoder, not the tokenizer, stopped the body */
 } cbk_client;
 
 /* Sets up a client. secret: the API secret (NULL or "" sends no
@@ -1195,13 +1196,14 @@ static cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *te
 /* Appends n bytes to the token being joined in buf. */
 static cbk_result cbk__json_join(cbk_json *j, const char *s, size_t n) {
     size_t room;
-    if (j->skipping || !j->on_token) return CBK_OK; /* nobody reads the text */
+    if (!n || j->skipping || !j->on_token) return CBK_OK; /* nothing, or nobody reads it */
     room = j->buf_size - j->kept - j->slen;
     if (room < n + 1) {
         if (!(j->flags & CBK_JSON_TRUNCATE) || j->lex == CBK__L_NUM)
             return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
         j->truncated = 1;
         n = room ? room - 1 : 0;
+        if (!n) return CBK_OK; /* no room at all (or no buffer) */
     }
     CBK_MEMCPY(j->buf + j->kept + j->slen, s, n);
     j->slen += n;
@@ -1908,6 +1910,7 @@ typedef struct cbk__sb {
 } cbk__sb;
 
 static void cbk__sb_put(cbk__sb *b, const char *s, size_t n) {
+    if (!n) return;
     if (b->overflow || b->cap - b->len < n) {
         b->overflow = 1;
         return;
@@ -2619,6 +2622,7 @@ static cbk_result cbk__keep_string(cbk_client *c, const cbk_json_token *t, const
 static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
     if (c->op == CBK__OP_STREAM && c->item.type_state == 0) {
         if (!c->item.deferred) c->item.deferred = (int)r;
+        cbk__clear_error(c); /* it may never count; if it does, it is told anew */
         return CBK_OK;
     }
     return r;
@@ -2790,7 +2794,10 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
         else if (it->type_state == 1 && !(c->flags & CBK__F_DATA))
             r = cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
         else if (it->type_state == 1 && it->deferred)
-            r = (cbk_result)it->deferred;
+            r = cbk__fail(c, (cbk_result)it->deferred,
+                          it->deferred == CBK_ERR_BUFFER_TOO_SMALL
+                              ? "the work buffer cannot hold an item's fields"
+                              : "an item line's \"data\" is not a valid token");
         else if (it->type_state == 1)
             r = cbk__deliver(c);
         cbk_json_release(&c->json, c->mark);
@@ -2945,13 +2952,16 @@ static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
 
 static int cbk__on_json(void *user, cbk_json *j, const cbk_json_token *t) {
     cbk_client *c = (cbk_client *)user;
+    cbk_result r;
     (void)j;
     if (c->status < 200 || c->status > 299) return (int)cbk__error_event(c, t);
     switch (c->op) {
-    case CBK__OP_LIST: return (int)cbk__list_event(c, t);
-    case CBK__OP_STREAM: return (int)cbk__stream_event(c, t);
-    default: return (int)cbk__object_event(c, t);
+    case CBK__OP_LIST: r = cbk__list_event(c, t); break;
+    case CBK__OP_STREAM: r = cbk__stream_event(c, t); break;
+    default: r = cbk__object_event(c, t); break;
     }
+    if (r) c->decoder_failed = 1; /* cbk_error already says why */
+    return (int)r;
 }
 
 /* cbk_fetch with stream = 1: one line per callback. */
@@ -3009,6 +3019,15 @@ static int cbk__is_2xx(int s) {
     return s >= 200 && s <= 299;
 }
 
+static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
+
+/* The body did not go on with a whole byte order mark: what was taken for
+   its start is fed after all (and fails, as it must). */
+static void cbk__bom_flush(cbk_client *c) {
+    if (c->bom > 0 && c->bom < 3) (void)cbk_json_feed(&c->json, cbk__bom, (size_t)c->bom);
+    c->bom = 3;
+}
+
 CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     cbk_client *c = r ? r->client : NULL;
     unsigned flags = 0;
@@ -3027,6 +3046,7 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     c->field = 0;
     c->line_len = 0;
     c->bom = 0;
+    c->decoder_failed = 0;
     c->has_retry_after = 0;
     if (!cbk__is_2xx(http_status))
         flags = CBK_JSON_TRUNCATE;
@@ -3089,12 +3109,8 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     if (c->bom < 3) {
         /* a body may open with a UTF-8 byte order mark, as JSON.parse after
            TextDecoder allows */
-        static const char bom[3] = {'\xEF', '\xBB', '\xBF'};
-        while (len && c->bom < 3 && data[0] == bom[c->bom]) data++, len--, c->bom++;
-        if (len && c->bom < 3) {
-            if (c->bom) (void)cbk_json_feed(&c->json, bom, (size_t)c->bom); /* fails: sticky */
-            c->bom = 3;
-        }
+        while (len && c->bom < 3 && data[0] == cbk__bom[c->bom]) data++, len--, c->bom++;
+        if (len) cbk__bom_flush(c);
         if (!len) return 0;
     }
     res = c->json.result ? (cbk_result)c->json.result : cbk_json_feed(&c->json, data, len);
@@ -3105,7 +3121,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         c->json.result = (uint8_t)CBK_ERR_PARSE;
         return 1;
     }
-    if (c->error.code[0] == 0) {
+    if (!c->decoder_failed) {
         /* the tokenizer itself failed */
         if (res == CBK_ERR_BUFFER_TOO_SMALL)
             cbk__fail(c, res, "the work buffer cannot hold a value of the response");
@@ -3136,6 +3152,8 @@ static cbk_result cbk__end(cbk_client *c, cbk_result r) {
     if (r) {
         cbk__scrub(c, c->error.message);
         cbk__scrub(c, c->error.code);
+    } else {
+        cbk__clear_error(c); /* a failure held back and dropped leaves nothing */
     }
     c->result = r; /* kept for cbk_client_retry_delay */
     c->finished = 1;
@@ -3145,7 +3163,9 @@ static cbk_result cbk__end(cbk_client *c, cbk_result r) {
 /* Fills cbk_error from an error body by the SDK's rules. */
 static cbk_result cbk__http_error(cbk_client *c) {
     cbk__sb b;
-    int json = !c->json.result && !cbk_json_finish(&c->json) && !(c->flags & CBK__F_NULL);
+    int json;
+    cbk__bom_flush(c);
+    json = !c->json.result && !cbk_json_finish(&c->json) && !(c->flags & CBK__F_NULL);
     c->error.http_status = c->status;
     if (!json) {
         const char *msg = c->status == 413
@@ -3199,9 +3219,10 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
         }
         return cbk__end(c, r);
     }
+    cbk__bom_flush(c);
     r = cbk_json_finish(&c->json);
     if (r) {
-        if (!c->error.code[0])
+        if (!c->decoder_failed)
             cbk__fail_n(c, r, "the response body ended early or is not one JSON value; bytes: ",
                         cbk_json_offset(&c->json));
         return cbk__end(c, r);

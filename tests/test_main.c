@@ -25,9 +25,11 @@ int test_summary(void) {
 
 void suite_json(void);
 void suite_client(void);
+void suite_regress(void);
 
 int main(void) {
     suite_json();
     suite_client();
+    suite_regress();
     return test_summary();
 }

@@ -1,0 +1,290 @@
+/* Regression tests: one per bug found by fuzzing (fuzz/, `make fuzz`).
+ *
+ * Each test is the minimal reproduction of one finding; the comment names
+ * the harness and invariant that found it. Under the unit build's
+ * ASan+UBSan (-fno-sanitize-recover=all) a regression of bugs 1 and 2
+ * aborts the run instead of failing a CHECK. Wired in by test_main.c:
+ * suite_regress(). */
+#include "../cbk_token.h"
+#include "fake_transport.h"
+#include "test.h"
+
+#include <stdint.h>
+
+#define RG_SECRET "sk-test-0123456789abcdef"
+
+static char rg_work[8192];
+static fake_transport rg_ft;
+static cbk_client rg_cl;
+
+static void rg_setup(size_t work_size) {
+    cbk_client_options o;
+    memset(&rg_ft, 0, sizeof rg_ft);
+    memset(rg_work, 0x5A, sizeof rg_work);
+    cbk_client_options_init(&o);
+    o.base_url = "http://127.0.0.1:8080";
+    o.sleep_ms = fake_sleep;
+    o.sleep_ctx = &rg_ft;
+    o.retries = 0;
+    if (cbk_client_init(&rg_cl, RG_SECRET, fake_send, &rg_ft, rg_work, work_size, &o) != CBK_OK)
+        fprintf(stderr, "rg_setup: init failed\n");
+}
+
+/* What a tokenizer callback saw. */
+typedef struct rg_seen {
+    int strings, truncated;
+    size_t len;
+    cbk_result keep;
+    int keeps;
+} rg_seen;
+
+static int rg_on_json(void *user, cbk_json *j, const cbk_json_token *t) {
+    rg_seen *s = (rg_seen *)user;
+    (void)j;
+    if (t->type == CBK_JSON_STRING) {
+        s->strings++;
+        s->truncated = t->truncated;
+        s->len = t->len;
+    }
+    return 0;
+}
+
+static int rg_keep_keys(void *user, cbk_json *j, const cbk_json_token *t) {
+    rg_seen *s = (rg_seen *)user;
+    if (t->type == CBK_JSON_KEY) {
+        const char *out = (const char *)1;
+        s->keep = cbk_json_keep(j, t, &out);
+        s->keeps++;
+        if (out != NULL) s->keep = (cbk_result)99; /* out must be NULL on failure */
+    }
+    return 0;
+}
+
+/* Bug 1 (fuzz_json, UBSan "applying zero offset to null pointer" at
+   cbk__json_join): with no buffer (NULL, 0) and CBK_JSON_TRUNCATE, a string
+   that must be joined (an escape) did memcpy(NULL + 0, s, 0). Expected: the
+   string arrives cut to nothing, truncated, and no undefined behaviour. */
+static void test_regress_truncate_null_buffer(void) {
+    static const char text[] = "[\"a\\n\",\"\\u00e9x\"]";
+    cbk_json j;
+    rg_seen s;
+    size_t i;
+    memset(&s, 0, sizeof s);
+    cbk_json_init(&j, NULL, 0, CBK_JSON_TRUNCATE, rg_on_json, &s);
+    CHECK_EQ(cbk_json_feed(&j, text, sizeof text - 1), CBK_OK);
+    CHECK_EQ(cbk_json_finish(&j), CBK_OK);
+    CHECK_EQ(s.strings, 2);
+    CHECK_EQ(s.len, 0);
+    CHECK_EQ(s.truncated, 1);
+    /* the same byte by byte (every string is joined then) */
+    memset(&s, 0, sizeof s);
+    cbk_json_init(&j, NULL, 0, CBK_JSON_TRUNCATE, rg_on_json, &s);
+    for (i = 0; i + 1 < sizeof text; i++) CHECK_EQ(cbk_json_feed(&j, text + i, 1), CBK_OK);
+    CHECK_EQ(cbk_json_finish(&j), CBK_OK);
+    CHECK_EQ(s.strings, 2);
+}
+
+/* Bug 2 (fuzz_jsonapi, UBSan "applying zero offset to null pointer" at
+   cbk_json_keep): cbk_json_keep computed j->buf + j->kept before checking
+   j->buf. Expected: CBK_ERR_BUFFER_TOO_SMALL, *out NULL, no UB. */
+static void test_regress_keep_null_buffer(void) {
+    cbk_json j;
+    rg_seen s;
+    memset(&s, 0, sizeof s);
+    cbk_json_init(&j, NULL, 0, 0, rg_keep_keys, &s);
+    CHECK_EQ(cbk_json_feed(&j, "{\"k\":1}", 7), CBK_OK);
+    CHECK_EQ(cbk_json_finish(&j), CBK_OK);
+    CHECK_EQ(s.keeps, 1);
+    CHECK_EQ(s.keep, CBK_ERR_BUFFER_TOO_SMALL);
+}
+
+/* Bug 3 (fuzz_json, "truncated flag 1, but 0 of 0 bytes"): with
+   CBK_JSON_TRUNCATE and no room left in the buffer (size 0, or full of kept
+   bytes), a string split across chunks was flagged truncated even when
+   nothing was cut. Expected: truncated == 0 when the text is complete. */
+static void test_regress_truncated_flag_no_room(void) {
+    char buf[4];
+    cbk_json j;
+    rg_seen s;
+    memset(&s, 0, sizeof s);
+    cbk_json_init(&j, buf, 0, CBK_JSON_TRUNCATE, rg_on_json, &s);
+    CHECK_EQ(cbk_json_feed(&j, "[\"", 2), CBK_OK);
+    CHECK_EQ(cbk_json_feed(&j, "\"]", 2), CBK_OK);
+    CHECK_EQ(cbk_json_finish(&j), CBK_OK);
+    CHECK_EQ(s.strings, 1);
+    CHECK_EQ(s.len, 0);
+    CHECK_EQ(s.truncated, 0);
+}
+
+static int rg_no_token(void *user, const cbk_token *t) {
+    (void)t;
+    ++*(int *)user;
+    return 0;
+}
+
+/* Bug 4 (fuzz_stream, "cbk_error is not zeroed after CBK_OK"): a stream
+   line whose "data" fails before its "type" says it is not an item holds
+   the failure back and drops it, but cbk_error kept it. Expected: CBK_OK
+   and cbk_error zeroed, as cbk_client_error() documents. */
+static void test_regress_stream_error_zeroed_on_ok(void) {
+    int n = 0;
+    rg_setup(sizeof rg_work);
+    fake_add(&rg_ft, 200,
+             "{\"data\":{\"bad\":true},\"type\":\"progress\"}\n"
+             "{\"type\":\"item\",\"data\":{\"id\":\"t\",\"createdAt\":1,\"updatedAt\":2}}\n");
+    CHECK_EQ(cbk_token_list_stream(&rg_cl, "u", NULL, rg_no_token, &n), CBK_OK);
+    CHECK_EQ(n, 1);
+    CHECK_STR(cbk_client_error(&rg_cl)->code, "");
+    CHECK_STR(cbk_client_error(&rg_cl)->message, "");
+}
+
+/* Bug 5 (fuzz_error, "code ... sk-fuzz-SECR"): the secret is masked in an
+   error field after the server's text is cut to fit, so an echoed secret
+   that straddles the cut (or is longer than the field) survives in part.
+   Expected: no part of the secret left by the cut. */
+static void test_regress_secret_cut_in_error(void) {
+    char body[1024], pad[300];
+    const cbk_error *e;
+    memset(pad, 'C', sizeof pad);
+    /* code: 50 bytes, then the secret across the 63-byte cut */
+    snprintf(body, sizeof body, "{\"code\":\"%.50s %s\",\"message\":\"%.240s %s\"}", pad, RG_SECRET,
+             pad, RG_SECRET);
+    rg_setup(sizeof rg_work);
+    fake_add(&rg_ft, 401, body);
+    CHECK_EQ(cbk_token_delete(&rg_cl, "u", "t", NULL), CBK_ERR_HTTP);
+    e = cbk_client_error(&rg_cl);
+    CHECK(strstr(e->code, "sk-test") == NULL);
+    CHECK(strstr(e->message, "sk-test") == NULL);
+    CHECK(strncmp(e->code, pad, 50) == 0); /* the server's own text stays */
+}
+
+/* Bug 5, second form: a secret longer than the field is never masked
+   (the full-match scan needs the whole secret inside the field). */
+static void test_regress_long_secret_in_error(void) {
+    static const char long_secret[] =
+        "sk-live-0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    char body[512];
+    cbk_client_options o;
+    const cbk_error *e;
+    memset(&rg_ft, 0, sizeof rg_ft);
+    cbk_client_options_init(&o);
+    o.base_url = "http://127.0.0.1:8080";
+    o.retries = 0;
+    REQUIRE(cbk_client_init(&rg_cl, long_secret, fake_send, &rg_ft, rg_work, sizeof rg_work, &o) ==
+            CBK_OK);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"message\":\"bad key\"}", long_secret);
+    fake_add(&rg_ft, 401, body);
+    CHECK_EQ(cbk_token_delete(&rg_cl, "u", "t", NULL), CBK_ERR_HTTP);
+    e = cbk_client_error(&rg_cl);
+    CHECK(strstr(e->code, "sk-live-0123456789") == NULL);
+}
+
+/* Bug 6 (fuzz_stream, "CBK_OK for a stream the oracle refuses"): a body
+   that is only the start of a UTF-8 byte order mark ("\xEF", "\xEF\xBB")
+   was swallowed by the BOM skipper and never reached the tokenizer; JSON
+   Lines accepts empty input, so the stream said CBK_OK. Expected:
+   CBK_ERR_PARSE (and the same for the list decoder, which already fails). */
+static void test_regress_partial_bom_body(void) {
+    static const char *const bodies[2] = {"\xEF", "\xEF\xBB"};
+    int i, n = 0;
+    for (i = 0; i < 2; i++) {
+        rg_setup(sizeof rg_work);
+        fake_add(&rg_ft, 200, bodies[i]);
+        CHECK_EQ(cbk_token_list_stream(&rg_cl, "u", NULL, rg_no_token, &n), CBK_ERR_PARSE);
+        rg_setup(sizeof rg_work);
+        fake_add(&rg_ft, 200, bodies[i]);
+        CHECK_EQ(cbk_token_list(&rg_cl, "u", NULL, rg_no_token, &n, NULL, 0), CBK_ERR_PARSE);
+    }
+    CHECK_EQ(n, 0);
+}
+
+/* Bug 7 (fuzz_stream, "result ... but cbk_error.code"): a stream line's
+   held-back failure is returned when the line turns out to be an item,
+   but cbk_error holds whatever failed last in the line. Here the name does
+   not fit (held: BUFFER_TOO_SMALL), then id is not a string and the item
+   lacks an id (PARSE): the result is BUFFER_TOO_SMALL with code
+   "CBK_ERR_PARSE". Expected: code is the result's name. */
+static void test_regress_stream_deferred_error_code(void) {
+    static char body[1024];
+    char name[401];
+    int n = 0;
+    cbk_result r;
+    memset(name, 'n', 400);
+    name[400] = 0;
+    snprintf(body, sizeof body,
+             "{\"data\":{\"name\":\"%s\",\"id\":5,\"createdAt\":1,\"updatedAt\":2},"
+             "\"type\":\"item\"}\n",
+             name);
+    rg_setup(400); /* the name cannot be kept */
+    fake_add(&rg_ft, 200, body);
+    r = cbk_token_list_stream(&rg_cl, "u", NULL, rg_no_token, &n);
+    CHECK(r != CBK_OK);
+    CHECK_STR(cbk_client_error(&rg_cl)->code, cbk_result_str(r));
+    CHECK_EQ(n, 0);
+}
+
+/* Bug 7, second form (fuzz_stream, "a small work buffer differs"): a
+   held-back failure fills cbk_error at once, and the tokenizer's own
+   failure is only recorded when cbk_error is still empty; so a syntax
+   error after a held-back BUFFER_TOO_SMALL gives CBK_ERR_PARSE with code
+   "CBK_ERR_BUFFER_TOO_SMALL" and that failure's message. Expected: code
+   is the result's name (and the message the syntax error's). */
+static void test_regress_stream_deferred_then_syntax(void) {
+    static char body[1024];
+    char name[401];
+    int n = 0;
+    cbk_result r;
+    memset(name, 'n', 400);
+    name[400] = 0;
+    snprintf(body, sizeof body,
+             "{\"data\":{\"name\":\"%s\",\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2} x\n", name);
+    rg_setup(400);
+    fake_add(&rg_ft, 200, body);
+    r = cbk_token_list_stream(&rg_cl, "u", NULL, rg_no_token, &n);
+    CHECK_EQ(r, CBK_ERR_PARSE);
+    CHECK_STR(cbk_client_error(&rg_cl)->code, "CBK_ERR_PARSE");
+    CHECK(strstr(cbk_client_error(&rg_cl)->message, "not valid JSON") != NULL);
+    CHECK_EQ(n, 0);
+}
+
+static int rg_no_body(void *user, const char *data, size_t len) {
+    (void)user;
+    (void)data;
+    (void)len;
+    return 0;
+}
+
+/* Bug 8 (fuzz_fetch, UBSan "null pointer passed as argument 2" at
+   cbk__sb_put): cbk_fetch with an empty file ({name, type, NULL, 0}, which
+   cbk_fetch_prepare accepts: only len > 0 needs data) did memcpy(dst,
+   NULL, 0) while building the multipart body. Expected: a multipart body
+   with an empty part, no undefined behaviour. */
+static void test_regress_fetch_empty_file(void) {
+    cbk_file f;
+    cbk_fetch_options o;
+    memset(&f, 0, sizeof f);
+    memset(&o, 0, sizeof o);
+    f.name = "empty.txt";
+    o.file = &f;
+    rg_setup(sizeof rg_work);
+    fake_add(&rg_ft, 200, "{}");
+    CHECK_EQ(cbk_fetch(&rg_cl, "/api/v1/file/upload", &o, rg_no_body, NULL), CBK_OK);
+    CHECK_STR(rg_ft.requests[0].method, "POST");
+    CHECK(strstr(rg_ft.requests[0].headers, "Content-Type: multipart/form-data; boundary=") !=
+          NULL);
+    CHECK(rg_ft.requests[0].body_len > 0);
+    CHECK(strstr(rg_ft.requests[0].body, "filename=\"empty.txt\"") != NULL);
+}
+
+void suite_regress(void) {
+    RUN(test_regress_truncate_null_buffer);
+    RUN(test_regress_keep_null_buffer);
+    RUN(test_regress_truncated_flag_no_room);
+    RUN(test_regress_stream_error_zeroed_on_ok);
+    RUN(test_regress_secret_cut_in_error);
+    RUN(test_regress_long_secret_in_error);
+    RUN(test_regress_partial_bom_body);
+    RUN(test_regress_stream_deferred_error_code);
+    RUN(test_regress_stream_deferred_then_syntax);
+    RUN(test_regress_fetch_empty_file);
+}
