@@ -1711,7 +1711,8 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     const char *frac = NULL;
     int neg = 0, eneg = 0;
     long exp = 0, point;
-    uint64_t v = 0, limit;
+    uint64_t v = 0;
+    unsigned last;
     if (!text || !out) return CBK_ERR_INVALID_ARGUMENT;
     p = text;
     end = text + len;
@@ -1745,7 +1746,10 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     }
     if (p != end) return CBK_ERR_PARSE;
     point += exp; /* digits before the decimal point, after the exponent */
-    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    /* the largest magnitude is 9223372036854775807 (or ...808 negative):
+       compared against its leading digits, so no 64-bit division is needed
+       (which small targets pay for with a runtime helper) */
+    last = neg ? 8u : 7u;
     {
         /* walk the digit string (integer digits, then fraction digits) up to
            the decimal point, padding with zeros past its end */
@@ -1758,7 +1762,8 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
                 d = (unsigned)(i < intlen ? digits[i] - '0' : frac[i - intlen] - '0');
             else if (v == 0)
                 break; /* zeros times anything: stays 0 */
-            if (v > (limit - d) / 10) return CBK_ERR_PARSE;
+            if (v > 922337203685477580u || (v == 922337203685477580u && d > last))
+                return CBK_ERR_PARSE;
             v = v * 10 + d;
         }
     }
@@ -1927,14 +1932,38 @@ static void cbk__sb_ch(cbk__sb *b, char ch) {
     cbk__sb_put(b, &ch, 1);
 }
 
+/* Decimal digits by subtracting powers of ten: no 64-bit division, which
+   small targets would pay for with a runtime helper. */
 static void cbk__sb_u64(cbk__sb *b, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    cbk__sb_put(b, tmp + sizeof tmp - n, n);
+    static const uint64_t pow10[20] = {10000000000000000000u,
+                                       1000000000000000000u,
+                                       100000000000000000u,
+                                       10000000000000000u,
+                                       1000000000000000u,
+                                       100000000000000u,
+                                       10000000000000u,
+                                       1000000000000u,
+                                       100000000000u,
+                                       10000000000u,
+                                       1000000000u,
+                                       100000000u,
+                                       10000000u,
+                                       1000000u,
+                                       100000u,
+                                       10000u,
+                                       1000u,
+                                       100u,
+                                       10u,
+                                       1u};
+    int i, started = 0;
+    for (i = 0; i < 20; i++) {
+        char digit = '0';
+        while (v >= pow10[i]) v -= pow10[i], digit++;
+        if (digit != '0' || started || i == 19) {
+            cbk__sb_ch(b, digit);
+            started = 1;
+        }
+    }
 }
 
 static const char cbk__hexdig[] = "0123456789ABCDEF";
@@ -1994,7 +2023,11 @@ static void cbk__sb_json(cbk__sb *b, const char *s) {
         if (esc) {
             cbk__sb_str(b, esc);
         } else if (ch < 0x20) {
-            char u[6] = {'\\', 'u', '0', '0', 0, 0};
+            char u[6]; /* set one by one: an initialiser may become a memcpy call */
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
             u[4] = (char)('0' + (ch >> 4));
             u[5] = "0123456789abcdef"[ch & 15];
             cbk__sb_put(b, u, 6);
@@ -2010,71 +2043,77 @@ static void cbk__sb_json(cbk__sb *b, const char *s) {
  * ------------------------------------------------------------------------- */
 
 /* Reason phrases of the IANA HTTP status code registry (RFC 9110 and the
-   RFCs it points to), for "HTTP Error: <reason>". */
+   RFCs it points to), for "HTTP Error: <reason>": one string of entries
+   "NNNphrase\0", searched in order (smaller than a switch's table). */
+static const char cbk__reasons[] = "100Continue\0"
+                                   "101Switching Protocols\0"
+                                   "102Processing\0"
+                                   "103Early Hints\0"
+                                   "200OK\0"
+                                   "201Created\0"
+                                   "202Accepted\0"
+                                   "203Non-Authoritative Information\0"
+                                   "204No Content\0"
+                                   "205Reset Content\0"
+                                   "206Partial Content\0"
+                                   "207Multi-Status\0"
+                                   "208Already Reported\0"
+                                   "226IM Used\0"
+                                   "300Multiple Choices\0"
+                                   "301Moved Permanently\0"
+                                   "302Found\0"
+                                   "303See Other\0"
+                                   "304Not Modified\0"
+                                   "305Use Proxy\0"
+                                   "307Temporary Redirect\0"
+                                   "308Permanent Redirect\0"
+                                   "400Bad Request\0"
+                                   "401Unauthorized\0"
+                                   "402Payment Required\0"
+                                   "403Forbidden\0"
+                                   "404Not Found\0"
+                                   "405Method Not Allowed\0"
+                                   "406Not Acceptable\0"
+                                   "407Proxy Authentication Required\0"
+                                   "408Request Timeout\0"
+                                   "409Conflict\0"
+                                   "410Gone\0"
+                                   "411Length Required\0"
+                                   "412Precondition Failed\0"
+                                   "413Content Too Large\0"
+                                   "414URI Too Long\0"
+                                   "415Unsupported Media Type\0"
+                                   "416Range Not Satisfiable\0"
+                                   "417Expectation Failed\0"
+                                   "421Misdirected Request\0"
+                                   "422Unprocessable Content\0"
+                                   "423Locked\0"
+                                   "424Failed Dependency\0"
+                                   "425Too Early\0"
+                                   "426Upgrade Required\0"
+                                   "428Precondition Required\0"
+                                   "429Too Many Requests\0"
+                                   "431Request Header Fields Too Large\0"
+                                   "451Unavailable For Legal Reasons\0"
+                                   "500Internal Server Error\0"
+                                   "501Not Implemented\0"
+                                   "502Bad Gateway\0"
+                                   "503Service Unavailable\0"
+                                   "504Gateway Timeout\0"
+                                   "505HTTP Version Not Supported\0"
+                                   "506Variant Also Negotiates\0"
+                                   "507Insufficient Storage\0"
+                                   "508Loop Detected\0"
+                                   "511Network Authentication Required\0";
+
 static const char *cbk__reason(int status) {
-    switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 207: return "Multi-Status";
-    case 208: return "Already Reported";
-    case 226: return "IM Used";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 305: return "Use Proxy";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 423: return "Locked";
-    case 424: return "Failed Dependency";
-    case 425: return "Too Early";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 506: return "Variant Also Negotiates";
-    case 507: return "Insufficient Storage";
-    case 508: return "Loop Detected";
-    case 511: return "Network Authentication Required";
-    default: return NULL;
+    const char *p = cbk__reasons;
+    while (*p) {
+        int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+        if (code == status) return p + 3;
+        p += 3 + CBK_STRLEN(p + 3) + 1;
     }
+    return NULL;
 }
 
 /* Copies text into a fixed field, cut at a UTF-8 boundary if it must be. */
@@ -2230,7 +2269,7 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
     c->secret = secret ? secret : "";
     c->secret_len = CBK_STRLEN(c->secret);
     if (opts)
-        c->opts = *opts;
+        CBK_MEMCPY(&c->opts, opts, sizeof c->opts); /* not `=`: that may call memcpy */
     else
         cbk_client_options_init(&c->opts);
     if (!work) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no work buffer");
@@ -3160,12 +3199,16 @@ static cbk_result cbk__end(cbk_client *c, cbk_result r) {
     return r;
 }
 
-/* Fills cbk_error from an error body by the SDK's rules. */
-static cbk_result cbk__http_error(cbk_client *c) {
-    cbk__sb b;
-    int json;
+/* Was the error body one JSON value, other than null? Kept apart from
+   cbk__http_error so the tokenizer's frames are not stacked on its own. */
+static int cbk__error_body_is_json(cbk_client *c) {
     cbk__bom_flush(c);
-    json = !c->json.result && !cbk_json_finish(&c->json) && !(c->flags & CBK__F_NULL);
+    return !c->json.result && !cbk_json_finish(&c->json) && !(c->flags & CBK__F_NULL);
+}
+
+/* Fills cbk_error from an error body by the SDK's rules. */
+static cbk_result cbk__http_error(cbk_client *c, int json) {
+    cbk__sb b;
     c->error.http_status = c->status;
     if (!json) {
         const char *msg = c->status == 413
@@ -3210,7 +3253,10 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
     if (!c->status)
         return cbk__end(
             c, cbk__fail(c, CBK_ERR_TRANSPORT, "the exchange ended without a response status"));
-    if (!cbk__is_2xx(c->status)) return cbk__end(c, cbk__http_error(c));
+    if (!cbk__is_2xx(c->status)) {
+        int json = cbk__error_body_is_json(c);
+        return cbk__end(c, cbk__http_error(c, json));
+    }
     if (c->op == CBK__OP_FETCH) {
         r = CBK_OK;
         if (c->fetch_opts && c->fetch_opts->stream && c->line_len) {
@@ -3248,7 +3294,7 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     /* what the receiver settled stands: it asked the transport to stop */
     if (c->result) return cbk__end(c, c->result);
     if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
-        return cbk__end(c, cbk__http_error(c));
+        return cbk__end(c, cbk__http_error(c, 0));
     return cbk__end(c, cbk__fail_n(c, CBK_ERR_TRANSPORT,
                                    transport_code == CBK_SEND_NOT_SENT
                                        ? "the request was not sent; code "

@@ -86,6 +86,9 @@ if [ -f tests/conformance/run.sh ]; then
     fi
 fi
 
+run "portable: matrix, nolibc, cross, -m32, s390x, Cortex-M3, examples/embedded" \
+    make -s --no-print-directory portable
+
 if command -v cmake >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; then
     run "packaging: consumers via add_subdirectory, find_package, pkg-config" \
         make --no-print-directory consumer-test
