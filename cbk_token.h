@@ -701,9 +701,10 @@ typedef struct cbk_client {
    transport. work/work_size: the caller's working memory, used by every
    operation (see CBK_WORK_MIN). opts: NULL for the defaults; copied, but
    the strings and header array it points to must stay valid.
-   CBK_OK, or CBK_ERR_INVALID_ARGUMENT (NULL client, send or work; a base
-   URL that is not http:// or https://; CR, LF or NUL in the secret or a
-   header; an empty header name). */
+   send may be NULL for a client used only through the sans-I/O halves.
+   CBK_OK, or CBK_ERR_INVALID_ARGUMENT (NULL client or work; a base URL
+   that is not http:// or https://, or holds a space, '?' or '#'; CR or LF
+   in the secret or a header value; an empty or invalid header name). */
 CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn send,
                                   void *send_ctx, void *work, size_t work_size,
                                   const cbk_client_options *opts);
