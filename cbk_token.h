@@ -419,6 +419,10 @@ struct cbk_json {
     uint8_t truncated;
     uint8_t seen;                                      /* any value byte seen (CBK_JSON_LINES) */
     uint8_t result;                                    /* sticky cbk_result after a failure */
+    uint8_t nul;                                       /* the current string holds \u0000 */
+    uint8_t num_ok;                                    /* num is the current number's value */
+    int64_t num;                                       /* (of a plain integer of <= 18 digits) */
+    uint8_t stopped;                                   /* a callback's nonzero ended it */
     unsigned char stack[(CBK_JSON_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 };
 
@@ -690,10 +694,9 @@ typedef struct cbk_client {
     int field;              /* the top-level field whose value comes next */
     int flags;              /* what the top level held */
     size_t page_items;
-    size_t mark;        /* decoding region bytes kept before the current token */
-    size_t line_len;    /* cbk_fetch streaming: bytes of the line so far */
-    int bom;            /* bytes of a UTF-8 byte order mark skipped (3: done) */
-    int decoder_failed; /* a decoder, not the tokenizer, stopped the body */
+    size_t mark;     /* decoding region bytes kept before the current token */
+    size_t line_len; /* cbk_fetch streaming: bytes of the line so far */
+    int bom;         /* bytes of a UTF-8 byte order mark skipped (3: done) */
 } cbk_client;
 
 /* Sets up a client. secret: the API secret (NULL or "" sends no
@@ -1150,8 +1153,8 @@ static int cbk__json_top_is_object(const cbk_json *j) {
 }
 
 /* Hands a token to the callback unless a skip or capture hides it. */
-static cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *text, size_t len,
-                                 unsigned depth) {
+static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *text,
+                                        size_t len, unsigned depth) {
     cbk_json_token t;
     int rc;
     if (j->skipping) {
@@ -1188,6 +1191,7 @@ static cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *te
     t.truncated = j->truncated;
     rc = j->on_token(j->user, j, &t);
     if (rc) {
+        j->stopped = 1;
         if (rc < 0 || rc > (int)CBK_ERR_NOT_FOUND) rc = (int)CBK_ERR_CANCELLED;
         return cbk__json_fail(j, (cbk_result)rc);
     }
@@ -1264,7 +1268,19 @@ static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seg
     r = cbk__json_emit(j, type, text, len, depth);
     j->slen = 0;
     j->truncated = 0;
+    j->nul = 0;
     return r;
+}
+
+/* A string read whole from one chunk, with no escape: lex, joined, slen,
+   truncated and nul are as they are between tokens (none, 0) and stay so. */
+static cbk_result cbk__json_plain_done(cbk_json *j, int key, const char *text, size_t len) {
+    unsigned depth = j->depth;
+    if (key)
+        j->state = CBK__S_COLON;
+    else
+        cbk__json_after_value(j);
+    return cbk__json_emit(j, key ? CBK_JSON_KEY : CBK_JSON_STRING, text, len, depth);
 }
 
 static void cbk__utf8_put(uint32_t cp, char *out, size_t *n) {
@@ -1354,6 +1370,7 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
         } else if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
             return cbk__json_fail(j, CBK_ERR_PARSE);
         }
+        if (!j->ucs) j->nul = 1;
         cbk__utf8_put(j->ucs, out, &n);
         j->lex = CBK__L_STR;
         return cbk__json_join(j, out, n);
@@ -1362,24 +1379,45 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
     return cbk__json_fail(j, CBK_ERR_PARSE);
 }
 
-/* Eight bytes at once: does any need a closer look ('"', '\\', a control
-   character or a non-ASCII byte)? Plain C, no alignment assumed. */
+/* Eight bytes at once: which need a closer look ('"', '\\', a control
+   character or a non-ASCII byte)? Plain C, no alignment assumed. The
+   result has the high bit of each such byte set. For a byte below 0x80,
+   x ^ '"' - 1, x ^ '\\' - 1 and x - 0x20 reach the high bit only when x is
+   '"', '\\' or a control; a byte from 0x80 up is flagged by w itself. A
+   borrow into the next byte starts only at a flagged byte, so above the
+   first flagged byte (in memory order) bits may be wrong, which is harmless:
+   only the first is used. */
 #define CBK__ONES  ((uint64_t)0x0101010101010101ull)
 #define CBK__HIGHS ((uint64_t)0x8080808080808080ull)
-static int cbk__word_is_plain(const unsigned char *p) {
-    uint64_t w, q, b, ctl;
+static uint64_t cbk__word_special(const unsigned char *p) {
+    uint64_t w;
     CBK_MEMCPY(&w, p, 8);
-    q = w ^ (CBK__ONES * 0x22);
-    b = w ^ (CBK__ONES * 0x5C);
-    ctl = (w - CBK__ONES * 0x20);
-    return (((q - CBK__ONES) & ~q) | ((b - CBK__ONES) & ~b) | ctl | w) & CBK__HIGHS ? 0 : 1;
+    return (((w ^ (CBK__ONES * 0x22)) - CBK__ONES) | ((w ^ (CBK__ONES * 0x5C)) - CBK__ONES) |
+            (w - CBK__ONES * 0x20) | w) &
+           CBK__HIGHS;
 }
 
-/* Reads string bytes from p. Returns where it stopped (end, or just past
-   the closing quote); NULL on failure. */
-static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *p,
-                                             const unsigned char *end) {
-    const unsigned char *seg = p; /* raw bytes not yet joined */
+/* Where the first special byte of the word at p is (m nonzero, from
+   cbk__word_special). Little-endian: the lowest flagged byte, found with a
+   multiplication; elsewhere a short scan. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                 \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define CBK__FIRST_SPECIAL(p, m)                                                                   \
+    ((p) + (size_t)(((((m) & (0 - (m))) >> 7) * (uint64_t)0x0001020304050607ull) >> 56))
+#else
+static const unsigned char *cbk__first_special(const unsigned char *p) {
+    while (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+    return p;
+}
+#define CBK__FIRST_SPECIAL(p, m) cbk__first_special(p)
+#endif
+
+/* Reads string bytes from p (seg..p are string bytes already read and not
+   yet joined). Returns where it stopped (end, or just past the closing
+   quote); NULL on failure. */
+static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *seg,
+                                             const unsigned char *p, const unsigned char *end) {
+    /* seg: raw bytes not yet joined, up to p (already read) */
     for (;;) {
         unsigned char c;
         if (j->lex != CBK__L_STR) {
@@ -1395,8 +1433,19 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *p
             }
             if (p >= end) break;
         }
-        while (end - p >= 8 && cbk__word_is_plain(p)) p += 8;
-        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+        for (;;) {
+            uint64_t m;
+            if (end - p < 8) {
+                while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+                break;
+            }
+            m = cbk__word_special(p);
+            if (m) {
+                p = CBK__FIRST_SPECIAL(p, m);
+                break;
+            }
+            p += 8;
+        }
         if (p >= end) break;
         c = *p;
         if (c == '"') {
@@ -1418,7 +1467,19 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *p
             cbk__json_fail(j, CBK_ERR_PARSE);
             return NULL;
         }
-        /* a UTF-8 lead byte */
+        if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+            p += 2; /* a whole two-byte sequence */
+            continue;
+        }
+        {
+            /* a whole, valid UTF-8 sequence in this chunk: step over it */
+            size_t k = cbk__utf8_seq(p, (size_t)(end - p));
+            if (k) {
+                p += k;
+                continue;
+            }
+        }
+        /* a UTF-8 lead byte (its sequence ends past the chunk, or is bad) */
         if (c >= 0xC2 && c <= 0xDF) {
             j->sub = 1;
         } else if (c >= 0xE0 && c <= 0xEF) {
@@ -1546,7 +1607,7 @@ static const unsigned char *cbk__json_resume(cbk_json *j, const unsigned char *p
     switch (j->lex) {
     case CBK__L_NUM: return cbk__json_number(j, p, end);
     case CBK__L_LIT: return cbk__json_literal(j, p, end);
-    default: return cbk__json_string(j, p, end);
+    default: return cbk__json_string(j, p, p, end);
     }
 }
 
@@ -1575,6 +1636,35 @@ static cbk_result cbk__json_close(cbk_json *j, int object, const unsigned char *
     return cbk__json_emit(j, object ? CBK_JSON_OBJECT_END : CBK_JSON_ARRAY_END, NULL, 0, j->depth);
 }
 
+/* What a byte outside a token can be, for the dispatch of cbk_json_feed. */
+enum {
+    CBK__C_BAD,
+    CBK__C_WS,      /* ' ', '\t', '\r' */
+    CBK__C_NL,      /* '\n' */
+    CBK__C_OBJ,     /* '{' */
+    CBK__C_ARR,     /* '[' */
+    CBK__C_OBJ_END, /* '}' */
+    CBK__C_ARR_END, /* ']' */
+    CBK__C_COMMA,
+    CBK__C_COLON,
+    CBK__C_QUOTE,
+    CBK__C_LIT, /* 't', 'f', 'n' */
+    CBK__C_NUM  /* '-', '0'..'9' */
+};
+/* clang-format off */
+static const unsigned char cbk__json_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 1, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 11, 0, 0,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 8, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 6, 0, 0,
+    0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 10, 0,
+    0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 3, 0, 5, 0, 0,
+    /* 0x80 to 0xFF: none */
+};
+/* clang-format on */
+
 CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
     const unsigned char *p = (const unsigned char *)data, *end = p + len;
     if (j->result) return (cbk_result)j->result;
@@ -1588,11 +1678,9 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
     while (p < end) {
         unsigned char c = *p;
         j->pos = (const char *)p;
-        switch (c) {
-        case ' ':
-        case '\t':
-        case '\r': p++; continue;
-        case '\n':
+        switch (cbk__json_class[c]) {
+        case CBK__C_WS: p++; continue;
+        case CBK__C_NL:
             if (j->flags & CBK_JSON_LINES) {
                 if (j->state == CBK__S_DONE) {
                     j->state = CBK__S_START;
@@ -1604,44 +1692,88 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
             }
             p++;
             continue;
-        case '{':
-        case '[':
-            if (cbk__json_open(j, c == '{', p)) goto failed;
+        case CBK__C_OBJ:
+            if (cbk__json_open(j, 1, p)) goto failed;
             p++;
             continue;
-        case '}':
-        case ']':
-            if (cbk__json_close(j, c == '}', p)) goto failed;
+        case CBK__C_ARR:
+            if (cbk__json_open(j, 0, p)) goto failed;
             p++;
             continue;
-        case ',':
+        case CBK__C_OBJ_END:
+        obj_end:
+            if (cbk__json_close(j, 1, p)) goto failed;
+            p++;
+            if (p < end && *p == ',') goto comma;
+            continue;
+        case CBK__C_ARR_END:
+            if (cbk__json_close(j, 0, p)) goto failed;
+            p++;
+            continue;
+        /* After a token the next byte is looked at directly: in compact
+           JSON it is nearly always the ',' ':' '"' or '}' expected, and a
+           branch on it is cheaper than the dispatch. */
+        case CBK__C_COMMA:
+        comma:
+            j->pos = (const char *)p;
             if (j->state != CBK__S_AFTER) goto syntax;
             j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
             p++;
+            if (p < end && *p == '"') goto quote;
             continue;
-        case ':':
+        case CBK__C_COLON:
+        colon:
+            j->pos = (const char *)p;
             if (j->state != CBK__S_COLON) goto syntax;
             j->state = CBK__S_VALUE;
             p++;
+            if (p < end && *p == '"') goto quote;
             continue;
-        case '"':
-            if (j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY) {
-                j->is_key = 1;
-            } else if (cbk__json_wants_value(j)) {
-                j->is_key = 0;
-                cbk__json_value_begins(j, (const char *)p);
-            } else {
-                goto syntax;
+        case CBK__C_QUOTE:
+        quote:
+            j->pos = (const char *)p;
+            {
+                const unsigned char *q;
+                int key = j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY;
+                if (!key) {
+                    if (!cbk__json_wants_value(j)) goto syntax;
+                    cbk__json_value_begins(j, (const char *)p);
+                }
+                /* the common case, without a call: the string is plain and
+                   whole in this chunk */
+                q = ++p;
+                for (;;) {
+                    uint64_t m;
+                    if (end - q < 8) break;
+                    m = cbk__word_special(q);
+                    if (m) {
+                        q = CBK__FIRST_SPECIAL(q, m);
+                        if (*q != '"') break;
+                        j->pos = (const char *)(q + 1);
+                        if (cbk__json_plain_done(j, key, (const char *)p, (size_t)(q - p)))
+                            goto failed;
+                        p = q + 1;
+                        if (p < end) {
+                            if (*p == ':') goto colon;
+                            if (*p == ',') goto comma;
+                            if (*p == '}') {
+                                j->pos = (const char *)p;
+                                goto obj_end;
+                            }
+                        }
+                        goto next;
+                    }
+                    q += 8;
+                }
+                /* an escape, a non-ASCII byte, or the chunk ends: the
+                   general path, from where this one stopped */
+                j->is_key = (uint8_t)key;
+                j->lex = CBK__L_STR;
+                p = cbk__json_string(j, p, q, end);
             }
-            j->lex = CBK__L_STR;
-            j->joined = 0;
-            j->slen = 0;
-            p = cbk__json_string(j, p + 1, end);
             if (!p) goto failed;
             continue;
-        case 't':
-        case 'f':
-        case 'n':
+        case CBK__C_LIT:
             if (!cbk__json_wants_value(j)) goto syntax;
             cbk__json_value_begins(j, (const char *)p);
             j->lex = CBK__L_LIT;
@@ -1650,20 +1782,55 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
             p = cbk__json_literal(j, p, end);
             if (!p) goto failed;
             continue;
-        default:
-            if (c == '-' || (c >= '0' && c <= '9')) {
-                if (!cbk__json_wants_value(j)) goto syntax;
-                cbk__json_value_begins(j, (const char *)p);
-                j->lex = CBK__L_NUM;
-                j->sub = 0;
-                j->joined = 0;
-                j->slen = 0;
-                p = cbk__json_number(j, p, end);
-                if (!p) goto failed;
-                continue;
+        case CBK__C_NUM:
+            if (!cbk__json_wants_value(j)) goto syntax;
+            cbk__json_value_begins(j, (const char *)p);
+            {
+                /* the common case, without a call: an integer without
+                   leading zero, whole in this chunk (a timestamp) */
+                const unsigned char *q = p + (c == '-'), *digits = q;
+                if (q < end && *q >= '1' && *q <= '9') {
+                    uint64_t v = (uint64_t)(*q++ - '0');
+                    unsigned d;
+                    while (q < end && (d = (unsigned)*q - '0') <= 9) v = v * 10 + d, q++;
+                    if (q < end && *q != '.' && *q != 'e' && *q != 'E') {
+                        /* with at most 18 digits the value is exact: kept
+                           for the client, which needs no cbk_json_int64 */
+                        j->num_ok = q - digits <= 18;
+                        if (j->num_ok) j->num = c == '-' ? -(int64_t)v : (int64_t)v;
+                        j->pos = (const char *)q;
+                        cbk__json_after_value(j);
+                        if (cbk__json_emit(j, CBK_JSON_NUMBER, (const char *)p, (size_t)(q - p),
+                                           j->depth))
+                            goto failed;
+                        p = q;
+                        if (*p == ',') goto comma;
+                        if (*p == '}') {
+                            j->pos = (const char *)p;
+                            goto obj_end;
+                        }
+                        continue;
+                    }
+                }
             }
-            goto syntax;
+            j->lex = CBK__L_NUM;
+            j->sub = 0;
+            j->joined = 0;
+            j->slen = 0;
+            j->num_ok = 0;
+            p = cbk__json_number(j, p, end);
+            if (!p) goto failed;
+            if (p < end) {
+                if (*p == ',') goto comma;
+                if (*p == '}') {
+                    j->pos = (const char *)p;
+                    goto obj_end;
+                }
+            }
+            continue;
+        default: goto syntax;
         }
+    next:;
     }
     if (j->skipping == 2 && j->cap) {
         /* the captured value goes on past this chunk: keep its bytes */
@@ -1719,6 +1886,17 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     end = text + len;
     *out = 0;
     if (p < end && *p == '-') neg = 1, p++;
+    if (end - p >= 1 && end - p <= 18 && *p >= '1' && *p <= '9') {
+        /* the common case: at most 18 digits, no fraction or exponent (it
+           cannot overflow) */
+        const char *q = p;
+        while (q < end && *q >= '0' && *q <= '9') v = v * 10 + (uint64_t)(*q++ - '0');
+        if (q == end) {
+            *out = neg ? -(int64_t)v : (int64_t)v;
+            return CBK_OK;
+        }
+        v = 0;
+    }
     if (p >= end || *p < '0' || *p > '9') return CBK_ERR_PARSE;
     digits = p;
     if (*p == '0')
@@ -2626,22 +2804,46 @@ static cbk_result cbk__build(cbk_client *c) {
  * Response decoding
  * ------------------------------------------------------------------------- */
 
+/* The n bytes at a are the n bytes of lit (a known key of that length):
+   compared a word at a time. */
+static int cbk__same(const char *a, const char *lit, size_t n) {
+    uint64_t x, y;
+    uint32_t u, v;
+    for (; n >= 8; a += 8, lit += 8, n -= 8) {
+        CBK_MEMCPY(&x, a, 8);
+        CBK_MEMCPY(&y, lit, 8);
+        if (x != y) return 0;
+    }
+    if (n >= 4) {
+        CBK_MEMCPY(&u, a, 4);
+        CBK_MEMCPY(&v, lit, 4);
+        if (u != v) return 0;
+        a += 4, lit += 4, n -= 4;
+    }
+    for (; n; n--)
+        if (*a++ != *lit++) return 0;
+    return 1;
+}
+
 static int cbk__item_field(const char *k, size_t n) {
     switch (n) {
-    case 2: return cbk__streq(k, n, "id") ? CBK__F_ID : 0;
+    case 2: return k[0] == 'i' && k[1] == 'd' ? CBK__F_ID : 0;
     case 4:
-        return cbk__streq(k, n, "name") ? CBK__F_NAME : cbk__streq(k, n, "meta") ? CBK__F_META : 0;
+        return cbk__same(k, "name", 4) ? CBK__F_NAME : cbk__same(k, "meta", 4) ? CBK__F_META : 0;
     case 9:
-        return cbk__streq(k, n, "createdAt")   ? CBK__F_CREATED
-               : cbk__streq(k, n, "updatedAt") ? CBK__F_UPDATED
-                                               : 0;
-    case 11: return cbk__streq(k, n, "description") ? CBK__F_DESCRIPTION : 0;
+        return cbk__same(k, "createdAt", 9)   ? CBK__F_CREATED
+               : cbk__same(k, "updatedAt", 9) ? CBK__F_UPDATED
+                                              : 0;
+    case 11: return cbk__same(k, "description", 11) ? CBK__F_DESCRIPTION : 0;
     default: return 0;
     }
 }
 
-static int cbk__has_nul(const char *s, size_t n) {
+/* Whether a token's text holds a NUL. Only a \u0000 escape can put one
+   there (raw control bytes are refused), and the tokenizer notes it. */
+static int cbk__has_nul(const cbk_client *c, const char *s, size_t n) {
     size_t i;
+    if (!c->json.nul) return 0;
     for (i = 0; i < n; i++)
         if (!s[i]) return 1;
     return 0;
@@ -2649,7 +2851,7 @@ static int cbk__has_nul(const char *s, size_t n) {
 
 /* Keeps a string value as a C string in the decoding region. */
 static cbk_result cbk__keep_string(cbk_client *c, const cbk_json_token *t, const char **out) {
-    if (cbk__has_nul(t->text, t->len))
+    if (cbk__has_nul(c, t->text, t->len))
         return cbk__fail(c, CBK_ERR_PARSE, "a string value holds \\u0000");
     if (cbk_json_keep(&c->json, t, out))
         return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
@@ -2713,6 +2915,8 @@ static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsign
         int64_t *dst = it->field == CBK__F_CREATED ? &it->token.created_at : &it->token.updated_at;
         if (t->type != CBK_JSON_NUMBER)
             r = cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
+        else if (c->json.num_ok)
+            *dst = c->json.num; /* the tokenizer already has the value */
         else if (cbk_json_int64(t->text, t->len, dst))
             r = cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
         break;
@@ -2758,9 +2962,10 @@ static cbk_result cbk__top_object(cbk_client *c, const cbk_json_token *t) {
 
 /* {"items":[{...},...],"cursor":"..."} */
 static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
-    cbk_result r = cbk__top_object(c, t);
-    if (r) return r;
+    cbk_result r;
     if (t->depth >= 3) return (c->flags & CBK__F_IN_ITEMS) ? cbk__item_event(c, t, 2) : CBK_OK;
+    r = cbk__top_object(c, t);
+    if (r) return r;
     if (t->depth == 2) {
         if (t->type == CBK_JSON_OBJECT_BEGIN) {
             cbk__item_begin(c);
@@ -2816,9 +3021,10 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
 /* One JSON line: {"type":"item","data":{...}} */
 static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
     cbk__item *it = &c->item;
-    cbk_result r = cbk__top_object(c, t);
-    if (r) return r;
+    cbk_result r;
     if (t->depth >= 2) return (c->flags & CBK__F_IN_DATA) ? cbk__item_event(c, t, 1) : CBK_OK;
+    r = cbk__top_object(c, t);
+    if (r) return r;
     if (t->depth == 0) {
         if (t->type == CBK_JSON_OBJECT_BEGIN) {
             c->flags = 0;
@@ -2845,9 +3051,10 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
     }
     /* depth 1 */
     if (t->type == CBK_JSON_KEY) {
-        c->field = cbk__streq(t->text, t->len, "type")   ? CBK__F_TYPE
-                   : cbk__streq(t->text, t->len, "data") ? CBK__F_DATA
-                                                         : 0;
+        c->field = t->len != 4                     ? 0
+                   : cbk__same(t->text, "type", 4) ? CBK__F_TYPE
+                   : cbk__same(t->text, "data", 4) ? CBK__F_DATA
+                                                   : 0;
         if (!c->field || (c->field == CBK__F_DATA && it->type_state == 2)) cbk_json_skip(&c->json);
         return CBK_OK;
     }
@@ -2855,7 +3062,7 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
         if (t->type != CBK_JSON_STRING)
             return cbk__fail(c, CBK_ERR_PARSE, "a stream line's \"type\" is not a string");
         c->flags |= CBK__F_TYPE;
-        it->type_state = cbk__streq(t->text, t->len, "item") ? 1 : 2;
+        it->type_state = t->len == 4 && cbk__same(t->text, "item", 4) ? 1 : 2;
         return CBK_OK;
     }
     if (c->field == CBK__F_DATA) {
@@ -2882,7 +3089,7 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
 static cbk_result cbk__copy_out(cbk_client *c, const cbk_json_token *t, char *dst, size_t size,
                                 const char *what) {
     if (t->type != CBK_JSON_STRING) return cbk__fail(c, CBK_ERR_PARSE, what);
-    if (cbk__has_nul(t->text, t->len))
+    if (cbk__has_nul(c, t->text, t->len))
         return cbk__fail(c, CBK_ERR_PARSE, "a string value holds \\u0000");
     if (t->len >= size)
         return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
@@ -2990,18 +3197,27 @@ static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
     return CBK_OK;
 }
 
-static int cbk__on_json(void *user, cbk_json *j, const cbk_json_token *t) {
-    cbk_client *c = (cbk_client *)user;
-    cbk_result r;
+/* The tokenizer's callbacks: one per kind of body, chosen when the status
+   is known. (When one returns nonzero the tokenizer notes it in its
+   `stopped`: a decoder failed, and cbk_error already says why.) */
+static int cbk__on_error_json(void *user, cbk_json *j, const cbk_json_token *t) {
     (void)j;
-    if (c->status < 200 || c->status > 299) return (int)cbk__error_event(c, t);
-    switch (c->op) {
-    case CBK__OP_LIST: r = cbk__list_event(c, t); break;
-    case CBK__OP_STREAM: r = cbk__stream_event(c, t); break;
-    default: r = cbk__object_event(c, t); break;
-    }
-    if (r) c->decoder_failed = 1; /* cbk_error already says why */
-    return (int)r;
+    return (int)cbk__error_event((cbk_client *)user, t);
+}
+
+static int cbk__on_list_json(void *user, cbk_json *j, const cbk_json_token *t) {
+    (void)j;
+    return (int)cbk__list_event((cbk_client *)user, t);
+}
+
+static int cbk__on_stream_json(void *user, cbk_json *j, const cbk_json_token *t) {
+    (void)j;
+    return (int)cbk__stream_event((cbk_client *)user, t);
+}
+
+static int cbk__on_object_json(void *user, cbk_json *j, const cbk_json_token *t) {
+    (void)j;
+    return (int)cbk__object_event((cbk_client *)user, t);
 }
 
 /* cbk_fetch with stream = 1: one line per callback. */
@@ -3086,13 +3302,17 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     c->field = 0;
     c->line_len = 0;
     c->bom = 0;
-    c->decoder_failed = 0;
     c->has_retry_after = 0;
     if (!cbk__is_2xx(http_status))
         flags = CBK_JSON_TRUNCATE;
     else if (c->op == CBK__OP_STREAM)
         flags = CBK_JSON_LINES;
-    cbk_json_init(&c->json, c->region, c->region_size, flags, cbk__on_json, c);
+    cbk_json_init(&c->json, c->region, c->region_size, flags,
+                  !cbk__is_2xx(http_status) ? cbk__on_error_json
+                  : c->op == CBK__OP_LIST   ? cbk__on_list_json
+                  : c->op == CBK__OP_STREAM ? cbk__on_stream_json
+                                            : cbk__on_object_json,
+                  c);
     return 0;
 }
 
@@ -3161,7 +3381,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         c->json.result = (uint8_t)CBK_ERR_PARSE;
         return 1;
     }
-    if (!c->decoder_failed) {
+    if (!c->json.stopped) {
         /* the tokenizer itself failed */
         if (res == CBK_ERR_BUFFER_TOO_SMALL)
             cbk__fail(c, res, "the work buffer cannot hold a value of the response");
@@ -3269,7 +3489,7 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
     cbk__bom_flush(c);
     r = cbk_json_finish(&c->json);
     if (r) {
-        if (!c->decoder_failed)
+        if (!c->json.stopped)
             cbk__fail_n(c, r, "the response body ended early or is not one JSON value; bytes: ",
                         cbk_json_offset(&c->json));
         return cbk__end(c, r);
