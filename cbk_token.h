@@ -403,6 +403,7 @@ struct cbk_json {
     const char *pos; /* where in the current chunk the tokenizer is */
     const char *cap; /* where the captured value's bytes in this chunk begin */
     size_t cap_len;  /* captured bytes already copied to buf */
+    size_t high;     /* bytes of buf ever written (what a wipe must cover) */
     uint32_t ucs;    /* \u escape being read */
     uint32_t hi;     /* high surrogate waiting for its pair */
     unsigned depth;
@@ -1143,6 +1144,7 @@ CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char
     if (t->text != dst) CBK_MEMCPY(dst, t->text, t->len);
     dst[t->len] = 0;
     j->kept += t->len + 1;
+    if (j->kept > j->high) j->high = j->kept;
     *out = dst;
     return CBK_OK;
 }
@@ -1177,6 +1179,7 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
                 return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
             CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
             len = j->cap_len + n;
+            if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
             j->buf[j->kept + len] = 0;
             type = CBK_JSON_RAW;
             text = j->buf + j->kept;
@@ -1212,6 +1215,7 @@ static cbk_result cbk__json_join(cbk_json *j, const char *s, size_t n) {
     }
     CBK_MEMCPY(j->buf + j->kept + j->slen, s, n);
     j->slen += n;
+    if (j->kept + j->slen + 1 > j->high) j->high = j->kept + j->slen + 1;
     return CBK_OK;
 }
 
@@ -1841,6 +1845,7 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
         }
         CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
         j->cap_len += n;
+        if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
     }
     j->offset += len;
     return CBK_OK;
@@ -3248,6 +3253,7 @@ static cbk_result cbk__lines(cbk_client *c, const char *data, size_t len) {
                                  "a stream line is longer than the work buffer");
             CBK_MEMCPY(c->region + c->line_len, p, n);
             c->line_len += n;
+            if (c->line_len > c->json.high) c->json.high = c->line_len;
             return CBK_OK;
         }
         if (c->line_len) {
@@ -3256,6 +3262,7 @@ static cbk_result cbk__lines(cbk_client *c, const char *data, size_t len) {
                 return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
                                  "a stream line is longer than the work buffer");
             CBK_MEMCPY(c->region + c->line_len, p, n);
+            if (c->line_len + n > c->json.high) c->json.high = c->line_len + n;
             r = cbk__line(c, c->region, c->line_len + n);
             c->line_len = 0;
         } else {
@@ -3405,14 +3412,16 @@ static cbk_result cbk__end(cbk_client *c, cbk_result r) {
     if (c->op == CBK__OP_CREATE || r) {
         /* a created secret, or whatever a failing server sent (it may echo
            the client's secret), does not stay in the work buffer */
-        cbk__wipe(c->region, c->region_size);
+        cbk__wipe(c->region, c->json.high < c->region_size ? c->json.high : c->region_size);
         cbk__wipe(&c->json, sizeof c->json);
         if (r && c->created) cbk__wipe(c->created, sizeof *c->created);
     }
-    if (r) {
+    if (r == CBK_ERR_HTTP) {
+        /* only the server's text can hold the secret: the library's own
+           messages never do (and are not garbled for a short secret) */
         cbk__scrub(c, c->error.message);
         cbk__scrub(c, c->error.code);
-    } else {
+    } else if (!r) {
         cbk__clear_error(c); /* a failure held back and dropped leaves nothing */
     }
     c->result = r; /* kept for cbk_client_retry_delay */

@@ -122,7 +122,8 @@ static int cjson_one(const char *p, size_t n, int jsonl, int extract, bench_sum 
         bad = cjson_item(cJSON_GetObjectItemCaseSensitive(root, "data"), s);
     } else {
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
-        if (!cJSON_IsArray(items)) bad = 1;
+        if (!cJSON_IsArray(items))
+            bad = 1;
         else
             cJSON_ArrayForEach(e, items) if (cjson_item(e, s)) bad = 1;
     }
@@ -223,9 +224,12 @@ static int jsmn_item(const char *js, const jsmntok_t *t, int o, bench_sum *s) {
     int i = o + 1, k, idt = -1, ca = -1, nm = -1;
     if (t[o].type != JSMN_OBJECT) return -1;
     for (k = 0; k < t[o].size; k++) {
-        if (jsmn_eq(js, &t[i], "id", 2)) idt = i + 1;
-        else if (jsmn_eq(js, &t[i], "name", 4)) nm = i + 1;
-        else if (jsmn_eq(js, &t[i], "createdAt", 9)) ca = i + 1;
+        if (jsmn_eq(js, &t[i], "id", 2))
+            idt = i + 1;
+        else if (jsmn_eq(js, &t[i], "name", 4))
+            nm = i + 1;
+        else if (jsmn_eq(js, &t[i], "createdAt", 9))
+            ca = i + 1;
         i = jsmn_skip(t, i + 1);
     }
     if (idt < 0 || ca < 0 || t[idt].type != JSMN_STRING || t[ca].type != JSMN_PRIMITIVE) return -1;
@@ -316,8 +320,22 @@ static const decoder decoders[] = {
     {"sjfbx", "simdjson   DOM+extract, fallback kernel", sj_dom_fallback, 1, 0},
 };
 #define NDEC (sizeof decoders / sizeof decoders[0])
-enum { D_CBK = 0, D_CBK1460, D_CBK64, D_CBKTOK, D_CJSON, D_CJSONX, D_JSONC, D_JSONCX, D_JSMN,
-       D_JSMNX, D_SJDOM, D_SJDOMX, D_SJOD, D_SJFBX };
+enum {
+    D_CBK = 0,
+    D_CBK1460,
+    D_CBK64,
+    D_CBKTOK,
+    D_CJSON,
+    D_CJSONX,
+    D_JSONC,
+    D_JSONCX,
+    D_JSMN,
+    D_JSMNX,
+    D_SJDOM,
+    D_SJDOMX,
+    D_SJOD,
+    D_SJFBX
+};
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                    */
@@ -443,10 +461,10 @@ static int run_heap(const char *dir) {
 
 static double mbps[2][NSIZE][NDEC];
 static int failed[2][NSIZE][NDEC];
-static const char *only; /* --only a,b,c: run just these decoders */
-static long heap[2][NSIZE][NDEC];  /* from --heapfile; -1 unknown */
+static const char *only;          /* --only a,b,c: run just these decoders */
+static long heap[2][NSIZE][NDEC]; /* from --heapfile; -1 unknown */
 static long jsmn_arr[2][NSIZE];
-static double irb[NDEC][2];        /* from --irfile: instructions per byte, 1 MiB */
+static double irb[NDEC][2]; /* from --irfile: instructions per byte, 1 MiB */
 static int have_heap, have_ir;
 
 static int wanted(size_t i) {
@@ -676,8 +694,7 @@ static void print_targets(void) {
     if (dom > 0)
         printf("- cbk_token / simdjson DOM parse:          %.2fx (target >= 0.75x: %s)\n",
                cbk / dom, cbk / dom >= 0.75 ? "met" : "MISSED");
-    if (domx > 0)
-        printf("- cbk_token / simdjson DOM parse+extract:  %.2fx\n", cbk / domx);
+    if (domx > 0) printf("- cbk_token / simdjson DOM parse+extract:  %.2fx\n", cbk / domx);
     if (cj > 0)
         printf("- cbk_token / cJSON parse+extract:         %.2fx (target >= 3x: %s)\n", cbk / cj,
                cbk / cj >= 3 ? "met" : "MISSED");

@@ -104,6 +104,21 @@ else
     skip "static analysis" "apt-get install clang-tidy cppcheck clang-format"
 fi
 
+if command -v valgrind >/dev/null 2>&1; then
+    run "valgrind memcheck over the unit tests" make --no-print-directory valgrind
+else
+    skip "valgrind" "valgrind not found (apt-get install valgrind)"
+fi
+# FUZZ_SECONDS=0 (a developer's default) replays the seeds and the corpus;
+# CI fuzzes each harness for a minute
+if echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
+    ${FUZZ_CC:-clang} -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then
+    run "fuzzing: 8 libFuzzer harnesses, ${FUZZ_SECONDS:-0} s each" \
+        make --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-0}"
+else
+    skip "fuzzing" "clang with libFuzzer not found (apt-get install clang libclang-rt-14-dev)"
+fi
+
 echo
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
