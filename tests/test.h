@@ -58,4 +58,27 @@ extern const char *test_current;
 void test_run(const char *name, void (*fn)(void));
 int test_summary(void);
 
+/* The one file with main() defines TEST_MAIN before including this. */
+#ifdef TEST_MAIN
+int test_failed_checks, test_passed, test_failed;
+const char *test_current = "";
+
+void test_run(const char *name, void (*fn)(void)) {
+    test_current = name;
+    test_failed_checks = 0;
+    fn();
+    if (test_failed_checks) {
+        test_failed++;
+        fprintf(stderr, "FAIL %s\n", name);
+    } else {
+        test_passed++;
+    }
+}
+
+int test_summary(void) {
+    printf("%d passed, %d failed\n", test_passed, test_failed);
+    return test_failed ? 1 : 0;
+}
+#endif
+
 #endif

@@ -10,31 +10,12 @@
 #define CBK_TOKEN_IMPLEMENTATION
 #include "../cbk_token.h"
 #include "../examples/embedded/cbk_embedded.c"
+#define TEST_MAIN
 #include "test.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-int test_failed_checks, test_passed, test_failed;
-const char *test_current = "";
-
-void test_run(const char *name, void (*fn)(void)) {
-    test_current = name;
-    test_failed_checks = 0;
-    fn();
-    if (test_failed_checks) {
-        test_failed++;
-        fprintf(stderr, "FAIL %s\n", name);
-    } else {
-        test_passed++;
-    }
-}
-
-int test_summary(void) {
-    printf("%d passed, %d failed\n", test_passed, test_failed);
-    return test_failed ? 1 : 0;
-}
 
 /* ---------------------------------------------------------------------------
  * The fake socket
