@@ -137,6 +137,25 @@ FZ_FN void fz_exchange(const fz_exch *x, fz_prepare_fn prep, void *ctx, fz_outco
         }                                                                                          \
     } while (0)
 
+/* The same exchange whole, byte by byte (ending in cbk_client_abort) and
+   split at points drawn from split_seed: the three must agree. wctx/bctx/sctx are
+   the runs' contexts, trw/trb/trs their transcripts. */
+#define FZ_THREE_WAYS(x, prep, split_seed, wctx, bctx, sctx, ow, ob, os, trw, trb, trs)            \
+    do {                                                                                           \
+        (x)->mode = FZ_WHOLE;                                                                      \
+        fz_exchange((x), (prep), (wctx), (ow));                                                    \
+        FZ_ASSERT((ow)->prepared);                                                                 \
+        (x)->mode = FZ_BYTES;                                                                      \
+        (x)->use_abort = 1;                                                                        \
+        fz_exchange((x), (prep), (bctx), (ob));                                                    \
+        FZ_SAME_OUTCOME((ow), (ob), (trw), (trb), "byte by byte differs from whole");              \
+        (x)->mode = FZ_SPLIT;                                                                      \
+        (x)->seed = (split_seed);                                                                  \
+        (x)->use_abort = (int)((split_seed) >> 20) & 1;                                            \
+        fz_exchange((x), (prep), (sctx), (os));                                                    \
+        FZ_SAME_OUTCOME((ow), (os), (trw), (trs), "split differs from whole");                     \
+    } while (0)
+
 /* A body without the UTF-8 byte order mark the library skips. */
 FZ_FN void fz_strip_bom(const uint8_t **p, size_t *n) {
     if (*n >= 3 && (*p)[0] == 0xEF && (*p)[1] == 0xBB && (*p)[2] == 0xBF) {

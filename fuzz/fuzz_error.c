@@ -260,20 +260,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         u.retry_after_ms = parse_retry_after(x.hvalue, x.hvalue_len);
     }
 
-    x.mode = FZ_WHOLE;
-    fz_exchange(&x, prep, &u, &ow);
-    FZ_ASSERT(ow.prepared);
+    FZ_THREE_WAYS(&x, prep, h, &u, &u, &u, &ow, &ob, &os, &none, &none, &none);
     FZ_ASSERT_MSG(ow.r == CBK_ERR_HTTP, "%s for status %d", cbk_result_str(ow.r), status);
     FZ_ASSERT(ow.err.http_status == status);
-    x.mode = FZ_BYTES;
-    x.use_abort = 1;
-    fz_exchange(&x, prep, &u, &ob);
-    FZ_SAME_OUTCOME(&ow, &ob, &none, &none, "byte by byte differs from whole");
-    x.mode = FZ_SPLIT;
-    x.seed = h;
-    x.use_abort = (int)(h >> 20) & 1;
-    fz_exchange(&x, prep, &u, &os);
-    FZ_SAME_OUTCOME(&ow, &os, &none, &none, "split differs from whole");
     FZ_ASSERT_MSG(u.body_calls == 0, "cbk_fetch's on_body got an error body");
 
     oracle_error(data, size, op, status, &e);

@@ -317,18 +317,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uw.cancel_at = cancel_at;
     ub = us = usm = uw;
 
-    x.mode = FZ_WHOLE;
-    fz_exchange(&x, prep_list, &uw, &ow);
-    FZ_ASSERT(ow.prepared);
-    x.mode = FZ_BYTES;
-    x.use_abort = 1;
-    fz_exchange(&x, prep_list, &ub, &ob);
-    FZ_SAME_OUTCOME(&ow, &ob, &uw.tr, &ub.tr, "byte by byte differs from whole");
-    x.mode = FZ_SPLIT;
-    x.seed = h;
-    x.use_abort = (int)(h >> 20) & 1;
-    fz_exchange(&x, prep_list, &us, &os);
-    FZ_SAME_OUTCOME(&ow, &os, &uw.tr, &us.tr, "split differs from whole");
+    FZ_THREE_WAYS(&x, prep_list, h, &uw, &ub, &us, &ow, &ob, &os, &uw.tr, &ub.tr, &us.tr);
     if (ow.r == CBK_OK) {
         FZ_ASSERT(memchr(uw.cursor, 0, CURSOR_SIZE) != NULL);
         FZ_ASSERT(strcmp(uw.cursor, ub.cursor) == 0 && strcmp(uw.cursor, us.cursor) == 0);

@@ -171,18 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uw.op = op;
         ub = us = usm = uw;
 
-        x.mode = FZ_WHOLE;
-        fz_exchange(&x, prep, &uw, &ow);
-        FZ_ASSERT(ow.prepared);
-        x.mode = FZ_BYTES;
-        x.use_abort = 1;
-        fz_exchange(&x, prep, &ub, &ob);
-        FZ_SAME_OUTCOME(&ow, &ob, &uw.tr, &ub.tr, "byte by byte differs from whole");
-        x.mode = FZ_SPLIT;
-        x.seed = h + (uint64_t)op;
-        x.use_abort = (int)(h >> 20) & 1;
-        fz_exchange(&x, prep, &us, &os);
-        FZ_SAME_OUTCOME(&ow, &os, &uw.tr, &us.tr, "split differs from whole");
+        FZ_THREE_WAYS(&x, prep, h + (uint64_t)op, &uw, &ub, &us, &ow, &ob, &os, &uw.tr, &ub.tr,
+                      &us.tr);
 
         oracle_object(data, size, op, &e);
         if (ow.r == CBK_OK)

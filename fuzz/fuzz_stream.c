@@ -229,18 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uw.cancel_at = cancel_at;
     ub = us = usm = uw;
 
-    x.mode = FZ_WHOLE;
-    fz_exchange(&x, prep_stream, &uw, &ow);
-    FZ_ASSERT(ow.prepared);
-    x.mode = FZ_BYTES;
-    x.use_abort = 1;
-    fz_exchange(&x, prep_stream, &ub, &ob);
-    FZ_SAME_OUTCOME(&ow, &ob, &uw.tr, &ub.tr, "byte by byte differs from whole");
-    x.mode = FZ_SPLIT;
-    x.seed = h;
-    x.use_abort = (int)(h >> 20) & 1;
-    fz_exchange(&x, prep_stream, &us, &os);
-    FZ_SAME_OUTCOME(&ow, &os, &uw.tr, &us.tr, "split differs from whole");
+    FZ_THREE_WAYS(&x, prep_stream, h, &uw, &ub, &us, &ow, &ob, &os, &uw.tr, &ub.tr, &us.tr);
 
     oracle_stream(data, size, cancel_at, &e);
     if (ow.r == CBK_OK)
