@@ -25,7 +25,7 @@ ADAPTERS_CC = $(CC) $(ADAPTERS_STD) $(ADAPTERS_WARN) $(CPPFLAGS) $(CFLAGS) -I. \
 examples/cbk-token: examples/cbk-token.c $(ADAPTERS_HEADERS)
 	$(ADAPTERS_CC) -o $@ examples/cbk-token.c $(LDFLAGS) $(ADAPTERS_CURL_LIBS)
 
-$(ADAPTERS_BUILD)/test_adapters: tests/test_adapters.c $(ADAPTERS_HEADERS)
+$(ADAPTERS_BUILD)/test_adapters: tests/test_adapters.c tests/loopback.h $(ADAPTERS_HEADERS)
 	@mkdir -p $(ADAPTERS_BUILD)
 	$(ADAPTERS_CC) -o $@ tests/test_adapters.c $(LDFLAGS) $(ADAPTERS_CURL_LIBS)
 

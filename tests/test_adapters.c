@@ -27,6 +27,7 @@
 
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_token.h"
+#include "tests/loopback.h"
 #define CBK_TOKEN_CURL_IMPLEMENTATION
 #include "adapters/cbk_token_curl.h"
 #define CBK_TOKEN_POSIX_IMPLEMENTATION
@@ -273,16 +274,7 @@ static void test_adapter(const adapter *a, cbk_curl *cu, cbk_posix *px, const ch
 
     /* never sent: refused, unresolvable */
     {
-        struct sockaddr_in sa;
-        socklen_t len = sizeof sa;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        memset(&sa, 0, sizeof sa);
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(0x7f000001);
-        bind(fd, (struct sockaddr *)&sa, sizeof sa);
-        getsockname(fd, (struct sockaddr *)&sa, &len);
-        close(fd); /* nothing listens there now */
-        snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+        dead_port_url(url, sizeof url);
         x = run(a->send, a->ctx, url, "GET", LIST, NULL, 0, 0);
         CHECK(x.rc == CBK_SEND_NOT_SENT && x.result == CBK_ERR_TRANSPORT, "rc=%d", x.rc);
         CHECK(is_curl || px->error == CBK_POSIX_ERR_CONNECT, "detail=%d", px->error);

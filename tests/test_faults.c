@@ -55,6 +55,7 @@
 
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_token.h"
+#include "tests/loopback.h"
 #define CBK_TOKEN_CURL_IMPLEMENTATION
 #include "adapters/cbk_token_curl.h"
 #define CBK_TOKEN_POSIX_IMPLEMENTATION
@@ -717,19 +718,6 @@ static int hdrs_only_known(const mreq *m, const char **extra_ok) {
         }
     }
     return 1;
-}
-
-static void dead_port_url(char *url, size_t size) {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(0x7f000001);
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd); /* nothing listens there now */
-    snprintf(url, size, "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
 }
 
 static int sleeps_are(int n, ...) {
