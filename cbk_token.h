@@ -670,7 +670,6 @@ typedef struct cbk_client {
     cbk_result result; /* sticky failure from the receiver */
     char *auth;        /* the Authorization value in work, wiped at the end */
     size_t auth_len;
-    size_t used; /* work bytes taken by the request */
     cbk_json json;
     cbk__item item;
     cbk_token_fn on_token;
@@ -2356,16 +2355,26 @@ static cbk_result cbk__fail(cbk_client *c, cbk_result r, const char *what) {
     return r;
 }
 
+/* Writes into a fixed error field from byte `start` on, keeping the last
+   byte for the NUL that cbk__sb_close puts after whatever fitted. */
+static void cbk__sb_over(cbk__sb *b, char *field, size_t size, size_t start) {
+    b->p = field;
+    b->cap = size - 1;
+    b->len = start;
+    b->overflow = 0;
+}
+
+static void cbk__sb_close(cbk__sb *b) {
+    b->p[b->len] = 0;
+}
+
 /* Like cbk__fail, with a number after the text ("... at byte 17"). */
 static cbk_result cbk__fail_n(cbk_client *c, cbk_result r, const char *what, uint64_t n) {
     cbk__sb b;
     cbk__fail(c, r, what);
-    b.p = c->error.message;
-    b.cap = sizeof c->error.message - 1;
-    b.len = CBK_STRLEN(c->error.message);
-    b.overflow = 0;
+    cbk__sb_over(&b, c->error.message, sizeof c->error.message, CBK_STRLEN(c->error.message));
     cbk__sb_u64(&b, n);
-    if (!b.overflow) c->error.message[b.len] = 0;
+    cbk__sb_close(&b);
     return r;
 }
 
@@ -2786,9 +2795,8 @@ static cbk_result cbk__build(cbk_client *c) {
         c->auth = NULL;
         return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold the request");
     }
-    c->used = off + b.len;
-    c->region = c->work + c->used;
-    c->region_size = c->work_size - c->used;
+    c->region = c->work + off + b.len; /* what the request left */
+    c->region_size = c->work_size - off - b.len;
     c->request.method = post ? "POST" : "GET";
     c->request.url = url;
     c->request.body = body;
@@ -3451,25 +3459,19 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
     }
     if (!c->error.message[0]) {
         const char *reason = cbk__reason(c->status);
-        b.p = c->error.message;
-        b.cap = sizeof c->error.message - 1;
-        b.len = 0;
-        b.overflow = 0;
+        cbk__sb_over(&b, c->error.message, sizeof c->error.message, 0);
         cbk__sb_str(&b, "HTTP Error: ");
         if (reason)
             cbk__sb_str(&b, reason);
         else
             cbk__sb_u64(&b, (uint64_t)c->status);
-        c->error.message[b.len] = 0;
+        cbk__sb_close(&b);
     }
     if (!c->error.code[0]) {
-        b.p = c->error.code;
-        b.cap = sizeof c->error.code - 1;
-        b.len = 0;
-        b.overflow = 0;
+        cbk__sb_over(&b, c->error.code, sizeof c->error.code, 0);
         cbk__sb_str(&b, "ERROR_");
         cbk__sb_u64(&b, (uint64_t)c->status);
-        c->error.code[b.len] = 0;
+        cbk__sb_close(&b);
     }
     return CBK_ERR_HTTP;
 }
