@@ -2311,21 +2311,11 @@ static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
 }
 
 /* The secret must never reach an error field, even when a server echoes
-   it: every occurrence is overwritten with '*'. */
-static void cbk__scrub(const cbk_client *c, char *field) {
-    size_t n = CBK_STRLEN(field), i, k = c->secret_len;
-    if (!k || k > n) return;
-    for (i = 0; i + k <= n; i++) {
-        size_t m = 0;
-        while (m < k && field[i + m] == c->secret[m]) m++;
-        if (m == k) CBK_MEMSET(field + i, '*', k);
-    }
-}
-
-/* After text was cut into a field: masks the kept part of any occurrence of
-   the secret that starts before the cut, which cbk__scrub, seeing only the
-   kept part, would miss; and, where the tokenizer already cut the text, a
-   tail that may be the start of the secret. */
+   it. Run on the server's whole text t after it was cut into field: masks
+   with '*' the kept part of every occurrence that starts before the cut
+   (also one the cut goes through), and, where the tokenizer already cut t
+   itself, a tail that may be the start of the secret. Only the server's
+   text needs this: the library's own messages never hold the secret. */
 static void cbk__mask_cut_secret(const cbk_client *c, char *field, const cbk_json_token *t) {
     size_t k = c->secret_len, kept = CBK_STRLEN(field), i, m, l;
     if (!k) return;
@@ -3424,15 +3414,8 @@ static cbk_result cbk__end(cbk_client *c, cbk_result r) {
         cbk__wipe(&c->json, sizeof c->json);
         if (r && c->created) cbk__wipe(c->created, sizeof *c->created);
     }
-    if (r == CBK_ERR_HTTP) {
-        /* only the server's text can hold the secret: the library's own
-           messages never do (and are not garbled for a short secret) */
-        cbk__scrub(c, c->error.message);
-        cbk__scrub(c, c->error.code);
-    } else if (!r) {
-        cbk__clear_error(c); /* a failure held back and dropped leaves nothing */
-    }
-    c->result = r; /* kept for cbk_client_retry_delay */
+    if (!r) cbk__clear_error(c); /* a failure held back and dropped leaves nothing */
+    c->result = r;               /* kept for cbk_client_retry_delay */
     c->finished = 1;
     return r;
 }
