@@ -113,14 +113,23 @@
  *   The return value, which also lands in cbk_error.transport_code:
  *     0                  the exchange completed: a status arrived and the
  *                        body was read to its end, whatever the status.
- *     CBK_SEND_NOT_SENT  (0x10000) the request certainly never left: the
+ *     a positive value   the exchange failed: your code for the cause
+ *                        (1..CBK_SEND_CODE_MAX, e.g. a CURLcode or an
+ *                        errno), with these flags or'ed in:
+ *       CBK_SEND_NOT_SENT  (0x4000) the request certainly never left: the
  *                        name did not resolve, the connection was refused,
  *                        no socket. Only then may a create be re-sent.
- *     other nonzero      any other failure, where the server may have
- *                        received the request: TLS, timeout, reset, a body
- *                        cut short (which must not return 0), a response
- *                        that is not HTTP. Adapter-specific values.
- *   Both failures give CBK_ERR_TRANSPORT. When unsure, do not return
+ *       CBK_SEND_FINAL     (0x2000) retrying cannot help: a refused
+ *                        certificate, an unsupported scheme, a malformed
+ *                        URL. The library does not retry it.
+ *                        Without a flag the server may have received the
+ *                        request: TLS, timeout, reset, a body cut short
+ *                        (which must not return 0), a response that is not
+ *                        HTTP.
+ *     a negative value   a failure without flags (as a positive code
+ *                        without flags).
+ *   Every value fits a 16-bit int. All failures give CBK_ERR_TRANSPORT;
+ *   CBK_SEND_CODE(rc) takes the flags off again. When unsure, do not set
  *   CBK_SEND_NOT_SENT: it is a promise that makes re-sending a create safe.
  *
  *   The call is synchronous, never re-entered for the same client, and may
@@ -171,6 +180,7 @@
  *   250) doubled each time, or the server's Retry-After seconds (at most
  *   CBK_RETRY_AFTER_MAX_MS). A create, and a cbk_fetch POST, are re-sent
  *   only where the server cannot have acted: 429, 503, CBK_SEND_NOT_SENT.
+ *   A transport failure flagged CBK_SEND_FINAL is never retried.
  *   Nothing is retried once a token reached your callback. The blocking
  *   functions wait with opts.sleep_ms; without one they do not retry.
  *
@@ -213,7 +223,9 @@
  *   CBK_RETRY_AFTER_MAX_MS  the longest Retry-After wait honoured; default
  *                         60000 (a longer one is waited this long).
  *   Constants (not settings): CBK_WORK_MIN (1024), CBK_SEND_NOT_SENT
- *   (0x10000), CBK_JSON_TRUNCATE and CBK_JSON_LINES (cbk_json_init flags).
+ *   (0x4000), CBK_SEND_FINAL (0x2000), CBK_SEND_CODE_MAX (0x1FFF), the
+ *   macro CBK_SEND_CODE(rc), CBK_JSON_TRUNCATE and CBK_JSON_LINES
+ *   (cbk_json_init flags).
  *
  * VERSION
  *   CBK_TOKEN_VERSION_MAJOR, CBK_TOKEN_VERSION_MINOR, CBK_TOKEN_VERSION_PATCH
@@ -283,8 +295,14 @@
    description and meta together stay under about 400 bytes. */
 #define CBK_WORK_MIN 1024
 
-/* What a send callback returns when the request certainly never left. */
-#define CBK_SEND_NOT_SENT 0x10000
+/* Flags a send callback or's into a failure code (see THE TRANSPORT
+   CONTRACT); codes and flags together fit a 16-bit int. */
+#define CBK_SEND_NOT_SENT 0x4000 /* the request certainly never left */
+#define CBK_SEND_FINAL    0x2000 /* retrying cannot help */
+#define CBK_SEND_CODE_MAX 0x1FFF /* the largest code of a transport's own */
+#define CBK_SEND_CODE(rc) ((rc) > 0 ? (rc)&CBK_SEND_CODE_MAX : (rc))
+/* Whether a send callback's return value carries a flag. */
+#define CBK_SEND_HAS(rc, flag) ((rc) > 0 && ((rc) & (flag)) != 0)
 
 #ifdef __cplusplus
 extern "C" {
@@ -3511,7 +3529,7 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
         return cbk__end(c, cbk__http_error(c, 0));
     return cbk__end(c, cbk__fail_n(c, CBK_ERR_TRANSPORT,
-                                   transport_code == CBK_SEND_NOT_SENT
+                                   CBK_SEND_HAS(transport_code, CBK_SEND_NOT_SENT)
                                        ? "the request was not sent; code "
                                        : "the transport failed; code ",
                                    (uint64_t)(unsigned)transport_code));
@@ -3523,7 +3541,9 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
     if (!c || !c->finished || attempt >= c->opts.retries || c->delivered) return 0;
     s = c->error.http_status;
     if (c->result == CBK_ERR_TRANSPORT) {
-        if (c->unsafe && c->error.transport_code != CBK_SEND_NOT_SENT) return 0;
+        int tc = c->error.transport_code;
+        if (CBK_SEND_HAS(tc, CBK_SEND_FINAL)) return 0;
+        if (c->unsafe && !CBK_SEND_HAS(tc, CBK_SEND_NOT_SENT)) return 0;
     } else if (c->result == CBK_ERR_HTTP) {
         if (s == 500 || s == 502 || s == 504) {
             if (c->unsafe) return 0; /* the server may have acted */

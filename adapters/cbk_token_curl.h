@@ -71,17 +71,23 @@
  *
  * RETURN VALUES OF cbk_curl_send (they land in cbk_error.transport_code)
  *   0                      the exchange completed, whatever the HTTP status
- *   CBK_SEND_NOT_SENT      CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY
- *                          or CURLE_COULDNT_CONNECT: the request never left
+ *   CBK_SEND_NOT_SENT | code   CURLE_COULDNT_RESOLVE_HOST (6),
+ *                          CURLE_COULDNT_RESOLVE_PROXY (5) or
+ *                          CURLE_COULDNT_CONNECT (7): the request never left
+ *   CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code   CURLE_UNSUPPORTED_PROTOCOL
+ *                          (1), CURLE_URL_MALFORMAT (3),
+ *                          CURLE_PEER_FAILED_VERIFICATION (60) or
+ *                          CURLE_SSL_CACERT_BADFILE (77): nothing was sent
+ *                          and a retry cannot help, so none is made
  *   CURLE_WRITE_ERROR (23) the receiver asked to stop (the library knows why)
  *   any other CURLcode     that curl error, e.g. 28 CURLE_OPERATION_TIMEDOUT,
  *                          35 CURLE_SSL_CONNECT_ERROR, 56 CURLE_RECV_ERROR,
- *                          60 CURLE_PEER_FAILED_VERIFICATION, 18
+ *                          18
  *                          CURLE_PARTIAL_FILE (body shorter than announced),
  *                          27 CURLE_OUT_OF_MEMORY, 2 CURLE_FAILED_INIT (no
  *                          handle). errbuf has the words.
- *   CBK_SEND_NOT_SENT (0x10000) is above every CURLcode, so the two never
- *   collide.
+ *   CBK_SEND_CODE(rc) is the CURLcode again: every CURLcode is below
+ *   CBK_SEND_CODE_MAX.
  *
  * MEMORY
  *   No allocation of its own. curl allocates (the handle when easy is NULL,
@@ -394,6 +400,24 @@ static void cbk__curl_copy(char *dst, size_t size, const char *src) {
     dst[n] = '\0';
 }
 
+/* A CURLcode as the transport contract spells it: the code with the
+   CBK_SEND_NOT_SENT / CBK_SEND_FINAL flags that apply. */
+static int cbk__curl_code(CURLcode rc) {
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT: return CBK_SEND_NOT_SENT | (int)rc;
+    /* nothing was sent, and the same request would meet the same refusal */
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)rc;
+    /* the server's certificate was refused: only a fix of the trust store or
+       the URL helps, and the request left with no byte of it sent */
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE: return CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)rc;
+    default: return (int)rc;
+    }
+}
+
 CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) {
     cbk_curl defaults;
     cbk_curl *ctx = (cbk_curl *)vctx;
@@ -461,12 +485,7 @@ CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) 
     }
     if (ctx->errbuf[0] == '\0')
         cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, curl_easy_strerror(rc));
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT: return CBK_SEND_NOT_SENT;
-    default: return (int)rc;
-    }
+    return cbk__curl_code(rc);
 }
 
 #ifdef __cplusplus

@@ -273,7 +273,7 @@ CBKDEF void cbk_posix_init(cbk_posix *ctx) {
 }
 
 CBKDEF const char *cbk_posix_strerror(int code) {
-    switch (code) {
+    switch (code == CBK_SEND_NOT_SENT ? code : CBK_SEND_CODE(code)) {
     case 0: return "no error";
     case CBK_SEND_NOT_SENT: return "the request was not sent";
     case CBK_POSIX_ERR_ARGUMENT: return "bad argument (method, header or NULL)";
@@ -842,6 +842,8 @@ static int cbk__posix_receive(cbk__posix_conn *c) {
     }
 }
 
+#define CBK__POSIX_NEVER (CBK_SEND_NOT_SENT | CBK_SEND_FINAL)
+
 CBKDEF int cbk_posix_send(void *vctx, const cbk_request *req, cbk_response *res) {
     cbk_posix *ctx = (cbk_posix *)vctx;
     cbk__posix_conn c;
@@ -851,10 +853,14 @@ CBKDEF int cbk_posix_send(void *vctx, const cbk_request *req, cbk_response *res)
     if (ctx == NULL) return CBK_POSIX_ERR_ARGUMENT;
     ctx->error = 0;
     ctx->sys_error = 0;
-    if (req == NULL || res == NULL) return cbk__posix_fail(ctx, CBK_POSIX_ERR_ARGUMENT, 0);
-    if ((r = cbk__posix_check(req, &has_accept)) != 0) return cbk__posix_fail(ctx, r, 0);
+    /* nothing was sent, and a retry would meet the same refusal */
+    if (req == NULL || res == NULL)
+        return cbk__posix_fail(ctx, CBK_POSIX_ERR_ARGUMENT, 0) | CBK__POSIX_NEVER;
+    if ((r = cbk__posix_check(req, &has_accept)) != 0)
+        return cbk__posix_fail(ctx, r, 0) | CBK__POSIX_NEVER;
     memset(&u, 0, sizeof u);
-    if ((r = cbk__posix_parse_url(req->url, &u)) != 0) return cbk__posix_fail(ctx, r, 0);
+    if ((r = cbk__posix_parse_url(req->url, &u)) != 0)
+        return cbk__posix_fail(ctx, r, 0) | CBK__POSIX_NEVER;
 
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
@@ -894,4 +900,5 @@ CBKDEF int cbk_posix_send(void *vctx, const cbk_request *req, cbk_response *res)
 #endif
 
 #undef CBK__POSIX_SEND_FLAGS
+#undef CBK__POSIX_NEVER
 #endif /* CBK_TOKEN_POSIX_IMPLEMENTATION */

@@ -324,9 +324,9 @@ static int report(const cbk_client *c, const transport *tr, cbk_result r) {
 #ifndef CBK_CLI_NO_CURL
         if (tr->use_curl)
             detail = tr->curl.errbuf[0] ? tr->curl.errbuf
-                     : e->transport_code == CBK_SEND_NOT_SENT
+                     : CBK_SEND_HAS(e->transport_code, CBK_SEND_NOT_SENT)
                          ? "not sent"
-                         : curl_easy_strerror((CURLcode)e->transport_code);
+                         : curl_easy_strerror((CURLcode)CBK_SEND_CODE(e->transport_code));
 #endif
         if (!tr->use_curl)
             detail = cbk_posix_strerror(tr->posix.error ? tr->posix.error : e->transport_code);

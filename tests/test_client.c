@@ -878,6 +878,45 @@ static void test_retry_update_delete_transport(void) {
     CHECK_EQ(ft.calls, 2);
 }
 
+/* CBK_SEND_FINAL: retrying cannot help, so no operation retries it; the
+   code under the flags is kept for the caller */
+static void test_retry_final_transport(void) {
+    cbk_token_created out;
+    const int final_codes[] = {CBK_SEND_FINAL | 60, CBK_SEND_NOT_SENT | CBK_SEND_FINAL | 1};
+    size_t i;
+    for (i = 0; i < 2; i++) {
+        setup();
+        fake_add(&ft, 0, NULL);
+        ft.replies[0].rc = final_codes[i];
+        fake_add(&ft, 200, "{\"items\":[]}");
+        CHECK_EQ(cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+        CHECK_EQ(ft.calls, 1);
+        CHECK_EQ(cbk_client_error(&cl)->transport_code, final_codes[i]);
+        CHECK_EQ(CBK_SEND_CODE(cbk_client_error(&cl)->transport_code), final_codes[i] & 0xFF);
+        setup();
+        fake_add(&ft, 0, NULL);
+        ft.replies[0].rc = final_codes[i];
+        fake_add(&ft, 200, "{\"id\":\"a\",\"token\":\"t\",\"createdAt\":1}");
+        CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_ERR_TRANSPORT);
+        CHECK_EQ(ft.calls, 1);
+    }
+    /* a not-sent code with the cause or'ed in still allows a create's retry,
+       and a negative code is a plain failure (the server may have acted) */
+    setup();
+    fake_add(&ft, 0, NULL);
+    ft.replies[0].rc = CBK_SEND_NOT_SENT | 7;
+    fake_add(&ft, 200, "{\"id\":\"a\",\"token\":\"t\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+    setup();
+    fake_add(&ft, 0, NULL);
+    ft.replies[0].rc = -1;
+    fake_add(&ft, 200, "{\"id\":\"a\",\"token\":\"t\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_ERR_TRANSPORT);
+    CHECK_EQ(ft.calls, 1);
+    CHECK_EQ(CBK_SEND_CODE(-1), -1);
+}
+
 static void test_retry_never_after_delivery(void) {
     setup();
     fake_add(&ft, 200,
@@ -1187,6 +1226,7 @@ void suite_client(void) {
     RUN(test_retry_doubling);
     RUN(test_retry_after);
     RUN(test_retry_create_safety);
+    RUN(test_retry_final_transport);
     RUN(test_retry_update_delete_transport);
     RUN(test_retry_never_after_delivery);
     RUN(test_retry_off);
