@@ -98,6 +98,11 @@
  *   req->body/body_len the body (NULL and 0 for GET). All of it is valid
  *   until send returns. Send the headers as given and add what framing
  *   needs (Host; Content-Length for a POST). Keep TLS verification on.
+ *   req->idempotent is 1 when sending the request twice does what sending
+ *   it once does (GETs, updates, deletes): only such a request may be
+ *   re-sent by the transport on a fresh connection when a kept-alive one
+ *   proves closed. A create or cbk_fetch POST (0) is never re-sent once any
+ *   byte of it may have reached the server.
  *
  *   The response. Feed it into res as it arrives, in this order:
  *     cbk_response_status(res, status)     once, the final status (skip 1xx)
@@ -538,6 +543,12 @@ typedef struct cbk_request {
     size_t header_count;
     const char *body; /* NULL for GET */
     size_t body_len;
+    /* 1: sending it twice does what sending it once does (every GET, an
+       update, a delete), so a transport may re-send it on a fresh
+       connection when a kept-alive one turns out closed before any byte of
+       the response arrived. 0 (a create, a cbk_fetch POST): never re-send
+       it once any of its bytes may have reached the server. */
+    int idempotent;
 } cbk_request;
 
 struct cbk_client;
@@ -2809,6 +2820,7 @@ static cbk_result cbk__build(cbk_client *c) {
     c->request.url = url;
     c->request.body = body;
     c->request.body_len = body_len;
+    c->request.idempotent = !c->unsafe;
     if (c->auth) cbk__add_header(c, h, "Authorization", c->auth);
     if (content_type) cbk__add_header(c, h, "Content-Type", content_type);
     if (c->op == CBK__OP_STREAM ||

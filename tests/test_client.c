@@ -878,6 +878,37 @@ static void test_retry_update_delete_transport(void) {
     CHECK_EQ(ft.calls, 2);
 }
 
+/* cbk_request.idempotent tells a transport what it may re-send on a fresh
+   connection: every GET, an update and a delete; never a create or a
+   cbk_fetch POST */
+static void test_request_idempotent(void) {
+    const cbk_request *req = NULL;
+    cbk_token_created out;
+    cbk_fetch_options fo;
+    setup();
+    CHECK_EQ(cbk_token_list_prepare(&cl, "u", NULL, record_token, NULL, NULL, 0, &req), CBK_OK);
+    CHECK_EQ(req->idempotent, 1);
+    cbk_client_abort(&cl, 1);
+    CHECK_EQ(cbk_token_create_prepare(&cl, "u", NULL, &out, &req), CBK_OK);
+    CHECK_EQ(req->idempotent, 0);
+    cbk_client_abort(&cl, 1);
+    CHECK_EQ(cbk_token_update_prepare(&cl, "u", "t", NULL, NULL, &req), CBK_OK);
+    CHECK_EQ(req->idempotent, 1);
+    cbk_client_abort(&cl, 1);
+    CHECK_EQ(cbk_token_delete_prepare(&cl, "u", "t", NULL, &req), CBK_OK);
+    CHECK_EQ(req->idempotent, 1);
+    cbk_client_abort(&cl, 1);
+    memset(&fo, 0, sizeof fo);
+    fo.json = "{}";
+    fo.json_len = 2;
+    CHECK_EQ(cbk_fetch_prepare(&cl, "/api/v1/x", &fo, NULL, NULL, &req), CBK_OK);
+    CHECK_EQ(req->idempotent, 0);
+    cbk_client_abort(&cl, 1);
+    CHECK_EQ(cbk_fetch_prepare(&cl, "/api/v1/x", NULL, NULL, NULL, &req), CBK_OK);
+    CHECK_EQ(req->idempotent, 1);
+    cbk_client_abort(&cl, 1);
+}
+
 /* CBK_SEND_FINAL: retrying cannot help, so no operation retries it; the
    code under the flags is kept for the caller */
 static void test_retry_final_transport(void) {
@@ -1227,6 +1258,7 @@ void suite_client(void) {
     RUN(test_retry_after);
     RUN(test_retry_create_safety);
     RUN(test_retry_final_transport);
+    RUN(test_request_idempotent);
     RUN(test_retry_update_delete_transport);
     RUN(test_retry_never_after_delivery);
     RUN(test_retry_off);
