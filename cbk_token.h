@@ -178,6 +178,8 @@
  *   API's error code and message, decoded by the official SDK's rules (for
  *   failures without a response, code is the cbk_result_str() name and
  *   message says what went wrong). Codes are only ever appended.
+   cbk_client_http_status(c) is the status of the last response received,
+   kept on success too (what a verbose log prints).
  *
  * RETRIES
  *   On 429, 500, 502, 503 and 504 and on transport failures, up to
@@ -592,14 +594,17 @@ typedef int (*cbk_send_fn)(void *ctx, const cbk_request *req, cbk_response *res)
 
 typedef struct cbk_client_options {
     const char *base_url;       /* NULL: "https://api.chatbotkit.com" */
-    const char *run_as_user_id; /* NULL, or sent as X-RunAs-User-Id */
-    const char *timezone;       /* NULL, or sent as X-Timezone */
+    const char *run_as_user_id; /* NULL or "": not sent; else X-RunAs-User-Id */
+    const char *timezone;       /* NULL or "": not sent; else X-Timezone */
     const cbk_header *headers;  /* extra headers on every request */
     size_t header_count;
     unsigned retries;                         /* default 3 */
     unsigned retry_delay_ms;                  /* default 250, doubled each retry */
     void (*sleep_ms)(void *ctx, unsigned ms); /* NULL: no retries */
     void *sleep_ctx;
+    /* NULL or "": not sent; else X-RunAs-Child-User-Email (the SDK's
+       runAsChildUserEmail) */
+    const char *run_as_child_user_email;
 } cbk_client_options;
 
 /* Fills o with the defaults above. */
@@ -726,6 +731,7 @@ typedef struct cbk_client {
     size_t mark;     /* decoding region bytes kept before the current token */
     size_t line_len; /* cbk_fetch streaming: bytes of the line so far */
     int bom;         /* bytes of a UTF-8 byte order mark skipped (3: done) */
+    int last_status; /* cbk_client_http_status: kept across the attempts */
 } cbk_client;
 
 /* Sets up a client. secret: the API secret (NULL or "" sends no
@@ -744,6 +750,14 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
 /* Details of the client's last failure (zeroed on success). Never NULL for
    a non-NULL client. */
 CBKDEF const cbk_error *cbk_client_error(const cbk_client *c);
+
+/* The HTTP status of the last response the client received, success or
+   not: during an operation the current one's (the latest attempt that got
+   a status), after it the last operation's. 0 when no response arrived in
+   the current or last operation (nothing sent, a transport failure on
+   every attempt, an argument error) and for a NULL client. Unlike
+   cbk_client_error()->http_status it is kept on success too (e.g. 201). */
+CBKDEF int cbk_client_http_status(const cbk_client *c);
 
 /* ---------------------------------------------------------------------------
  * Partner user token operations
@@ -2462,6 +2476,10 @@ CBKDEF const cbk_error *cbk_client_error(const cbk_client *c) {
     return c ? &c->error : NULL;
 }
 
+CBKDEF int cbk_client_http_status(const cbk_client *c) {
+    return c ? c->last_status : 0;
+}
+
 static void cbk__clear_error(cbk_client *c) {
     CBK_MEMSET(&c->error, 0, sizeof c->error);
 }
@@ -2488,7 +2506,8 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
     if (!cbk__header_safe(c->secret))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the secret holds CR or LF");
     if ((c->opts.run_as_user_id && !cbk__header_safe(c->opts.run_as_user_id)) ||
-        (c->opts.timezone && !cbk__header_safe(c->opts.timezone)))
+        (c->opts.timezone && !cbk__header_safe(c->opts.timezone)) ||
+        (c->opts.run_as_child_user_email && !cbk__header_safe(c->opts.run_as_child_user_email)))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
     if (c->opts.header_count && !c->opts.headers)
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
@@ -2692,9 +2711,16 @@ static void cbk__add_header(cbk_client *c, cbk_header *h, const char *name, cons
     c->request.header_count++;
 }
 
+/* A header from the client options: the SDK sends it only when the value
+   is truthy, so NULL and "" are both left out. */
+static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *name,
+                                   const char *value) {
+    if (value && *value) cbk__add_header(c, h, name, value);
+}
+
 /* Builds c->request in the work buffer from the stored operation. */
 static cbk_result cbk__build(cbk_client *c) {
-    size_t off = 0, nh = 5 + c->opts.header_count, i;
+    size_t off = 0, nh = 6 + c->opts.header_count, i;
     cbk_header *h;
     cbk__sb b;
     const char *content_type = NULL, *url, *body = NULL;
@@ -2826,8 +2852,9 @@ static cbk_result cbk__build(cbk_client *c) {
     if (c->op == CBK__OP_STREAM ||
         (c->op == CBK__OP_FETCH && c->fetch_opts && c->fetch_opts->stream))
         cbk__add_header(c, h, "Accept", "application/jsonl");
-    if (c->opts.run_as_user_id) cbk__add_header(c, h, "X-RunAs-User-Id", c->opts.run_as_user_id);
-    if (c->opts.timezone) cbk__add_header(c, h, "X-Timezone", c->opts.timezone);
+    cbk__add_option_header(c, h, "X-RunAs-User-Id", c->opts.run_as_user_id);
+    cbk__add_option_header(c, h, "X-RunAs-Child-User-Email", c->opts.run_as_child_user_email);
+    cbk__add_option_header(c, h, "X-Timezone", c->opts.timezone);
     for (i = 0; i < c->opts.header_count; i++)
         cbk__add_header(c, h, c->opts.headers[i].name, c->opts.headers[i].value);
     return CBK_OK;
@@ -3333,6 +3360,7 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
         return 1;
     }
     c->status = http_status;
+    c->last_status = http_status;
     c->flags = 0;
     c->field = 0;
     c->line_len = 0;
@@ -3582,6 +3610,7 @@ static cbk_result cbk__begin(cbk_client *c, int op) {
     cbk__clear_error(c);
     c->op = op;
     c->status = 0;
+    c->last_status = 0;
     c->finished = 0;
     c->delivered = 0;
     c->has_retry_after = 0;

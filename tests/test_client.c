@@ -198,6 +198,64 @@ static void test_wire_headers(void) {
     CHECK_STR(ft.requests[1].headers, "");
 }
 
+/* X-RunAs-Child-User-Email as the SDK's runAsChildUserEmail; the option
+   headers are left out when NULL or "" (the SDK sends only truthy ones). */
+static void test_wire_option_headers(void) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.run_as_user_id = "child-7";
+    o.run_as_child_user_email = "kid@example.com";
+    o.timezone = "UTC";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "X-RunAs-User-Id: child-7\n"
+                                      "X-RunAs-Child-User-Email: kid@example.com\n"
+                                      "X-Timezone: UTC\n");
+    o.run_as_user_id = "";
+    o.run_as_child_user_email = "";
+    o.timezone = "";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n");
+    o.run_as_child_user_email = "a@b\r\nX-Evil: 1";
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+}
+
+/* cbk_client_http_status: the last status received, kept on success, 0
+   when none arrived in the current or last operation. */
+static void test_client_http_status(void) {
+    cbk_token_created out;
+    setup();
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    CHECK_EQ(cbk_client_http_status(NULL), 0);
+    fake_add(&ft, 201, "{\"id\":\"i\",\"token\":\"s\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+    CHECK_EQ(cbk_client_http_status(&cl), 201);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 0);
+    /* 503, then a transport failure: the last status received stands */
+    fake_add(&ft, 503, "{}");
+    fake_add(&ft, 0, NULL);
+    ft.replies[2].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[3].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[4].rc = 7;
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_http_status(&cl), 503);
+    /* an argument error: no response in this operation */
+    CHECK_EQ(cbk_token_list(&cl, "", NULL, NULL, NULL, NULL, 0), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    /* a 404 */
+    fake_add(&ft, 404, "{\"message\":\"m\",\"code\":\"NOT_FOUND\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", NULL), CBK_ERR_HTTP);
+    CHECK_EQ(cbk_client_http_status(&cl), 404);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Refused before anything is sent                                          */
 
@@ -1227,6 +1285,8 @@ static void test_result_str(void) {
 void suite_client(void) {
     RUN(test_result_str);
     RUN(test_wire_list_plain);
+    RUN(test_wire_option_headers);
+    RUN(test_client_http_status);
     RUN(test_wire_list_query);
     RUN(test_wire_stream);
     RUN(test_wire_create);

@@ -304,6 +304,7 @@ function driverInput(k) {
   }
   if (k.client?.runAsUserId !== undefined) L.push(`runas ${hex(k.client.runAsUserId)}`);
   if (k.client?.timezone !== undefined) L.push(`timezone ${hex(k.client.timezone)}`);
+  if (k.client?.runAsChildUserEmail !== undefined) L.push(`childemail ${hex(k.client.runAsChildUserEmail)}`);
   return L.join('\n') + '\n';
 }
 
@@ -553,6 +554,8 @@ const cases = [
     },
   },
   { name: 'run-as user and timezone headers', op: 'create', user: USER, fields: { name: 'n' }, client: { runAsUserId: 'child user 7', timezone: 'Europe/London' }, script: [CREATED], skip119: 'v1.1.9 has no runAsUserId/timezone options (V3)' },
+  { name: 'run-as child user email header', op: 'list', user: USER, client: { runAsChildUserEmail: 'kid@example.com', runAsUserId: 'u7' }, script: [LIST_OK], skip119: 'v1.1.9 has no runAsChildUserEmail option (V3)' },
+  { name: 'empty run-as user id, child email and timezone are not sent', op: 'create', user: USER, fields: { name: 'n' }, client: { runAsUserId: '', runAsChildUserEmail: '', timezone: '' }, script: [CREATED], skip119: 'v1.1.9 has no runAsUserId/timezone options (V3)' },
   { name: 'empty secret: no Authorization', op: 'list', user: USER, secret: '', script: [LIST_OK] },
   // ---- error bodies -------------------------------------------------------------
   { name: 'error: 404 JSON {message, code}', op: 'list', user: USER, script: [json(404, { message: 'no such user', code: 'NOT_FOUND' })], expectError: { status: 404, code: 'NOT_FOUND', message: 'no such user' } },
