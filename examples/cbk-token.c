@@ -32,14 +32,6 @@
 #define CBK_TOKEN_POSIX_IMPLEMENTATION
 #include "adapters/cbk_token_posix.h"
 
-/* 1 once cbk_token.h has cbk_client_http_status() and
-   cbk_client_options.run_as_child_user_email (issue 13); until then -v
-   shows the status curl saw (or "?" on posix), and --run-as-child-email is
-   refused. */
-#ifndef CBK_CLI_HAVE_SDK13
-#define CBK_CLI_HAVE_SDK13 0
-#endif
-
 #define CLI_VERSION      CBK_TOKEN_VERSION
 #define CLI_META_MAX     32
 #define CLI_TAKE_DEFAULT 20 /* list's page size when --take is not given */
@@ -673,17 +665,7 @@ static void remember_host(session *s, const char *url) {
 
 /* The HTTP status of the last response, 0 when none arrived. */
 static int last_status(const session *s) {
-#if CBK_CLI_HAVE_SDK13
     return cbk_client_http_status(&s->client);
-#else
-#ifndef CBK_CLI_NO_CURL
-    long code = 0;
-    if (s->use_curl && s->curl.easy != NULL &&
-        curl_easy_getinfo(s->curl.easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
-        return (int)code;
-#endif
-    return s->client.status;
-#endif
 }
 
 static void lower_first(char *text) {
@@ -858,6 +840,9 @@ static int session_open(session *s, const cli *o) {
 }
 
 static void session_close(session *s) {
+#ifdef CBK_TOKEN_HTTP1_H /* a POSIX adapter that keeps its connection */
+    cbk_posix_cleanup(&s->posix);
+#endif
 #ifndef CBK_CLI_NO_CURL
     if (s->use_curl) {
         if (s->curl.easy != NULL) curl_easy_cleanup(s->curl.easy);
@@ -865,7 +850,6 @@ static void session_close(session *s) {
         curl_global_cleanup();
     }
 #endif
-    (void)s;
 }
 
 /* ---- the secret ------------------------------------------------------------ */
@@ -1054,24 +1038,16 @@ static int print_help(const cli *o) {
     return 0;
 }
 
-/* The client's options from the command line and the environment. 0 or an
-   exit status. */
-static int client_options(const cli *o, session *s, cbk_client_options *opts) {
+/* The client's options from the command line and the environment. */
+static void client_options(const cli *o, session *s, cbk_client_options *opts) {
     cbk_client_options_init(opts);
     opts->base_url = o->base_url != NULL ? o->base_url : env("CBK_BASE_URL");
     opts->run_as_user_id = o->run_as_user != NULL ? o->run_as_user : env("CBK_RUN_AS_USER_ID");
     opts->sleep_ms = traced_sleep;
     opts->sleep_ctx = s;
     s->retries = opts->retries;
-    if (o->child_email != NULL || env("CBK_RUN_AS_CHILD_EMAIL") != NULL) {
-#if CBK_CLI_HAVE_SDK13
-        opts->run_as_child_user_email =
-            o->child_email != NULL ? o->child_email : env("CBK_RUN_AS_CHILD_EMAIL");
-#else
-        return usage_error("--run-as-child-email needs a newer cbk_token.h", NULL);
-#endif
-    }
-    return 0;
+    opts->run_as_child_user_email =
+        o->child_email != NULL ? o->child_email : env("CBK_RUN_AS_CHILD_EMAIL");
 }
 
 /* Stdout's last flush; a closed pipe (the reader went away) is no error. */
@@ -1088,8 +1064,7 @@ static int finish_output(output *out, int status) {
 static int run(session *s, const cli *o, output *out) {
     cbk_client_options opts;
     cbk_result r;
-    int status = client_options(o, s, &opts);
-    if (status != 0) return status;
+    client_options(o, s, &opts);
     r = cbk_client_init(&s->client, secret, traced_send, s, work, sizeof work, &opts);
     if (r == CBK_OK)
         r = strcmp(o->command, "list") == 0 ? cmd_list(s, o, out) : cmd_change(s, o, out);

@@ -191,6 +191,18 @@ mock GET /__mock/requests >"$tmp/reqs"
 check "CBK_RUN_AS_USER_ID=boss sends X-RunAs-User-Id: boss" grep -qi '"x-runas-user-id", *"boss"' \
     "$tmp/reqs"
 
+mock POST /__mock/clear-requests >/dev/null
+cli --run-as-child-email kid@example.com list u1
+CBK_RUN_AS_CHILD_EMAIL=env-kid@example.com "$CLI" list u1 >/dev/null 2>&1
+CBK_RUN_AS_CHILD_EMAIL= "$CLI" list u1 >/dev/null 2>&1
+mock GET /__mock/requests >"$tmp/reqs"
+check "--run-as-child-email and CBK_RUN_AS_CHILD_EMAIL send X-RunAs-Child-User-Email (empty: none)" \
+    python3 -c '
+import json, sys
+reqs = [r for r in json.load(open(sys.argv[1])) if "token/list" in r["path"]]
+got = [[v for k, v in r["headers"] if k.lower() == "x-runas-child-user-email"] for r in reqs]
+sys.exit(0 if got == [["kid@example.com"], ["env-kid@example.com"], []] else 1)' "$tmp/reqs"
+
 # ---- list output -----------------------------------------------------------------
 mock POST /__mock/seed '{"user":"pages","count":5,"name_prefix":"p"}' >/dev/null
 cli --json list --take 3 pages
@@ -221,6 +233,20 @@ check "-q: no header, no next cursor: the rows only" sh -c \
 cli --json list --all --take 2 pages
 check "--json list --all: 5 tokens over 3 pages, one shape, nothing on stderr" sh -c \
     '[ '"$rc"' = 0 ] && [ "$(wc -l <"$1")" -eq 5 ] && [ ! -s "$2" ]' sh "$tmp/out" "$tmp/err"
+for t in $transports; do
+    mock POST /__mock/clear-requests >/dev/null
+    cli --transport "$t" -q list --all --take 2 pages
+    mock GET /__mock/stats >"$tmp/stats"
+    if [ "$t" = posix ] && ! grep -q 'cbk_posix_cleanup' adapters/cbk_token_posix.h; then
+        skip "$t: one connection for the whole run" "this POSIX adapter closes after each request"
+        continue
+    fi
+    check "$t: list --all, page after page on one connection (one client, one transport)" \
+        python3 -c '
+import json, sys
+st = json.load(open(sys.argv[1]))
+sys.exit(0 if st["requests"].get("list", 0) >= 3 and st["api_connections"] == 1 else 1)' "$tmp/stats"
+done
 
 # display width: CJK wide characters take two columns, combining marks none
 "$CLI" -q create --name "漢字の名前" --description "テスト" wide >/dev/null
