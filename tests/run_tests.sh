@@ -42,9 +42,11 @@ run() {
     name=$1
     shift
     echo "== $name"
+    t0=$(date +%s)
     "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
+    echo "-- $name: $(($(date +%s) - t0)) s"
     line=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     k=0
     if [ -n "$line" ]; then
