@@ -3544,7 +3544,7 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
                                    CBK_SEND_HAS(transport_code, CBK_SEND_NOT_SENT)
                                        ? "the request was not sent; code "
                                        : "the transport failed; code ",
-                                   (uint64_t)(unsigned)transport_code));
+                                   (uint64_t)(unsigned)CBK_SEND_CODE(transport_code)));
 }
 
 CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigned *delay_ms) {

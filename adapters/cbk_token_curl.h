@@ -407,11 +407,11 @@ static int cbk__curl_code(CURLcode rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT: return CBK_SEND_NOT_SENT | (int)rc;
-    /* nothing was sent, and the same request would meet the same refusal */
+    /* nothing was sent, and the same request would meet the same refusal:
+       a URL curl cannot use, or a server certificate it refused (only a fix
+       of the trust store or the URL helps; no byte of the request left) */
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT: return CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)rc;
-    /* the server's certificate was refused: only a fix of the trust store or
-       the URL helps, and the request left with no byte of it sent */
+    case CURLE_URL_MALFORMAT:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE: return CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)rc;
     default: return (int)rc;

@@ -330,7 +330,8 @@ static int report(const cbk_client *c, const transport *tr, cbk_result r) {
 #endif
         if (!tr->use_curl)
             detail = cbk_posix_strerror(tr->posix.error ? tr->posix.error : e->transport_code);
-        fprintf(stderr, " (%s transport %d: ", tr->use_curl ? "curl" : "posix", e->transport_code);
+        fprintf(stderr, " (%s transport %d: ", tr->use_curl ? "curl" : "posix",
+                CBK_SEND_CODE(e->transport_code));
         put_safe(stderr, detail, strlen(detail));
         if (!tr->use_curl && tr->posix.sys_error != 0)
             fprintf(stderr, ": %s",
