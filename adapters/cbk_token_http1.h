@@ -410,6 +410,7 @@ typedef struct cbk__h1_x {
     cbk__h1_url url;
     cbk__h1_rx rx;
     size_t out;        /* bytes of the head waiting in buf */
+    int werr;          /* the first failure while writing the request */
     int wrote;         /* write was called in this call: bytes may have left */
     int attempt_wrote; /* ... in this attempt (counts h->requests once) */
 } cbk__h1_x;
@@ -549,14 +550,22 @@ static int cbk__h1_host(const char *host, size_t len, cbk__h1_url *u) {
     return u->host_len == 0 ? CBK_HTTP1_ERR_URL : 0;
 }
 
+/* Where the authority ends; NULL when it holds user info (the library
+   never sends one). */
+static const char *cbk__h1_authority_end(const char *auth) {
+    const char *end = auth;
+    for (; *end != '\0' && *end != '/' && *end != '?' && *end != '#'; end++)
+        if (*end == '@') return NULL;
+    return end;
+}
+
 static int cbk__h1_parse_url(const char *url, cbk__h1_url *u) {
     const char *auth, *end, *host, *host_end, *p;
     size_t at = cbk__h1_scheme(url, u);
     int r;
     if (at == 0) return CBK_HTTP1_ERR_URL;
     auth = url + at;
-    for (end = auth; *end != '\0' && *end != '/' && *end != '?' && *end != '#'; end++)
-        if (*end == '@') return CBK_HTTP1_ERR_URL; /* user info: the library never sends one */
+    if ((end = cbk__h1_authority_end(auth)) == NULL) return CBK_HTTP1_ERR_URL;
     u->bracket = *auth == '[';
     host = auth + u->bracket;
     for (host_end = host; host_end < end && *host_end != (u->bracket ? ']' : ':'); host_end++) {
@@ -663,60 +672,57 @@ static int cbk__h1_write(cbk__h1_x *x, const char *data, size_t len) {
     return 0;
 }
 
-/* Sends the head gathered in buf. */
-static int cbk__h1_flush(cbk__h1_x *x) {
+/* Sends the head gathered in buf. The head is built with a sticky error
+   (x->werr): once a write failed, the puts below do nothing. */
+static void cbk__h1_flush(cbk__h1_x *x) {
     size_t n = x->out;
     x->out = 0;
-    return n > 0 ? cbk__h1_write(x, x->h->buf, n) : 0;
+    if (n > 0 && x->werr == 0) x->werr = cbk__h1_write(x, x->h->buf, n);
 }
 
 /* Appends to the head in buf, sending whenever it fills. */
-static int cbk__h1_put(cbk__h1_x *x, const char *data, size_t len) {
+static void cbk__h1_put(cbk__h1_x *x, const char *data, size_t len) {
     cbk_http1 *h = x->h;
-    while (len > 0) {
+    while (len > 0 && x->werr == 0) {
         size_t room = h->buf_size - x->out, k = len < room ? len : room;
         cbk__h1_copy(h->buf + x->out, data, k);
         x->out += k;
         cbk__h1_mark(h, x->out);
         data += k;
         len -= k;
-        if (x->out == h->buf_size) {
-            int r = cbk__h1_flush(x);
-            if (r != 0) return r;
-        }
+        if (x->out == h->buf_size) cbk__h1_flush(x);
     }
-    return 0;
 }
 
-static int cbk__h1_puts(cbk__h1_x *x, const char *s) {
-    return cbk__h1_put(x, s, cbk__h1_strlen(s));
+static void cbk__h1_puts(cbk__h1_x *x, const char *s) {
+    cbk__h1_put(x, s, cbk__h1_strlen(s));
 }
 
-static int cbk__h1_put_uint(cbk__h1_x *x, uint64_t v) {
+static void cbk__h1_put_uint(cbk__h1_x *x, uint64_t v) {
     char text[20];
     size_t k = sizeof text;
     do {
         text[--k] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    return cbk__h1_put(x, text + k, sizeof text - k);
+    cbk__h1_put(x, text + k, sizeof text - k);
 }
 
 /* "<METHOD> <target> HTTP/1.1" and Host. */
-static int cbk__h1_put_start(cbk__h1_x *x) {
+static void cbk__h1_put_start(cbk__h1_x *x) {
     const cbk__h1_url *u = &x->url;
-    int r = cbk__h1_puts(x, x->req->method);
-    if (r == 0) r = cbk__h1_put(x, " ", 1);
-    if (r == 0 && (u->path_len == 0 || u->path[0] != '/')) r = cbk__h1_put(x, "/", 1);
-    if (r == 0) r = cbk__h1_put(x, u->path, u->path_len);
-    if (r == 0) r = cbk__h1_puts(x, " HTTP/1.1\r\nHost: ");
-    if (r == 0 && u->bracket) r = cbk__h1_put(x, "[", 1);
-    if (r == 0) r = cbk__h1_put(x, u->host, u->host_len);
-    if (r == 0 && u->bracket) r = cbk__h1_put(x, "]", 1);
-    if (r == 0 && !u->default_port) r = cbk__h1_put(x, ":", 1);
-    if (r == 0 && !u->default_port) r = cbk__h1_put_uint(x, u->port);
-    if (r == 0) r = cbk__h1_put(x, "\r\n", 2);
-    return r;
+    cbk__h1_puts(x, x->req->method);
+    cbk__h1_put(x, " /", u->path_len > 0 && u->path[0] == '/' ? 1 : 2);
+    cbk__h1_put(x, u->path, u->path_len);
+    cbk__h1_puts(x, " HTTP/1.1\r\nHost: ");
+    if (u->bracket) cbk__h1_put(x, "[", 1);
+    cbk__h1_put(x, u->host, u->host_len);
+    if (u->bracket) cbk__h1_put(x, "]", 1);
+    if (!u->default_port) {
+        cbk__h1_put(x, ":", 1);
+        cbk__h1_put_uint(x, u->port);
+    }
+    cbk__h1_put(x, "\r\n", 2);
 }
 
 /* Headers the engine writes itself. */
@@ -726,47 +732,53 @@ static int cbk__h1_framing(const char *name) {
            cbk__h1_ieq(name, n, "transfer-encoding") || cbk__h1_ieq(name, n, "connection");
 }
 
-/* The request's own headers; *accept: one of them was Accept. */
-static int cbk__h1_put_headers(cbk__h1_x *x, int *accept) {
+/* The request's own headers, then Accept when none of them was one. */
+static void cbk__h1_put_headers(cbk__h1_x *x) {
     size_t i;
-    int r = 0;
-    *accept = 0;
-    for (i = 0; r == 0 && i < x->req->header_count; i++) {
+    int accept = 0;
+    for (i = 0; i < x->req->header_count; i++) {
         const cbk_header *hd = &x->req->headers[i];
         if (cbk__h1_framing(hd->name)) continue;
-        if (cbk__h1_ieq(hd->name, cbk__h1_strlen(hd->name), "accept")) *accept = 1;
-        r = cbk__h1_puts(x, hd->name);
-        if (r == 0) r = cbk__h1_put(x, ": ", 2);
-        if (r == 0) r = cbk__h1_puts(x, hd->value);
-        if (r == 0) r = cbk__h1_put(x, "\r\n", 2);
+        if (cbk__h1_ieq(hd->name, cbk__h1_strlen(hd->name), "accept")) accept = 1;
+        cbk__h1_puts(x, hd->name);
+        cbk__h1_put(x, ": ", 2);
+        cbk__h1_puts(x, hd->value);
+        cbk__h1_put(x, "\r\n", 2);
     }
-    return r;
+    if (!accept) cbk__h1_puts(x, "Accept: */*\r\n");
+}
+
+/* A body, or a method that expects one (POST, PUT, PATCH): Content-Length,
+   0 without a body. */
+static int cbk__h1_with_length(const cbk_request *req) {
+    const char *m = req->method;
+    return req->body != NULL || cbk__h1_streq(m, "POST") || cbk__h1_streq(m, "PUT") ||
+           cbk__h1_streq(m, "PATCH");
 }
 
 static int cbk__h1_send_request(cbk__h1_x *x) {
     const cbk_request *req = x->req;
-    const char *m = req->method;
-    int accept = 0, r;
-    int with_length = req->body != NULL || cbk__h1_streq(m, "POST") || cbk__h1_streq(m, "PUT") ||
-                      cbk__h1_streq(m, "PATCH");
+    size_t body = req->body != NULL ? req->body_len : 0;
     x->out = 0;
-    r = cbk__h1_put_start(x);
-    if (r == 0) r = cbk__h1_put_headers(x, &accept);
-    if (r == 0 && !accept) r = cbk__h1_puts(x, "Accept: */*\r\n");
-    if (r == 0 && with_length) r = cbk__h1_puts(x, "Content-Length: ");
-    if (r == 0 && with_length) r = cbk__h1_put_uint(x, req->body != NULL ? req->body_len : 0);
-    if (r == 0 && with_length) r = cbk__h1_put(x, "\r\n", 2);
-    if (r == 0 && !x->h->keep_alive) r = cbk__h1_puts(x, "Connection: close\r\n");
-    if (r == 0) r = cbk__h1_put(x, "\r\n", 2);
-    if (r != 0 || req->body == NULL || req->body_len == 0) return r != 0 ? r : cbk__h1_flush(x);
+    x->werr = 0;
+    cbk__h1_put_start(x);
+    cbk__h1_put_headers(x);
+    if (cbk__h1_with_length(req)) {
+        cbk__h1_puts(x, "Content-Length: ");
+        cbk__h1_put_uint(x, body);
+        cbk__h1_put(x, "\r\n", 2);
+    }
+    if (!x->h->keep_alive) cbk__h1_puts(x, "Connection: close\r\n");
+    cbk__h1_put(x, "\r\n", 2);
     /* a small body rides with the head in one write; a large one goes out
        from the request itself */
-    if (req->body_len <= x->h->buf_size - x->out) {
-        r = cbk__h1_put(x, req->body, req->body_len);
-        return r != 0 ? r : cbk__h1_flush(x);
+    if (body > 0 && body <= x->h->buf_size - x->out) {
+        cbk__h1_put(x, req->body, body);
+        body = 0;
     }
-    r = cbk__h1_flush(x);
-    return r != 0 ? r : cbk__h1_write(x, req->body, req->body_len);
+    cbk__h1_flush(x);
+    if (body > 0 && x->werr == 0) x->werr = cbk__h1_write(x, req->body, body);
+    return x->werr;
 }
 
 /* ---- reading the head --------------------------------------------------- */
@@ -797,18 +809,23 @@ static int cbk__h1_line(cbk__h1_x *x, const char **line, size_t *len) {
     return 1;
 }
 
-/* "HTTP/1.x SP 3DIGIT [SP reason]" */
+static int cbk__h1_digit(char ch) {
+    return ch >= '0' && ch <= '9';
+}
+
+/* "HTTP/1.x SP 3DIGIT [SP reason]": the status, or -1. */
+static int cbk__h1_status_code(const char *s, size_t n) {
+    if (n < 12 || !cbk__h1_ieq(s, 7, "http/1.") || !cbk__h1_digit(s[7]) || s[8] != ' ' ||
+        !cbk__h1_digit(s[9]) || !cbk__h1_digit(s[10]) || !cbk__h1_digit(s[11]) ||
+        (n > 12 && s[12] != ' '))
+        return -1;
+    return (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+}
+
 static int cbk__h1_status_line(cbk__h1_x *x, const char *s, size_t n) {
     cbk__h1_rx *rx = &x->rx;
-    size_t i;
-    int code = 0;
-    if (n < 12 || !cbk__h1_ieq(s, 7, "http/1.") || s[7] < '0' || s[7] > '9' || s[8] != ' ')
-        return CBK_HTTP1_ERR_BAD_RESPONSE;
-    for (i = 9; i < 12; i++) {
-        if (s[i] < '0' || s[i] > '9') return CBK_HTTP1_ERR_BAD_RESPONSE;
-        code = code * 10 + (s[i] - '0');
-    }
-    if ((n > 12 && s[12] != ' ') || code < 100 || code == 101) return CBK_HTTP1_ERR_BAD_RESPONSE;
+    int code = cbk__h1_status_code(s, n);
+    if (code < 100 || code == 101) return CBK_HTTP1_ERR_BAD_RESPONSE;
     if (code < 200) {
         rx->state = CBK__H1_INTERIM;
         return 0;
@@ -1011,9 +1028,11 @@ static int cbk__h1_fill(cbk__h1_x *x) {
     cbk__h1_rx *rx = &x->rx;
     long n;
     /* what is left (part of a line) moves to the front */
-    cbk__h1_copy(h->buf, h->buf + rx->start, rx->len - rx->start);
-    rx->len -= rx->start;
-    rx->start = 0;
+    if (rx->start > 0) {
+        cbk__h1_copy(h->buf, h->buf + rx->start, rx->len - rx->start);
+        rx->len -= rx->start;
+        rx->start = 0;
+    }
     if (rx->len == h->buf_size) return cbk__h1_fail(h, CBK_HTTP1_ERR_LINE_TOO_LONG);
     if (cbk__h1_late(h)) return cbk__h1_fail(h, CBK_HTTP1_ERR_DEADLINE);
     n = h->io.read(h->io.ctx, h->buf + rx->len, h->buf_size - rx->len);
