@@ -5,10 +5,15 @@ Used by tests/test_http1.c (started and stopped by the test, by PID), on
 loopback only, standard library only.
 
 Every request on a connection is read whole (head and Content-Length body).
-A request whose path ends in "/create" is counted and then the connection is
-closed without any answer: the server "may have acted", so a client must not
-send that request again. Any other request gets 200 with a small JSON body,
-written whole, and the connection stays open (HTTP/1.1 keep-alive).
+A request whose path ends in "/create", on a connection that already carried
+a request (a kept-alive one), is counted and then the connection is closed
+without any answer: the server "may have acted", so a client must not send
+that request again. As the first request of a connection it is answered as
+the API would. "/bye" is answered, then the connection is closed (no
+"Connection: close": the client has to notice by itself). "/drip" gets
+"HTTP/1.1 100 Continue" lines one byte per 50 ms, for ever (a server that
+is never silent for a read timeout). Any other request gets 200 with a
+small JSON body, written whole, and the connection stays open (keep-alive).
 
     GET /__stats  -> {"connections": n, "requests": n, "creates": n}
                      (itself not counted; answered with Connection: close)
@@ -53,6 +58,7 @@ class Handler(socketserver.StreamRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with lock:
             stats["connections"] += 1
+        served = 0
         while True:
             req = read_request(self.rfile)
             if req is None:
@@ -66,10 +72,32 @@ class Handler(socketserver.StreamRequestHandler):
                 return
             with lock:
                 stats["requests"] += 1
-                if path.split("?")[0].endswith("/create"):
-                    stats["creates"] += 1
-                    return  # read it, then hang up without a word
-            self.reply(b'{"items":[]}')
+                create = path.split("?")[0].endswith("/create")
+                stats["creates"] += create
+            served += 1
+            if create and served > 1:
+                return  # read it, then hang up without a word
+            if create:
+                self.reply(b'{"id":"t1","token":"sk-created-1","createdAt":1700000000000}')
+            elif path == "/drip":
+                self.drip()
+                return
+            else:
+                self.reply(b'{"items":[]}')
+            if path == "/bye":
+                return
+
+    def drip(self):
+        line = b"HTTP/1.1 100 Continue\r\n\r\n"
+        end = time.monotonic() + 60
+        try:
+            while time.monotonic() < end:
+                for i in range(len(line)):
+                    self.wfile.write(line[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+        except OSError:
+            pass
 
     def reply(self, body, close=False):
         head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(body)

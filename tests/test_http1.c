@@ -1124,6 +1124,71 @@ static void test_posix_hostile_close_after_create(void) {
     stop_children();
 }
 
+/* The server closed the kept connection after answering (no "Connection:
+   close"); a moment later a create is due: the adapter notices the close
+   before it writes (usable()), so the create goes out once, on a new
+   connection, and succeeds. */
+static void test_posix_idle_close_noticed(void) {
+    static cbk_posix px;
+    static cbk_client c;
+    static cbk_token_created out;
+    char port[16], stats[256];
+    cbk_client_options o;
+    struct timespec ts = {0, 150000000L};
+    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
+    REQUIRE(children[1] != 0);
+    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    cbk_posix_init(&px);
+    cbk_client_options_init(&o);
+    o.base_url = base;
+    o.retries = 0;
+    cbk_client_init(&c, SECRET, cbk_posix_send, &px, work, sizeof work, &o);
+    CHECK_EQ(cbk_fetch(&c, "/api/v1/warm", NULL, NULL, NULL), CBK_OK);
+    CHECK_EQ(cbk_fetch(&c, "/bye", NULL, NULL, NULL), CBK_OK);
+    CHECK_EQ(px.http.connects, 1);
+    nanosleep(&ts, NULL);
+    CHECK_EQ(cbk_token_create(&c, "u1", NULL, &out), CBK_OK);
+    CHECK_STR(out.token, "sk-created-1");
+    CHECK_EQ(px.http.connects, 2);
+    CHECK_EQ(px.http.requests, 3);
+    cbk_posix_cleanup(&px);
+    CHECK_EQ(mock_get("GET", "/__stats", NULL, stats, sizeof stats), 0);
+    CHECK_EQ(json_number(stats, "creates"), 1);
+    CHECK_EQ(json_number(stats, "requests"), 3);
+    stop_children();
+}
+
+/* A server that sends a byte of a 1xx line every 50 ms: never silent for
+   read_timeout_ms, so only deadline_ms ends the call, on time. */
+static void test_posix_deadline_drip(void) {
+    static cbk_posix px;
+    static cbk_client c;
+    char port[16];
+    cbk_client_options o;
+    struct timespec t0, t1;
+    long ms;
+    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
+    REQUIRE(children[1] != 0);
+    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    cbk_posix_init(&px);
+    px.read_timeout_ms = 2000;
+    px.deadline_ms = 600;
+    cbk_client_options_init(&o);
+    o.base_url = base;
+    o.retries = 0;
+    cbk_client_init(&c, SECRET, cbk_posix_send, &px, work, sizeof work, &o);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ(cbk_fetch(&c, "/drip", NULL, NULL, NULL), CBK_ERR_TRANSPORT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+    CHECK_EQ(cbk_client_error(&c)->transport_code, CBK_POSIX_ERR_DEADLINE);
+    CHECK_EQ(px.error, CBK_POSIX_ERR_DEADLINE);
+    CHECK(ms >= 550); /* DEADLINE (not TIMEOUT) says the deadline ended it, not the read timeout */
+    CHECK(px.fd < 0);
+    cbk_posix_cleanup(&px);
+    stop_children();
+}
+
 int main(void) {
     atexit(stop_children);
     RUN(test_framing_every_split);
@@ -1145,5 +1210,7 @@ int main(void) {
     RUN(test_buffer_wiped);
     RUN(test_posix_list_one_connection);
     RUN(test_posix_hostile_close_after_create);
+    RUN(test_posix_idle_close_noticed);
+    RUN(test_posix_deadline_drip);
     return test_summary();
 }
