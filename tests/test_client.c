@@ -198,6 +198,64 @@ static void test_wire_headers(void) {
     CHECK_STR(ft.requests[1].headers, "");
 }
 
+/* X-RunAs-Child-User-Email as the SDK's runAsChildUserEmail; the option
+   headers are left out when NULL or "" (the SDK sends only truthy ones). */
+static void test_wire_option_headers(void) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.run_as_user_id = "child-7";
+    o.run_as_child_user_email = "kid@example.com";
+    o.timezone = "UTC";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "X-RunAs-User-Id: child-7\n"
+                                      "X-RunAs-Child-User-Email: kid@example.com\n"
+                                      "X-Timezone: UTC\n");
+    o.run_as_user_id = "";
+    o.run_as_child_user_email = "";
+    o.timezone = "";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n");
+    o.run_as_child_user_email = "a@b\r\nX-Evil: 1";
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+}
+
+/* cbk_client_http_status: the last status received, kept on success, 0
+   when none arrived in the current or last operation. */
+static void test_client_http_status(void) {
+    cbk_token_created out;
+    setup();
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    CHECK_EQ(cbk_client_http_status(NULL), 0);
+    fake_add(&ft, 201, "{\"id\":\"i\",\"token\":\"s\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+    CHECK_EQ(cbk_client_http_status(&cl), 201);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 0);
+    /* 503, then a transport failure: the last status received stands */
+    fake_add(&ft, 503, "{}");
+    fake_add(&ft, 0, NULL);
+    ft.replies[2].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[3].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[4].rc = 7;
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_http_status(&cl), 503);
+    /* an argument error: no response in this operation */
+    CHECK_EQ(cbk_token_list(&cl, "", NULL, NULL, NULL, NULL, 0), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    /* a 404 */
+    fake_add(&ft, 404, "{\"message\":\"m\",\"code\":\"NOT_FOUND\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", NULL), CBK_ERR_HTTP);
+    CHECK_EQ(cbk_client_http_status(&cl), 404);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Refused before anything is sent                                          */
 
@@ -617,6 +675,78 @@ static void check_http_error(int status, const char *body, const char *code, con
     }
 }
 
+/* Non-string message and code as JavaScript's String() shows them (the
+   expectations are node's output for the same bodies). */
+static void test_http_error_values(void) {
+    /* arrays: joined with ',', nested ones flattened, null as "", [] as ""
+       (truthy, so no fallback) */
+    check_http_error(400, "{\"message\":[[1,2],[3]],\"code\":[null,true,false,{\"a\":[1]}]}",
+                     ",true,false,[object Object]", "1,2,3");
+    check_http_error(400, "{\"message\":[],\"code\":[]}", "", "");
+    check_http_error(400, "{\"message\":[[],1],\"code\":[1,[]]}", "1,", ",1");
+    check_http_error(400, "{\"message\":[\"x\",[[\"y\"]],0.0],\"code\":[[]]}", "", "x,y,0");
+    /* numbers in JavaScript's shortest form */
+    check_http_error(400, "{\"message\":1e3,\"code\":1.50}", "1.5", "1000");
+    check_http_error(400, "{\"message\":1e21,\"code\":1e-7}", "1e-7", "1e+21");
+    check_http_error(400, "{\"message\":0.000001,\"code\":-1.5e-10}", "-1.5e-10", "0.000001");
+    check_http_error(400, "{\"message\":1E+400,\"code\":-1e400}", "-Infinity", "Infinity");
+    check_http_error(400, "{\"message\":987654321987654,\"code\":0.1}", "0.1", "987654321987654");
+    check_http_error(400, "{\"message\":100e-2,\"code\":[0.0,-0]}", "0,0", "1");
+    check_http_error(400, "{\"message\":-0.00123e+3,\"code\":12.5e1}", "125", "-1.23");
+    /* zero as a double is falsy: the fallbacks */
+    check_http_error(400, "{\"message\":1e-400,\"code\":-0}", "ERROR_400",
+                     "HTTP Error: Bad Request");
+    /* D12: more than 15 significant digits: the digits as written, in
+       JavaScript's layout (node: 9.876543210987654e+23 and
+       98765432109876540000) */
+    check_http_error(400, "{\"message\":987654321098765432109876,\"code\":98765432109876543210}",
+                     "98765432109876543210", "9.87654321098765432109876e+23");
+    /* U+0000 as U+2400; the text goes on */
+    check_http_error(400, "{\"message\":\"a\\u0000b\",\"code\":\"\\u0000\"}", "\xE2\x90\x80",
+                     "a\xE2\x90\x80"
+                     "b");
+}
+
+/* An error body the strict tokenizer refuses still gives the server's
+   message where JSON.parse(new TextDecoder().decode(body)) would (the
+   expectations are node's output): invalid UTF-8 as U+FFFD per maximal
+   ill-formed subpart, lone surrogate escapes as U+FFFD, nesting deeper
+   than CBK_JSON_MAX_DEPTH read past. */
+static void test_http_error_lenient(void) {
+    static char deep[400];
+    size_t n = 0;
+    int i;
+    check_http_error(400,
+                     "{\"message\":\"a\xFF"
+                     "b\xE2\x82"
+                     "c\xC0\xAF\xED\xA0\x80\xF0\x9F\x98\","
+                     "\"code\":\"C\"}",
+                     "C",
+                     "a\xEF\xBF\xBD"
+                     "b\xEF\xBF\xBD"
+                     "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF"
+                     "\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    check_http_error(
+        400, "{\"message\":\"x\\ud800y\\udc00z\\ud800\\ud800\\udc00\",\"code\":\"\\ud83d\"}",
+        "\xEF\xBF\xBD", "x\xEF\xBF\xBDy\xEF\xBF\xBDz\xEF\xBF\xBD\xF0\x90\x80\x80");
+    check_http_error(400, "{\"message\":\"x\\ud800\\n\",\"code\":\"\\ud800\\u0041\"}",
+                     "\xEF\xBF\xBD"
+                     "A",
+                     "x\xEF\xBF\xBD\n");
+    n += (size_t)sprintf(deep + n, "{\"deep\":");
+    for (i = 0; i < CBK_JSON_MAX_DEPTH + 8; i++) deep[n++] = i % 2 ? '[' : '[';
+    n += (size_t)sprintf(deep + n, "{\"message\":\"inner\",\"a\":[1,{\"b\":\"c\"}]}");
+    for (i = 0; i < CBK_JSON_MAX_DEPTH + 8; i++) deep[n++] = ']';
+    sprintf(deep + n, ",\"message\":\"after deep\",\"code\":\"D\"}");
+    check_http_error(400, deep, "D", "after deep");
+    /* still refused: raw control bytes, bad syntax, unbalanced nesting */
+    check_http_error(400, "{\"message\":\"a\x01\"}", "GENERIC_ERROR", "There was a generic error");
+    deep[n - 1] = ' ';
+    check_http_error(400, deep, "GENERIC_ERROR", "There was a generic error");
+    check_http_error(400, "{\"message\":\"x\\uZZZZ\"}", "GENERIC_ERROR",
+                     "There was a generic error");
+}
+
 static void test_http_errors(void) {
     check_http_error(404, "{\"message\":\"Token not found\",\"code\":\"NOT_FOUND\"}", "NOT_FOUND",
                      "Token not found");
@@ -631,8 +761,7 @@ static void test_http_errors(void) {
     check_http_error(401, "{\"message\":0.0,\"code\":false}", "ERROR_401",
                      "HTTP Error: Unauthorized");
     check_http_error(401, "{\"message\":true,\"code\":-12}", "-12", "true");
-    check_http_error(401, "{\"message\":[\"a\"],\"code\":null}", "ERROR_401",
-                     "HTTP Error: Unauthorized");
+    check_http_error(401, "{\"message\":[\"a\"],\"code\":null}", "ERROR_401", "a");
     check_http_error(403, "{\"message\":\"a\",\"message\":\"b\",\"code\":\"X\"}", "X", "b");
     check_http_error(400, "\xEF\xBB\xBF{\"message\":\"bom\",\"code\":\"B\"}", "B", "bom");
     check_http_error(500, "null", "GENERIC_ERROR", "There was a generic error");
@@ -662,6 +791,35 @@ static void test_http_error_secret_at_cut(void) {
     CHECK_EQ(strlen(cbk_client_error(&cl)->message), 255);
     CHECK(strcmp(cbk_client_error(&cl)->message + 243, "************") == 0);
     CHECK(strcmp(cbk_client_error(&cl)->code + 50, "*************") == 0);
+}
+
+/* The secret split by the boundary between message and code (either
+   order, pieces of any length), a long piece at a field's edge, a piece
+   cut off by U+0000: masked in every field. SECRET is
+   "sk-test-0123456789abcdef". */
+static void test_http_error_secret_split(void) {
+    check_http_error(401, "{\"message\":\"x sk-\",\"code\":\"test-0123456789abcdef!\"}",
+                     "*********************!", "x ***");
+    check_http_error(401, "{\"message\":\"ends sk-test-0123456789abcde\",\"code\":\"f\"}", "*",
+                     "ends ***********************");
+    check_http_error(401, "{\"code\":\"sk-test-01\",\"message\":\"23456789abcdef tail\"}",
+                     "**********", "************** tail");
+    /* a piece of CBK__MASK_MIN (8) bytes or more at an edge, alone */
+    check_http_error(401, "{\"message\":\"pre sk-test-01\",\"code\":\"X\"}", "X", "pre **********");
+    check_http_error(401, "{\"message\":\"89abcdef post\",\"code\":\"X\"}", "X", "******** post");
+    check_http_error(401, "{\"message\":\"mid 0123456789a mid\",\"code\":\"X\"}", "X",
+                     "mid *********** mid");
+    check_http_error(401, "{\"message\":\"9abcdef post\",\"code\":\"X\"}", "X", "9abcdef post");
+    /* shorter, alone: text like any other (documented) */
+    check_http_error(401, "{\"message\":\"sk-te\",\"code\":\"X\"}", "X", "sk-te");
+    /* U+0000 inside the secret: what is shown no longer holds it whole,
+       and the pieces at the NUL are masked where they qualify */
+    check_http_error(401, "{\"message\":\"sk-test-01\\u000023456789abcdef\",\"code\":\"X\"}", "X",
+                     "**********\xE2\x90\x80**************");
+    /* the secret inside an array element */
+    check_http_error(
+        401, "{\"message\":[\"a\",\"" SECRET "\"],\"code\":[\"sk-test\",\"-0123456789abcdef\"]}",
+        "sk-test,*****************", "a,************************");
 }
 
 static void test_http_error_stream_bom(void) {
@@ -1227,6 +1385,8 @@ static void test_result_str(void) {
 void suite_client(void) {
     RUN(test_result_str);
     RUN(test_wire_list_plain);
+    RUN(test_wire_option_headers);
+    RUN(test_client_http_status);
     RUN(test_wire_list_query);
     RUN(test_wire_stream);
     RUN(test_wire_create);
@@ -1247,6 +1407,9 @@ void suite_client(void) {
     RUN(test_create_errors);
     RUN(test_update_delete_decode);
     RUN(test_http_errors);
+    RUN(test_http_error_values);
+    RUN(test_http_error_lenient);
+    RUN(test_http_error_secret_split);
     RUN(test_http_error_long_message);
     RUN(test_http_error_stream_bom);
     RUN(test_http_error_secret_at_cut);

@@ -256,11 +256,14 @@ async function runSdk(sdk, k, srv) {
     out.error = e && (e.name === 'FetchError' || e.constructor?.name === 'FetchError')
       // cbk_error.code is text: a numeric code (1.1.9's fallback, or a body's
       // number) is compared as the text JavaScript makes of it
-      ? { status: e.response?.status, code: e.code === undefined ? undefined : String(e.code), message: e.message }
+      // (as UTF-8 text: a lone surrogate, which no UTF-8 string holds, is U+FFFD)
+      ? { status: e.response?.status, code: e.code === undefined ? undefined : utf8(String(e.code)), message: utf8(e.message) }
       : { exception: e && e.name, message: e && e.message };
   }
   return out;
 }
+
+const utf8 = (x) => (typeof x === 'string' ? Buffer.from(x, 'utf8').toString('utf8') : x);
 
 function sdkList(v) {
   if (v && v.data instanceof ArrayBuffer) return { undecoded: Buffer.from(v.data).toString('utf8') };
@@ -304,6 +307,7 @@ function driverInput(k) {
   }
   if (k.client?.runAsUserId !== undefined) L.push(`runas ${hex(k.client.runAsUserId)}`);
   if (k.client?.timezone !== undefined) L.push(`timezone ${hex(k.client.timezone)}`);
+  if (k.client?.runAsChildUserEmail !== undefined) L.push(`childemail ${hex(k.client.runAsChildUserEmail)}`);
   return L.join('\n') + '\n';
 }
 
@@ -553,6 +557,8 @@ const cases = [
     },
   },
   { name: 'run-as user and timezone headers', op: 'create', user: USER, fields: { name: 'n' }, client: { runAsUserId: 'child user 7', timezone: 'Europe/London' }, script: [CREATED], skip119: 'v1.1.9 has no runAsUserId/timezone options (V3)' },
+  { name: 'run-as child user email header', op: 'list', user: USER, client: { runAsChildUserEmail: 'kid@example.com', runAsUserId: 'u7' }, script: [LIST_OK], skip119: 'v1.1.9 has no runAsChildUserEmail option (V3)' },
+  { name: 'empty run-as user id, child email and timezone are not sent', op: 'create', user: USER, fields: { name: 'n' }, client: { runAsUserId: '', runAsChildUserEmail: '', timezone: '' }, script: [CREATED], skip119: 'v1.1.9 has no runAsUserId/timezone options (V3)' },
   { name: 'empty secret: no Authorization', op: 'list', user: USER, secret: '', script: [LIST_OK] },
   // ---- error bodies -------------------------------------------------------------
   { name: 'error: 404 JSON {message, code}', op: 'list', user: USER, script: [json(404, { message: 'no such user', code: 'NOT_FOUND' })], expectError: { status: 404, code: 'NOT_FOUND', message: 'no such user' } },
@@ -743,6 +749,64 @@ cases.push(
   { name: 'stream error body opening with a byte order mark', op: 'stream', user: USER, script: [raw(400, '\uFEFF{"message":"bom","code":"BOM"}', JSON_CT)], expectError: { status: 400, code: 'BOM', message: 'bom' } },
   { name: 'stream body opening with a byte order mark', op: 'stream', user: USER, script: [jsonl(['\uFEFF' + itemLine(1) + '\n'])] },
 );
+
+// Error text (issue 13), settled: a non-string message or code is what
+// JavaScript's String() makes of it (arrays joined with ',', nested ones
+// flattened; numbers in their shortest form), and an error body that the
+// strict tokenizer refuses but JSON.parse(TextDecoder(body)) reads still
+// gives the server's message.
+const errCase = (name, body, expectError, extra = {}) => ({ name: `error text: ${name}`, op: 'list', user: USER, script: [raw(400, body, JSON_CT)], expectError, skip119: 'the text cases follow 1.36.0 (V1)', ...extra });
+const deepBody = '{"deep":' + '['.repeat(40) + '{"message":"inner"}' + ']'.repeat(40) + ',"message":"after deep","code":"DEEP"}';
+cases.push(
+  errCase('arrays joined, nested flattened, null as ""', '{"message":[[1,2],[3],null,{"a":1},true],"code":[]}', { status: 400, code: '', message: '1,2,3,,[object Object],true' }),
+  errCase('arrays with empty inner arrays', '{"message":[[],1],"code":[1,[]]}', { status: 400, code: '1,', message: ',1' }),
+  errCase('numbers in JavaScript form', '{"message":1e3,"code":1.50}', { status: 400, code: '1.5', message: '1000' }),
+  errCase('exponent forms', '{"message":1e21,"code":-1.5e-10}', { status: 400, code: '-1.5e-10', message: '1e+21' }),
+  errCase('Infinity and small decimals', '{"message":1e400,"code":0.000001}', { status: 400, code: '0.000001', message: 'Infinity' }),
+  errCase('a number that is zero as a double is falsy', '{"message":1e-400,"code":-0}', { status: 400, code: 'ERROR_400', message: 'HTTP Error: Bad Request' }),
+  errCase('invalid UTF-8 becomes U+FFFD', Buffer.concat([Buffer.from('{"message":"a'), Buffer.from([0xff, 0x62, 0xe2, 0x82, 0x63, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xf0, 0x9f, 0x98]), Buffer.from('","code":"U"}')]), { status: 400, code: 'U', message: 'a\ufffdb\ufffdc' + '\ufffd'.repeat(6) }),
+  errCase('lone surrogates', '{"message":"x\\ud800y\\udc00z\\ud83d\\ude00","code":"\\ud800\\u0041"}', { status: 400, code: '\ufffdA', message: 'x\ufffdy\ufffdz\u{1f600}' }),
+  errCase('nesting deeper than CBK_JSON_MAX_DEPTH', deepBody, { status: 400, code: 'DEEP', message: 'after deep' }),
+);
+
+// D11: U+0000 in error text is shown as U+2400 (a C string would end at
+// it); the SDK's string holds U+0000.
+cases.push({
+  name: 'error text: U+0000 is shown as U+2400 (D11)', op: 'list', user: USER, script: [raw(400, '{"message":"a\\u0000b","code":"C\\u0000"}', JSON_CT)], skip119: 'the text cases follow 1.36.0 (V1)',
+  check(ctx, fails) {
+    compareAll(ctx, fails, { outcome: false });
+    const sdkWant = { error: { status: 400, code: 'C\u0000', message: 'a\u0000b' } };
+    if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D11: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+    const want = { error: { status: 400, code: 'C\u2400', message: 'a\u2400b' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D11: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+  },
+});
+
+// D12: a number with more than 15 significant digits in error text: ours
+// keeps its digits in JavaScript's layout, JavaScript rounds it to a double.
+cases.push({
+  name: 'error text: numbers past 15 digits keep their digits (D12)', op: 'list', user: USER, script: [raw(400, '{"message":987654321098765432109876,"code":98765432109876543210}', JSON_CT)], skip119: 'the text cases follow 1.36.0 (V1)',
+  check(ctx, fails) {
+    compareAll(ctx, fails, { outcome: false });
+    const sdkWant = { error: { status: 400, code: '98765432109876540000', message: '9.876543210987654e+23' } };
+    if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D12: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+    const want = { error: { status: 400, code: '98765432109876543210', message: '9.87654321098765432109876e+23' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D12: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+  },
+});
+
+// D9, split: the secret cut in two between message and code is masked in
+// both; the SDK passes both halves through.
+cases.push({
+  name: 'error: the secret split between message and code is masked (D9)', op: 'list', user: USER,
+  script: [json(401, { message: `bad ${SECRET.slice(0, 5)}`, code: `${SECRET.slice(5)}_X` })],
+  check(ctx, fails) {
+    compareAll(ctx, fails, { outcome: false });
+    const want = { error: { status: 401, code: '*'.repeat(SECRET.length - 5) + '_X', message: 'bad *****' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D9: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+    if (ctx.sdk.modern && ctx.sdkOut.error?.message !== `bad ${SECRET.slice(0, 5)}`) fails.push(`D9: SDK ${show(ctx.sdkOut)}`);
+  },
+});
 
 // D10: in cbk_token_list_options, take 0 and an empty cursor mean "not set"
 // (the contract: 0 is the server's default), so neither is sent; the SDK

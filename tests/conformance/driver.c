@@ -20,6 +20,7 @@
  *   name HEX            description HEX   config HEX    fmeta HEXKEY HEXVALUE  (create/update)
  *   nofields            (create/update with fields = NULL)
  *   runas HEX           timezone HEX      retries N     delay N
+ *   childemail HEX      (X-RunAs-Child-User-Email)
  *
  * Output (stdout, one line):
  *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","createdAt","updatedAt"}...],
@@ -113,7 +114,7 @@ static void out_i64(out_buf *o, int64_t v) {
 
 typedef struct the_case {
     char *op, *secret, *user, *token, *cursor, *order, *name, *description, *config;
-    char *runas, *timezone;
+    char *runas, *timezone, *childemail;
     int take, has_take, nofields;
     long retries, delay;
     cbk_kv meta[MAX_KV];
@@ -207,6 +208,7 @@ static int read_case(the_case *k) {
                          : !strcmp(key, "config")      ? &k->config
                          : !strcmp(key, "runas")       ? &k->runas
                          : !strcmp(key, "timezone")    ? &k->timezone
+                         : !strcmp(key, "childemail")  ? &k->childemail
                                                        : NULL;
             if (!dst) return bad_case(key);
             *dst = hex_word(&p);
@@ -283,6 +285,7 @@ int main(int argc, char **argv) {
     opts.sleep_ms = sleep_ms;
     opts.run_as_user_id = k.runas;
     opts.timezone = k.timezone;
+    opts.run_as_child_user_email = k.childemail;
     if (k.retries >= 0) opts.retries = (unsigned)k.retries;
     if (k.delay >= 0) opts.retry_delay_ms = (unsigned)k.delay;
 
