@@ -50,7 +50,9 @@ CONTROL (no auth, never recorded, never faulted)
                                      "api_connections": those that carried >= 1 API request,
                                      "requests": {op: API requests received},
                                      "answered": {op: API responses written whole},
-                                     "max_requests_per_connection": n}
+                                     "max_requests_per_connection": n,
+                                     "server_ms": time spent on API requests, from the
+                                     request read to its response written (a float)}
                                  op is list|stream|create|update|delete, "other" for an
                                  unknown route; reset and clear-requests zero it all.
 
@@ -177,7 +179,7 @@ class State:
         """Zeroes the counters of /__mock/stats (a new generation: open connections count anew)."""
         self.generation = getattr(self, "generation", 0) + 1
         self.stats = {"connections": 0, "api_connections": 0, "requests": {}, "answered": {},
-                      "max_requests_per_connection": 0}
+                      "max_requests_per_connection": 0, "server_ms": 0.0}
 
     def count_request(self, conn, op):
         """Counts one API request received on conn (a Handler); call with the lock held."""
@@ -190,10 +192,13 @@ class State:
         name = op or "other"
         st["requests"][name] = st["requests"].get(name, 0) + 1
 
-    def count_answered(self, op):
+    def count_answered(self, op, started):
+        """Counts a response written whole to a request whose handling began at started."""
+        ms = (time.perf_counter() - started) * 1000.0
         with self.lock:
             name = op or "other"
             self.stats["answered"][name] = self.stats["answered"].get(name, 0) + 1
+            self.stats["server_ms"] += ms
 
     def tick(self):
         """Next timestamp in ms; strictly increasing across mutations."""
@@ -493,6 +498,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if body_error is not None:
                     return self.send_reply(err_reply(body_error), {})
                 return self.send_reply(self.control(path, query, body), {})
+            started = time.perf_counter()
             route = ROUTE.match(path)
             op = self.operation(route)
             fault = self.take_fault(op, body)
@@ -510,7 +516,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 reply = self.api(route, op, query, body, fault)
             if self.send_reply(reply, fault):
-                self.state.count_answered(op)
+                self.state.count_answered(op, started)
         except (ConnectionError, socket.timeout, BrokenPipeError):
             self.close_connection = True
         except Exception as e:  # never let a request kill the server

@@ -27,6 +27,17 @@
  *             output or the work buffer; TLS verification (curl error 60
  *             without the CA, success with ca_file); a created token's secret
  *             is only in cbk_token_created.
+ *   dup       duplicate creates with connection reuse, for every adapter: a hostile
+ *             keep-alive server (tests/hostile_server.py) reads a create on a reused
+ *             connection and closes without answering (and, in a variant, refuses every
+ *             reconnect): the server's count of creates is exactly 1, the result
+ *             CBK_ERR_TRANSPORT without CBK_SEND_NOT_SENT, no retry; a list dropped the
+ *             same way is re-sent and succeeds.
+ *   final     failures a retry cannot help are tried once, with no retry delay: malformed
+ *             URLs (both adapters), a certificate not signed by ca_file's CA (curl).
+ *   reuse     the curl adapter's own handle: a multi-page list and a create over TLS on
+ *             1 connection with 1 full handshake (the mock's and the TLS front's counts);
+ *             after the server closes, the next connection resumes the TLS session.
  *
  * Built with AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer
  * at exit covers leaks). Ends with "N passed, M failed" (cases); exit 0 only
@@ -2387,17 +2398,21 @@ static pid_t hostile_start(const char *op, const char *nth, int refuse, char *ur
     return pid;
 }
 
-/* One count from the hostile server's stats file ({"name": n, ...}); -1 if absent. */
-static int hostile_stat(const char *name) {
+/* One count from a server's stats file ({"name": n, ...}); -1 if absent. */
+static int file_stat(const char *file, const char *name) {
     char text[512], key[64];
     const char *at;
-    FILE *f = fopen(HOSTILE_STATS, "rb");
+    FILE *f = fopen(file, "rb");
     size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
     if (f) fclose(f);
     text[n] = '\0';
     snprintf(key, sizeof key, "\"%s\": ", name);
     at = strstr(text, key);
     return at ? atoi(at + strlen(key)) : -1;
+}
+
+static int hostile_stat(const char *name) {
+    return file_stat(HOSTILE_STATS, name);
 }
 
 /* A create read on a kept-alive connection that then closes without a byte of answer
@@ -2507,12 +2522,17 @@ static void final_wrong_ca(unsigned tls_port) {
     adapters_defaults();
 }
 
+#define FRONT_STATS TLS_DIR "/front-stats.json"
+
 /* The adapter's own handle keeps one connection (and TLS session) for a session: a list of
-   several pages and a create over TLS are 1 connection at the front and at the mock. */
+   several pages and a create over TLS are 1 connection at the front and at the mock, with
+   1 full handshake; when the server closes it, the next connection resumes the session. */
 static void reuse_tls(unsigned tls_port) {
     static cbk_token_created out;
     char url[64];
     cbk_result r;
+    int full0 = file_stat(FRONT_STATS, "full"), resumed0 = file_stat(FRONT_STATS, "resumed");
+    int calls0;
     case_open("reuse", "curl", "TLS: 6 pages (the last empty) and a create: 1 connection");
     adapters_defaults();
     mock_reset();
@@ -2532,8 +2552,27 @@ static void reuse_tls(unsigned tls_port) {
     CHECK(strstr(resp_buf, "\"api_connections\":1,") != NULL, "mock stats: %.200s", resp_buf);
     CHECK(strstr(resp_buf, "\"list\":6") != NULL && strstr(resp_buf, "\"create\":1") != NULL,
           "mock stats: %.200s", resp_buf);
+    CHECK(file_stat(FRONT_STATS, "full") == full0 + 1 &&
+              file_stat(FRONT_STATS, "resumed") == resumed0,
+          "TLS handshakes: %d full, %d resumed", file_stat(FRONT_STATS, "full") - full0,
+          file_stat(FRONT_STATS, "resumed") - resumed0);
     after_op(r);
     case_close("%s, %ld connection(s)", outcome(r), cu.connects);
+
+    case_open("reuse", "curl", "TLS: the server closes; the next connection resumes the session");
+    mock_fault("{\"close\":true,\"match\":\"list\"}");
+    calls0 = cnt.calls;
+    r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
+    /* one call of the adapter: curl re-sent the idempotent list on a fresh connection */
+    CHECK(r == CBK_OK && cu.connects == 2 && cnt.calls == calls0 + 1,
+          "%s, %ld connections, %d calls (%s)", outcome(r), cu.connects, cnt.calls - calls0,
+          cu.errbuf);
+    CHECK(file_stat(FRONT_STATS, "full") == full0 + 1 &&
+              file_stat(FRONT_STATS, "resumed") == resumed0 + 1,
+          "TLS handshakes: %d full, %d resumed", file_stat(FRONT_STATS, "full") - full0,
+          file_stat(FRONT_STATS, "resumed") - resumed0);
+    after_op(r);
+    case_close("%s, %d resumed", outcome(r), file_stat(FRONT_STATS, "resumed") - resumed0);
     adapters_defaults();
 }
 
@@ -2591,7 +2630,9 @@ static unsigned start_tls(unsigned mock_port) {
     front[7] = up;
     front[8] = "--max-seconds";
     front[9] = "300";
-    front[10] = NULL;
+    front[10] = "--stats-file";
+    front[11] = FRONT_STATS;
+    front[12] = NULL;
     spawn_server(front, &port, NULL);
     return port;
 }
