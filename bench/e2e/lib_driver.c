@@ -57,7 +57,8 @@ static cbk_result churn(cbk_client *c, const char *user, int count) {
 int main(int argc, char **argv) {
     const char *base = arg(argc, argv, "--base", NULL), *user = arg(argc, argv, "--user", "u");
     const char *job = arg(argc, argv, "--job", "list");
-    int take = atoi(arg(argc, argv, "--take", "100")), count = atoi(arg(argc, argv, "--count", "100"));
+    int take = atoi(arg(argc, argv, "--take", "100")),
+        count = atoi(arg(argc, argv, "--count", "100"));
     cbk_client_options o;
     cbk_token_list_options lo;
     cbk_client c;

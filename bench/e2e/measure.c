@@ -60,8 +60,8 @@ int main(int argc, char **argv) {
         perror(argv[1]);
         return 127;
     }
-    fprintf(report, "%d %.6f %.6f %ld\n", code, now_s() - t0, seconds(ru.ru_utime) + seconds(ru.ru_stime),
-            ru.ru_maxrss);
+    fprintf(report, "%d %.6f %.6f %ld\n", code, now_s() - t0,
+            seconds(ru.ru_utime) + seconds(ru.ru_stime), ru.ru_maxrss);
     fclose(report);
     return code;
 }
