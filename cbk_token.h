@@ -703,6 +703,7 @@ typedef struct cbk__item {
     int field;      /* the field whose value comes next */
     int deferred;   /* a cbk_result held until the stream line's type is known */
     int type_state; /* stream lines: 0 no type yet, 1 "item", 2 other */
+    int pending;    /* a stream item waits for its line to prove whole */
 } cbk__item;
 
 /* The client. A complete type you allocate; all fields are private. */
@@ -828,10 +829,16 @@ CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
                                  void *user, char *next_cursor, size_t next_cursor_size);
 
 /* Every token after opts->cursor in one response, sent as JSON Lines
-   (Accept: application/jsonl); each reaches on_token as its line arrives,
-   so memory use does not grow with the number of tokens. Lines whose type
-   is not "item" are skipped. Results as for cbk_token_list (a line that
-   is not valid JSON gives CBK_ERR_PARSE).
+   (Accept: application/jsonl); each reaches on_token as soon as its line's
+   newline arrives (or the body ends), so memory use does not grow with the
+   number of tokens. Lines without a string "type" of "item" are skipped:
+   another type, no type, a type that is not a string, a line that is not
+   an object (the SDK yields them; its users filter on type). Blank lines
+   are skipped. Results as for cbk_token_list; a line that is not one JSON
+   value as a whole (bytes after the value, two values, values parted by a
+   bare CR) gives CBK_ERR_PARSE and hands nothing over from that line, as
+   the SDK's JSON.parse of the line throws before it yields; an item line
+   whose "data" is not a valid token fails the same way.
    A failure after a token reached on_token is not retried: the tokens seen
    so far stand, and the caller decides whether to list again. */
 CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
@@ -3001,10 +3008,11 @@ static cbk_result cbk__keep_string(cbk_client *c, const cbk_json_token *t, const
     return CBK_OK;
 }
 
-/* Stream lines may carry "data" before "type": until the type is known a
-   failure is held, and only counts if the line turns out to be an item. */
+/* Stream lines may carry "data" before "type", and a later "type" wins: a
+   failure is held until the line ends, and only counts if the line turns
+   out to be an item. */
 static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
-    if (c->op == CBK__OP_STREAM && c->item.type_state == 0) {
+    if (c->op == CBK__OP_STREAM) {
         if (!c->item.deferred) c->item.deferred = (int)r;
         cbk__clear_error(c); /* it may never count; if it does, it is told anew */
         return CBK_OK;
@@ -3160,37 +3168,58 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
     return CBK_OK;
 }
 
+/* A stream line's item is delivered once the line proves to be one whole
+   JSON value: at its newline, or at the end of the body. A line with trailing bytes ("{...} x", two
+   values, values parted by a bare CR) fails before that, and hands over nothing, as the SDK's
+   JSON.parse of the line throws before it yields. */
+static cbk_result cbk__stream_flush(cbk_client *c) {
+    cbk_result r;
+    if (!c->item.pending) return CBK_OK;
+    c->item.pending = 0;
+    r = cbk__deliver(c);
+    cbk_json_release(&c->json, c->mark);
+    return r;
+}
+
+/* A line's closing brace: an item waits for the line to prove whole. */
+static cbk_result cbk__stream_line_end(cbk_client *c) {
+    cbk__item *it = &c->item;
+    if (it->type_state != 1) {
+        cbk_json_release(&c->json, c->mark); /* no "type", or not "item": skipped */
+        return CBK_OK;
+    }
+    if (!(c->flags & CBK__F_DATA))
+        return cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
+    if (it->deferred)
+        return cbk__fail(c, (cbk_result)it->deferred,
+                         it->deferred == CBK_ERR_BUFFER_TOO_SMALL
+                             ? "the work buffer cannot hold an item's fields"
+                             : "an item line's \"data\" is not a valid token");
+    it->pending = 1;
+    return CBK_OK;
+}
+
+/* A token at a stream line's top: the line's start or end. A line that is
+   not an object has no type and is skipped, as the SDK's users skip it. */
+static cbk_result cbk__stream_top(cbk_client *c, const cbk_json_token *t) {
+    cbk__item *it = &c->item;
+    if (t->type == CBK_JSON_OBJECT_END) return cbk__stream_line_end(c);
+    if (t->type == CBK_JSON_ARRAY_END) return CBK_OK; /* a skipped array line */
+    if (t->type == CBK_JSON_ARRAY_BEGIN) cbk_json_skip(&c->json);
+    if (t->type != CBK_JSON_OBJECT_BEGIN) return CBK_OK;
+    c->flags = 0;
+    it->type_state = 0;
+    it->deferred = 0;
+    cbk__item_begin(c);
+    c->mark = cbk_json_mark(&c->json);
+    return CBK_OK;
+}
+
 /* One JSON line: {"type":"item","data":{...}} */
 static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
     cbk__item *it = &c->item;
-    cbk_result r;
     if (t->depth >= 2) return (c->flags & CBK__F_IN_DATA) ? cbk__item_event(c, t, 1) : CBK_OK;
-    r = cbk__top_object(c, t);
-    if (r) return r;
-    if (t->depth == 0) {
-        if (t->type == CBK_JSON_OBJECT_BEGIN) {
-            c->flags = 0;
-            it->type_state = 0;
-            it->deferred = 0;
-            cbk__item_begin(c);
-            c->mark = cbk_json_mark(&c->json);
-            return CBK_OK;
-        }
-        /* the line's end */
-        if (!(c->flags & CBK__F_TYPE))
-            r = cbk__fail(c, CBK_ERR_PARSE, "a stream line has no \"type\"");
-        else if (it->type_state == 1 && !(c->flags & CBK__F_DATA))
-            r = cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
-        else if (it->type_state == 1 && it->deferred)
-            r = cbk__fail(c, (cbk_result)it->deferred,
-                          it->deferred == CBK_ERR_BUFFER_TOO_SMALL
-                              ? "the work buffer cannot hold an item's fields"
-                              : "an item line's \"data\" is not a valid token");
-        else if (it->type_state == 1)
-            r = cbk__deliver(c);
-        cbk_json_release(&c->json, c->mark);
-        return r;
-    }
+    if (t->depth == 0) return cbk__stream_top(c, t);
     /* depth 1 */
     if (t->type == CBK_JSON_KEY) {
         c->field = t->len != 4                     ? 0
@@ -3201,10 +3230,14 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
         return CBK_OK;
     }
     if (c->field == CBK__F_TYPE) {
-        if (t->type != CBK_JSON_STRING)
-            return cbk__fail(c, CBK_ERR_PARSE, "a stream line's \"type\" is not a string");
+        /* the last "type" wins; one that is not a string is not "item" */
         c->flags |= CBK__F_TYPE;
-        it->type_state = t->len == 4 && cbk__same(t->text, "item", 4) ? 1 : 2;
+        it->type_state = t->type == CBK_JSON_STRING && !t->truncated && t->len == 4 &&
+                                 cbk__same(t->text, "item", 4)
+                             ? 1
+                             : 2;
+        if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
+            cbk_json_skip(&c->json);
         return CBK_OK;
     }
     if (c->field == CBK__F_DATA) {
@@ -3718,6 +3751,24 @@ CBKDEF int cbk_response_header(cbk_response *r, const char *name, size_t name_le
     return 0;
 }
 
+/* A stream body is fed up to each newline at a time, so that an item is
+   handed over as soon as its line's newline arrives, before whatever
+   follows it is read. */
+static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
+    while (len) {
+        size_t n = 0;
+        cbk_result r;
+        while (n < len && data[n] != '\n') n++;
+        if (n < len) n++;
+        r = cbk_json_feed(&c->json, data, n);
+        if (!r && c->json.state == CBK__S_START) r = cbk__stream_flush(c);
+        if (r) return r;
+        data += n;
+        len -= n;
+    }
+    return CBK_OK;
+}
+
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     cbk_client *c = r ? r->client : NULL;
     cbk_result res;
@@ -3750,7 +3801,12 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         if (len) cbk__bom_flush(c);
         if (!len) return 0;
     }
-    res = c->json.result ? (cbk_result)c->json.result : cbk_json_feed(&c->json, data, len);
+    if (c->json.result)
+        res = (cbk_result)c->json.result;
+    else if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status))
+        res = cbk__feed_lines(c, data, len);
+    else
+        res = cbk_json_feed(&c->json, data, len);
     if (!res) return 0;
     if (!cbk__is_2xx(c->status)) {
         /* not JSON: the outcome is settled, no need to read a big page */
@@ -3861,6 +3917,8 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
                         cbk_json_offset(&c->json));
         return cbk__end(c, r);
     }
+    r = cbk__stream_flush(c); /* the last line, whole */
+    if (r) return cbk__end(c, r);
     if (c->op == CBK__OP_LIST && c->out) {
         size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
         if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
@@ -3881,6 +3939,8 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     c->error.transport_code = transport_code;
     /* what the receiver settled stands: it asked the transport to stop */
     if (c->result) return cbk__end(c, c->result);
+    if (c->json.state == CBK__S_START && cbk__stream_flush(c))
+        return cbk__end(c, CBK_ERR_CANCELLED); /* a whole line came before the failure */
     if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
         return cbk__end(c, cbk__http_error(c, 0));
     return cbk__end(c, cbk__fail_n(c, CBK_ERR_TRANSPORT,

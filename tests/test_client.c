@@ -559,14 +559,61 @@ static void test_stream_errors(void) {
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\"}}\n", CBK_ERR_PARSE, "");
     check_stream("{\"data\":{\"id\":\"a\"},\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"type\":7,\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("[1]\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\n\"data\":{}}\n", CBK_ERR_PARSE, "");
     check_stream("{} {}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n"
                  "not json\n",
                  CBK_ERR_PARSE, "a|-|-|-|1|2\n");
+}
+
+#define ITEM_A "{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}"
+#define ITEM_B "{\"type\":\"item\",\"data\":{\"id\":\"b\",\"createdAt\":3,\"updatedAt\":4}}"
+
+/* Lines without a string "type" of "item" are skipped, as the SDK's
+   users skip them: no type, a type that is not a string, a line that is
+   not an object, a later "type" that wins. */
+static void test_stream_skips(void) {
+    check_stream("{\"data\":{}}\n" ITEM_A "\n", CBK_OK, "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":7,\"data\":{}}\n{\"type\":{\"a\":\"item\"},\"data\":{\"id\":\"x\","
+        "\"createdAt\":1,\"updatedAt\":2}}\n{\"type\":[\"item\"]}\n{\"type\":null}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+    check_stream("[1,{\"type\":\"item\"}]\n\"item\"\nnull\n5\ntrue\n" ITEM_A "\n", CBK_OK,
+                 "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":\"item\",\"data\":{\"id\":\"x\",\"createdAt\":1,\"updatedAt\":2},"
+        "\"type\":\"other\"}\n{\"data\":{\"bad\":[]},\"type\":\"item\",\"type\":\"x\"}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* A line that is not one JSON value as a whole hands nothing over from
+   that line and fails the stream, as the SDK's JSON.parse of the line
+   throws before it yields; the lines before it stand. */
+static void test_stream_bad_line(void) {
+    check_stream(ITEM_A " x\n" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A "\r" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_B "\n" ITEM_A " {}", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_B "\n" ITEM_A ",\n", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_A " \t\r\n", CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* An item reaches the callback as soon as its newline arrives: before
+   the rest of the body, and also when the transport fails after it. */
+static void test_stream_item_at_newline(void) {
+    setup();
+    fake_add(&ft, 200, ITEM_A "\n{\"type\":\"item\",\"da");
+    ft.replies[0].rc = 56; /* the connection broke there */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_EQ(ft.calls, 1); /* a token was delivered: not retried */
+    setup();
+    fake_add(&ft, 200, ITEM_A);
+    ft.replies[0].rc = 56; /* no newline: the line may go on */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1403,6 +1450,9 @@ void suite_client(void) {
     RUN(test_decode_cursor_buffer);
     RUN(test_stream_lines);
     RUN(test_stream_errors);
+    RUN(test_stream_skips);
+    RUN(test_stream_bad_line);
+    RUN(test_stream_item_at_newline);
     RUN(test_create_decode);
     RUN(test_create_errors);
     RUN(test_update_delete_decode);

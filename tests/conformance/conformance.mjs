@@ -769,6 +769,29 @@ cases.push(
   errCase('nesting deeper than CBK_JSON_MAX_DEPTH', deepBody, { status: 400, code: 'DEEP', message: 'after deep' }),
 );
 
+// Stream lines (issue 13), settled: a line without a string "type" of
+// "item" is skipped (the SDK yields it; its users filter on type); a line
+// that is not one JSON value as a whole hands nothing over and ends the
+// stream with an error (the SDK's JSON.parse throws before it yields).
+const ITEM_LINE = (i) => itemLine(i) + '\n';
+cases.push(
+  { name: 'stream: lines without a string type, or not objects, are skipped', op: 'stream', user: USER,
+    script: [jsonl([line({ data: ITEM(9) }) + '\n' + line({ type: 7, data: ITEM(8) }) + '\n' + line({ type: { a: 'item' } }) + '\n5\nnull\n"item"\n[1,{"type":"item"}]\n' + ITEM_LINE(1) + '{"type":"item","data":' + line(ITEM(7)) + ',"type":"other"}\n' + ITEM_LINE(2)])] },
+  ...[
+    ['trailing bytes after a line\'s value', ITEM_LINE(1) + itemLine(2) + ' x\n' + ITEM_LINE(3)],
+    ['two values on one line', ITEM_LINE(1) + itemLine(2) + itemLine(3) + '\n'],
+    ['lines parted by a bare CR', ITEM_LINE(1) + itemLine(2) + '\r' + itemLine(3) + '\n'],
+  ].map(([what, body]) => ({
+    name: `stream: ${what} hands nothing over from that line`, op: 'stream', user: USER, script: [jsonl([body])],
+    check(ctx, fails) {
+      compareAll(ctx, fails, { outcome: false });
+      const tokens = [normToken(ITEM(1))];
+      if (!isDeepStrictEqual(ctx.sdkOut.tokens, tokens) || ctx.sdkOut.error?.exception !== 'SyntaxError') fails.push(`SDK ${show(ctx.sdkOut)}, expected ${show(tokens)} then a SyntaxError`);
+      if (!isDeepStrictEqual(ctx.cOut.tokens, tokens) || ctx.cOut.error?.result !== 'CBK_ERR_PARSE') fails.push(`ours ${show(ctx.cOut)}, expected ${show(tokens)} then CBK_ERR_PARSE`);
+    },
+  })),
+);
+
 // D11: U+0000 in error text is shown as U+2400 (a C string would end at
 // it); the SDK's string holds U+0000.
 cases.push({
