@@ -70,10 +70,15 @@
  *     operation needs: the request (URL, header array, body, the
  *     "Bearer <secret>" value) and the response's decoding state (the
  *     current token's strings). CBK_WORK_MIN (1024) bytes run every
- *     operation with typical ids (about 30 bytes), a secret of up to 128
- *     bytes, and tokens whose name, description and meta together stay
- *     under about 400 bytes. A value that does not fit gives
- *     CBK_ERR_BUFFER_TOO_SMALL: never a truncation, never an overflow.
+ *     operation with typical ids (about 30 bytes) and a secret of up to
+ *     128 bytes; tokens whose name, description and meta together stay
+ *     under about 400 bytes arrive whole. A list delivers every token
+ *     whatever its fields hold (another client may have written them): a
+ *     name or description that does not fit is cut at a UTF-8 boundary, a
+ *     meta left out, and cbk_token.truncated says which. Anything else that
+ *     does not fit (a request, an id, a cursor, a created secret) gives
+ *     CBK_ERR_BUFFER_TOO_SMALL: never a silent truncation, never an
+ *     overflow.
  *     cbk_token_list_all also keeps its cursor there (CBK_CURSOR_MAX bytes).
  *   - Lifetimes. The secret, the options' strings and header array, and the
  *     work buffer must outlive the client's use: they are referenced, not
@@ -225,6 +230,10 @@
  *     depth are counted, not matched, so "[{]}" there passes where
  *     JSON.parse fails.
  *   - take 0 and an empty cursor mean "not set" and are not sent.
+ *   - A token's name or description too long for the work buffer is cut
+ *     at a UTF-8 boundary, a meta too long is left out (NULL), and
+ *     cbk_token.truncated says which; the SDK, with all the memory it
+ *     wants, has them whole.
  *
  * CONFIGURATION (all optional; define before including)
  *   In every file that includes the header (they change declarations or
@@ -347,7 +356,8 @@ typedef enum cbk_result {
        in text to send, a bad option value. Nothing was sent. */
     CBK_ERR_INVALID_ARGUMENT,
     /* The work buffer or an output buffer cannot hold a value. Never a
-       silent truncation. */
+       silent truncation (a list token's long name, description or meta
+       is cut or left out, and flagged in cbk_token.truncated). */
     CBK_ERR_BUFFER_TOO_SMALL,
     /* The send callback failed: connect, TLS, timeout, reset, or a response
        that ended before its body was complete at the transport level. */
@@ -434,7 +444,8 @@ typedef int (*cbk_json_fn)(void *user, cbk_json *json, const cbk_json_token *tok
 
 /* Flags for cbk_json_init.
    CBK_JSON_TRUNCATE: a string longer than the buffer is cut at a UTF-8
-   boundary (token.truncated = 1) instead of failing.
+   boundary (token.truncated = 1) instead of failing; a captured value
+   that does not fit comes as an empty RAW token with truncated = 1.
    CBK_JSON_LINES: JSON Lines: one value per line, blank lines skipped, a
    value may not span lines. */
 #define CBK_JSON_TRUNCATE 1u
@@ -468,13 +479,14 @@ struct cbk_json {
     uint8_t joined;   /* the current token is being joined in buf */
     uint8_t skipping; /* 1: skip a value; 2: capture it; 3: skip the rest of a container */
     uint8_t truncated;
-    uint8_t seen;    /* any value byte seen (CBK_JSON_LINES) */
-    uint8_t result;  /* sticky cbk_result after a failure */
-    uint8_t nul;     /* the current string holds \u0000 */
-    uint8_t num_ok;  /* num is the current number's value */
-    int64_t num;     /* (of a plain integer of <= 18 digits) */
-    uint8_t stopped; /* a callback's nonzero ended it */
-    unsigned deep;   /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
+    uint8_t seen;     /* any value byte seen (CBK_JSON_LINES) */
+    uint8_t result;   /* sticky cbk_result after a failure */
+    uint8_t nul;      /* the current string holds \u0000 */
+    uint8_t num_ok;   /* num is the current number's value */
+    int64_t num;      /* (of a plain integer of <= 18 digits) */
+    uint8_t stopped;  /* a callback's nonzero ended it */
+    uint8_t cap_over; /* CBK_JSON_TRUNCATE: the captured value does not fit */
+    unsigned deep;    /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
     unsigned char stack[(CBK_JSON_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 };
 
@@ -636,6 +648,22 @@ typedef struct cbk_client_options {
 /* Fills o with the defaults above. */
 CBKDEF void cbk_client_options_init(cbk_client_options *o);
 
+/* Bits of cbk_token.nul and cbk_token.truncated: which field. */
+#define CBK_FIELD_ID          1u
+#define CBK_FIELD_NAME        2u
+#define CBK_FIELD_DESCRIPTION 4u
+#define CBK_FIELD_META        8u
+
+/* A token as a list delivers it. The strings are NUL-terminated; each also
+   has its length in bytes, which is what counts when the field holds
+   U+0000 (a \u0000 in the JSON: the C string then ends early, and the
+   field's bit is set in `nul`). Data that another client wrote is
+   delivered whatever its size: a name or description that does not fit
+   the work buffer is cut at a UTF-8 boundary, a meta that does not fit is
+   left out (NULL: cut JSON is not JSON), and the field's bit is set in
+   `truncated` (list again with a larger work buffer for the whole value).
+   The id is never cut: an id that does not fit fails the list with
+   CBK_ERR_BUFFER_TOO_SMALL. */
 typedef struct cbk_token {
     const char *id;          /* never NULL */
     const char *name;        /* NULL when absent or null */
@@ -643,7 +671,10 @@ typedef struct cbk_token {
     const char *meta;        /* the raw JSON object text, NULL when absent */
     int64_t created_at;      /* ms since the epoch */
     int64_t updated_at;
-} cbk_token; /* valid only during the callback */
+    size_t id_len, name_len, description_len, meta_len; /* bytes; 0 when NULL */
+    unsigned nul;       /* CBK_FIELD_* bits: the field holds U+0000 */
+    unsigned truncated; /* CBK_FIELD_* bits: the field was cut or left out */
+} cbk_token;            /* valid only during the callback */
 
 /* Called for each token. Return 0 to go on, nonzero to stop
    (the operation then returns CBK_ERR_CANCELLED). */
@@ -816,8 +847,11 @@ CBKDEF int cbk_client_http_status(const cbk_client *c);
                                empty, "." or "..", order not "asc"/"desc",
                                take < 0, text not valid UTF-8; nothing sent
      CBK_ERR_BUFFER_TOO_SMALL  next_cursor_size 0; the work buffer cannot
-                               hold the request or a token's strings; the
-                               cursor does not fit in next_cursor
+                               hold the request, a token's id, its keys and
+                               timestamps, or the cursor; the cursor does
+                               not fit in next_cursor (a long name,
+                               description or meta is cut or left out
+                               instead: see cbk_token)
      CBK_ERR_TRANSPORT, CBK_ERR_HTTP  see cbk_client_error()
      CBK_ERR_PARSE             the body is not {"items":[...],"cursor":...}
                                with valid items
@@ -1281,14 +1315,20 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
             }
             j->skipping = 0;
             n = (size_t)(j->pos - j->cap);
-            if (!j->buf || j->buf_size - j->kept - j->cap_len < n + 1)
-                return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-            len = j->cap_len + n;
-            if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
-            j->buf[j->kept + len] = 0;
             type = CBK_JSON_RAW;
-            text = j->buf + j->kept;
+            if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
+                if (!(j->flags & CBK_JSON_TRUNCATE))
+                    return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+                j->cap_over = 1; /* delivered empty, marked truncated */
+                text = "";
+                len = 0;
+            } else {
+                CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+                len = j->cap_len + n;
+                if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
+                j->buf[j->kept + len] = 0;
+                text = j->buf + j->kept;
+            }
             j->cap_len = 0;
         }
     }
@@ -1297,7 +1337,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
     t.text = text;
     t.len = len;
     t.depth = depth;
-    t.truncated = j->truncated;
+    t.truncated = j->truncated | j->cap_over;
+    j->cap_over = 0;
     rc = j->on_token(j->user, j, &t);
     if (rc) {
         j->stopped = 1;
@@ -1993,16 +2034,20 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
         }
     next:;
     }
-    if (j->skipping == 2 && j->cap) {
+    if (j->skipping == 2 && j->cap && !j->cap_over) {
         /* the captured value goes on past this chunk: keep its bytes */
         size_t n = (size_t)((const char *)end - j->cap);
         if (j->buf_size - j->kept - j->cap_len < n + 1) {
-            cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-            goto failed;
+            if (!(j->flags & CBK_JSON_TRUNCATE)) {
+                cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+                goto failed;
+            }
+            j->cap_over = 1;
+        } else {
+            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+            j->cap_len += n;
+            if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
         }
-        CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-        j->cap_len += n;
-        if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
     }
     j->offset += len;
     return CBK_OK;
@@ -3020,6 +3065,124 @@ static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
     return r;
 }
 
+/* Room kept back for each field of a token not seen yet, so that one long
+   name or description cannot crowd out the rest: the id is never cut, a
+   timestamp or key that spans chunks is joined in the buffer. */
+#define CBK__FIELD_RESERVE  64u
+#define CBK__NUMBER_RESERVE 32u
+#define CBK__KEY_RESERVE    16u
+
+/* Before an id, name, description or meta value: the work buffer it may
+   fill, leaving the reserves of the token's fields not seen yet. */
+static void cbk__item_limit(cbk_client *c, int field) {
+    unsigned missing = ~c->item.seen & ~(unsigned)field;
+    size_t reserve = CBK__KEY_RESERVE, room = c->region_size - c->json.kept;
+    if (missing & CBK__F_ID) reserve += CBK_ID_MAX;
+    if (missing & CBK__F_NAME) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_DESCRIPTION) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_META) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_CREATED) reserve += CBK__NUMBER_RESERVE;
+    if (missing & CBK__F_UPDATED) reserve += CBK__NUMBER_RESERVE;
+    c->json.buf_size = c->region_size - (reserve < room ? reserve : room);
+}
+
+/* The bit of a token field in cbk_token.nul / truncated. */
+static unsigned cbk__field_bit(int field) {
+    return field == CBK__F_ID     ? CBK_FIELD_ID
+           : field == CBK__F_NAME ? CBK_FIELD_NAME
+           : field == CBK__F_META ? CBK_FIELD_META
+                                  : CBK_FIELD_DESCRIPTION;
+}
+
+/* Keeps a token's string (id, name, description) with its length; a name
+   or description that does not fit is cut at a UTF-8 boundary and
+   flagged, an id that does not fit fails. */
+static cbk_result cbk__item_string(cbk_client *c, const cbk_json_token *t, const char **out,
+                                   size_t *len) {
+    cbk__item *it = &c->item;
+    unsigned bit = cbk__field_bit(it->field);
+    cbk_json_token cut = *t;
+    size_t room = c->json.buf_size - c->json.kept;
+    it->token.nul &= ~bit;
+    it->token.truncated &= ~bit;
+    if (t->truncated || t->len >= room) {
+        if (bit == CBK_FIELD_ID)
+            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                             "a token's id does not fit the work buffer");
+        cut.len = cbk__utf8_complete(t->text, t->len < room ? t->len : room ? room - 1 : 0);
+        it->token.truncated |= bit;
+    }
+    if (cbk__has_nul(c, cut.text, cut.len)) it->token.nul |= bit;
+    if (cbk_json_keep(&c->json, &cut, out))
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    *len = cut.len;
+    return CBK_OK;
+}
+
+/* meta: the raw object text, or left out and flagged when it did not fit. */
+static cbk_result cbk__item_meta(cbk_client *c, const cbk_json_token *t) {
+    cbk_token *tok = &c->item.token;
+    tok->meta = NULL;
+    tok->meta_len = 0;
+    tok->truncated &= ~CBK_FIELD_META;
+    if (t->type == CBK_JSON_RAW && t->truncated) {
+        tok->truncated |= CBK_FIELD_META;
+        return CBK_OK;
+    }
+    if (t->type == CBK_JSON_RAW && t->text[0] == 'n') return CBK_OK;
+    if (t->type != CBK_JSON_RAW || t->text[0] != '{')
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
+    tok->meta_len = t->len;
+    if (cbk_json_keep(&c->json, t, &tok->meta)) /* captured in place: it fits */
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    return CBK_OK;
+}
+
+/* A name or description: a string, or null. */
+static cbk_result cbk__item_text(cbk_client *c, const cbk_json_token *t) {
+    cbk_token *tok = &c->item.token;
+    int name = c->item.field == CBK__F_NAME;
+    const char **dst = name ? &tok->name : &tok->description;
+    size_t *len = name ? &tok->name_len : &tok->description_len;
+    if (t->type == CBK_JSON_NULL) {
+        *dst = NULL;
+        *len = 0;
+        tok->nul &= ~cbk__field_bit(c->item.field);
+        tok->truncated &= ~cbk__field_bit(c->item.field);
+        return CBK_OK;
+    }
+    if (t->type != CBK_JSON_STRING)
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's name or description is not a string");
+    return cbk__item_string(c, t, dst, len);
+}
+
+/* createdAt, updatedAt */
+static cbk_result cbk__item_time(cbk_client *c, const cbk_json_token *t) {
+    int64_t *dst =
+        c->item.field == CBK__F_CREATED ? &c->item.token.created_at : &c->item.token.updated_at;
+    if (t->type != CBK_JSON_NUMBER)
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
+    if (c->json.num_ok)
+        *dst = c->json.num; /* the tokenizer already has the value */
+    else if (cbk_json_int64(t->text, t->len, dst))
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
+    return CBK_OK;
+}
+
+/* A key cut so short by CBK_JSON_TRUNCATE that it may have been one the
+   decoder knows ("description" is the longest): the buffer is too small.
+   A longer cut key is one it does not know, and is skipped. */
+static int cbk__key_cut(const cbk_json_token *t) {
+    return t->truncated && t->len < 11;
+}
+
+static int cbk__item_is_text(int field) {
+    return field == CBK__F_ID || field == CBK__F_NAME || field == CBK__F_DESCRIPTION ||
+           field == CBK__F_META;
+}
+
 /* A token of a list item or stream line's data, the item object being at
    depth d. */
 static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsigned d) {
@@ -3027,7 +3190,11 @@ static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsign
     cbk_result r = CBK_OK;
     if (t->depth != d + 1) return CBK_OK; /* inside a skipped value */
     if (t->type == CBK_JSON_KEY) {
-        it->field = cbk__item_field(t->text, t->len);
+        if (cbk__key_cut(t))
+            return cbk__item_failed(
+                c, cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key"));
+        it->field = t->truncated ? 0 : cbk__item_field(t->text, t->len);
+        if (cbk__item_is_text(it->field)) cbk__item_limit(c, it->field);
         if (it->field == CBK__F_META)
             cbk_json_capture(&c->json);
         else if (!it->field)
@@ -3039,40 +3206,16 @@ static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsign
         if (t->type != CBK_JSON_STRING)
             r = cbk__fail(c, CBK_ERR_PARSE, "a token's id is not a string");
         else
-            r = cbk__keep_string(c, t, &it->token.id);
+            r = cbk__item_string(c, t, &it->token.id, &it->token.id_len);
         break;
     case CBK__F_NAME:
-    case CBK__F_DESCRIPTION: {
-        const char **dst = it->field == CBK__F_NAME ? &it->token.name : &it->token.description;
-        if (t->type == CBK_JSON_NULL)
-            *dst = NULL;
-        else if (t->type != CBK_JSON_STRING)
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's name or description is not a string");
-        else
-            r = cbk__keep_string(c, t, dst);
-        break;
-    }
-    case CBK__F_META:
-        if (t->type == CBK_JSON_RAW && t->text[0] == '{')
-            r = cbk__keep_string(c, t, &it->token.meta);
-        else if (t->type == CBK_JSON_RAW && t->text[0] == 'n')
-            it->token.meta = NULL;
-        else
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
-        break;
+    case CBK__F_DESCRIPTION: r = cbk__item_text(c, t); break;
+    case CBK__F_META: r = cbk__item_meta(c, t); break;
     case CBK__F_CREATED:
-    case CBK__F_UPDATED: {
-        int64_t *dst = it->field == CBK__F_CREATED ? &it->token.created_at : &it->token.updated_at;
-        if (t->type != CBK_JSON_NUMBER)
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
-        else if (c->json.num_ok)
-            *dst = c->json.num; /* the tokenizer already has the value */
-        else if (cbk_json_int64(t->text, t->len, dst))
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
-        break;
-    }
+    case CBK__F_UPDATED: r = cbk__item_time(c, t); break;
     default: return CBK_OK;
     }
+    c->json.buf_size = c->region_size; /* the value is read: its limit ends */
     if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
         cbk_json_skip(&c->json); /* already failed; keep the depth in step */
     if (r) return cbk__item_failed(c, r);
@@ -3132,7 +3275,10 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
     }
     if (t->depth == 1) {
         if (t->type == CBK_JSON_KEY) {
-            c->field = cbk__streq(t->text, t->len, "items")    ? CBK__F_ITEMS
+            if (cbk__key_cut(t))
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+            c->field = t->truncated                            ? 0
+                       : cbk__streq(t->text, t->len, "items")  ? CBK__F_ITEMS
                        : cbk__streq(t->text, t->len, "cursor") ? CBK__F_CURSOR
                                                                : 0;
             if (!c->field) cbk_json_skip(&c->json);
@@ -3156,6 +3302,9 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
             }
             if (t->type != CBK_JSON_STRING)
                 return cbk__fail(c, CBK_ERR_PARSE, "\"cursor\" is not a string");
+            if (t->truncated)
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                                 "the cursor does not fit the work buffer");
             if (c->out && t->len >= c->out_size)
                 return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
                                    "the cursor does not fit; bytes needed: ", t->len + 1);
@@ -3222,7 +3371,9 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
     if (t->depth == 0) return cbk__stream_top(c, t);
     /* depth 1 */
     if (t->type == CBK_JSON_KEY) {
-        c->field = t->len != 4                     ? 0
+        if (cbk__key_cut(t))
+            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+        c->field = t->truncated || t->len != 4     ? 0
                    : cbk__same(t->text, "type", 4) ? CBK__F_TYPE
                    : cbk__same(t->text, "data", 4) ? CBK__F_DATA
                                                    : 0;
@@ -3716,7 +3867,9 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     if (!cbk__is_2xx(http_status))
         flags = CBK_JSON_TRUNCATE | CBK__JSON_LENIENT;
     else if (c->op == CBK__OP_STREAM)
-        flags = CBK_JSON_LINES;
+        flags = CBK_JSON_LINES | CBK_JSON_TRUNCATE; /* long token fields are cut */
+    else if (c->op == CBK__OP_LIST)
+        flags = CBK_JSON_TRUNCATE;
     cbk_json_init(&c->json, c->region, c->region_size, flags,
                   !cbk__is_2xx(http_status) ? cbk__on_error_json
                   : c->op == CBK__OP_LIST   ? cbk__on_list_json
