@@ -445,7 +445,8 @@ typedef int (*cbk_json_fn)(void *user, cbk_json *json, const cbk_json_token *tok
 /* Flags for cbk_json_init.
    CBK_JSON_TRUNCATE: a string longer than the buffer is cut at a UTF-8
    boundary (token.truncated = 1) instead of failing; a captured value
-   that does not fit comes as an empty RAW token with truncated = 1.
+   that does not fit comes as a RAW token holding only its first byte
+   (which tells its type), with truncated = 1.
    CBK_JSON_LINES: JSON Lines: one value per line, blank lines skipped, a
    value may not span lines. */
 #define CBK_JSON_TRUNCATE 1u
@@ -486,6 +487,7 @@ struct cbk_json {
     int64_t num;      /* (of a plain integer of <= 18 digits) */
     uint8_t stopped;  /* a callback's nonzero ended it */
     uint8_t cap_over; /* CBK_JSON_TRUNCATE: the captured value does not fit */
+    char cap_first;   /* the captured value's first byte */
     unsigned deep;    /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
     unsigned char stack[(CBK_JSON_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 };
@@ -1319,9 +1321,9 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
             if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
                 if (!(j->flags & CBK_JSON_TRUNCATE))
                     return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-                j->cap_over = 1; /* delivered empty, marked truncated */
-                text = "";
-                len = 0;
+                j->cap_over = 1; /* its first byte only, marked truncated */
+                text = &j->cap_first;
+                len = 1;
             } else {
                 CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
                 len = j->cap_len + n;
@@ -1379,7 +1381,10 @@ static int cbk__json_wants_value(const cbk_json *j) {
 /* Marks where a value starts, for a capture waiting on it. */
 static void cbk__json_value_begins(cbk_json *j, const char *p) {
     j->seen = 1;
-    if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) j->cap = p;
+    if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) {
+        j->cap = p;
+        j->cap_first = *p;
+    }
 }
 
 /* The length of s[0..n) without a UTF-8 sequence cut off at its end, so a
@@ -3126,8 +3131,8 @@ static cbk_result cbk__item_meta(cbk_client *c, const cbk_json_token *t) {
     tok->meta = NULL;
     tok->meta_len = 0;
     tok->truncated &= ~CBK_FIELD_META;
-    if (t->type == CBK_JSON_RAW && t->truncated) {
-        tok->truncated |= CBK_FIELD_META;
+    if (t->type == CBK_JSON_RAW && t->truncated && t->text[0] == '{') {
+        tok->truncated |= CBK_FIELD_META; /* an object too long to keep */
         return CBK_OK;
     }
     if (t->type == CBK_JSON_RAW && t->text[0] == 'n') return CBK_OK;
