@@ -90,6 +90,9 @@ demo: examples/cbk-token
 
 -include mk/*.mk
 
+# make check runs the HTTP/1.1 engine's test too (mk/http1.mk builds it for test)
+check: $(if $(wildcard tests/test_http1.c),$(BUILD)/test_http1)
+
 format:
 	clang-format -i $(HEADER) tests/*.c tests/*.h $(wildcard adapters/*.h examples/*.c)
 

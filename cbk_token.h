@@ -70,10 +70,15 @@
  *     operation needs: the request (URL, header array, body, the
  *     "Bearer <secret>" value) and the response's decoding state (the
  *     current token's strings). CBK_WORK_MIN (1024) bytes run every
- *     operation with typical ids (about 30 bytes), a secret of up to 128
- *     bytes, and tokens whose name, description and meta together stay
- *     under about 400 bytes. A value that does not fit gives
- *     CBK_ERR_BUFFER_TOO_SMALL: never a truncation, never an overflow.
+ *     operation with typical ids (about 30 bytes) and a secret of up to
+ *     128 bytes; tokens whose name, description and meta together stay
+ *     under about 400 bytes arrive whole. A list delivers every token
+ *     whatever its fields hold (another client may have written them): a
+ *     name or description that does not fit is cut at a UTF-8 boundary, a
+ *     meta left out, and cbk_token.truncated says which. Anything else that
+ *     does not fit (a request, an id, a cursor, a created secret) gives
+ *     CBK_ERR_BUFFER_TOO_SMALL: never a silent truncation, never an
+ *     overflow.
  *     cbk_token_list_all also keeps its cursor there (CBK_CURSOR_MAX bytes).
  *   - Lifetimes. The secret, the options' strings and header array, and the
  *     work buffer must outlive the client's use: they are referenced, not
@@ -225,6 +230,10 @@
  *     depth are counted, not matched, so "[{]}" there passes where
  *     JSON.parse fails.
  *   - take 0 and an empty cursor mean "not set" and are not sent.
+ *   - A token's name or description too long for the work buffer is cut
+ *     at a UTF-8 boundary, a meta too long is left out (NULL), and
+ *     cbk_token.truncated says which; the SDK, with all the memory it
+ *     wants, has them whole.
  *
  * CONFIGURATION (all optional; define before including)
  *   In every file that includes the header (they change declarations or
@@ -347,7 +356,8 @@ typedef enum cbk_result {
        in text to send, a bad option value. Nothing was sent. */
     CBK_ERR_INVALID_ARGUMENT,
     /* The work buffer or an output buffer cannot hold a value. Never a
-       silent truncation. */
+       silent truncation (a list token's long name, description or meta
+       is cut or left out, and flagged in cbk_token.truncated). */
     CBK_ERR_BUFFER_TOO_SMALL,
     /* The send callback failed: connect, TLS, timeout, reset, or a response
        that ended before its body was complete at the transport level. */
@@ -434,7 +444,9 @@ typedef int (*cbk_json_fn)(void *user, cbk_json *json, const cbk_json_token *tok
 
 /* Flags for cbk_json_init.
    CBK_JSON_TRUNCATE: a string longer than the buffer is cut at a UTF-8
-   boundary (token.truncated = 1) instead of failing.
+   boundary (token.truncated = 1) instead of failing; a captured value
+   that does not fit comes as a RAW token holding only its first byte
+   (which tells its type), with truncated = 1.
    CBK_JSON_LINES: JSON Lines: one value per line, blank lines skipped, a
    value may not span lines. */
 #define CBK_JSON_TRUNCATE 1u
@@ -468,13 +480,15 @@ struct cbk_json {
     uint8_t joined;   /* the current token is being joined in buf */
     uint8_t skipping; /* 1: skip a value; 2: capture it; 3: skip the rest of a container */
     uint8_t truncated;
-    uint8_t seen;    /* any value byte seen (CBK_JSON_LINES) */
-    uint8_t result;  /* sticky cbk_result after a failure */
-    uint8_t nul;     /* the current string holds \u0000 */
-    uint8_t num_ok;  /* num is the current number's value */
-    int64_t num;     /* (of a plain integer of <= 18 digits) */
-    uint8_t stopped; /* a callback's nonzero ended it */
-    unsigned deep;   /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
+    uint8_t seen;     /* any value byte seen (CBK_JSON_LINES) */
+    uint8_t result;   /* sticky cbk_result after a failure */
+    uint8_t nul;      /* the current string holds \u0000 */
+    uint8_t num_ok;   /* num is the current number's value */
+    int64_t num;      /* (of a plain integer of <= 18 digits) */
+    uint8_t stopped;  /* a callback's nonzero ended it */
+    uint8_t cap_over; /* CBK_JSON_TRUNCATE: the captured value does not fit */
+    char cap_first;   /* the captured value's first byte */
+    unsigned deep;    /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
     unsigned char stack[(CBK_JSON_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 };
 
@@ -636,6 +650,22 @@ typedef struct cbk_client_options {
 /* Fills o with the defaults above. */
 CBKDEF void cbk_client_options_init(cbk_client_options *o);
 
+/* Bits of cbk_token.nul and cbk_token.truncated: which field. */
+#define CBK_FIELD_ID          1u
+#define CBK_FIELD_NAME        2u
+#define CBK_FIELD_DESCRIPTION 4u
+#define CBK_FIELD_META        8u
+
+/* A token as a list delivers it. The strings are NUL-terminated; each also
+   has its length in bytes, which is what counts when the field holds
+   U+0000 (a \u0000 in the JSON: the C string then ends early, and the
+   field's bit is set in `nul`). Data that another client wrote is
+   delivered whatever its size: a name or description that does not fit
+   the work buffer is cut at a UTF-8 boundary, a meta that does not fit is
+   left out (NULL: cut JSON is not JSON), and the field's bit is set in
+   `truncated` (list again with a larger work buffer for the whole value).
+   The id is never cut: an id that does not fit fails the list with
+   CBK_ERR_BUFFER_TOO_SMALL. */
 typedef struct cbk_token {
     const char *id;          /* never NULL */
     const char *name;        /* NULL when absent or null */
@@ -643,7 +673,10 @@ typedef struct cbk_token {
     const char *meta;        /* the raw JSON object text, NULL when absent */
     int64_t created_at;      /* ms since the epoch */
     int64_t updated_at;
-} cbk_token; /* valid only during the callback */
+    size_t id_len, name_len, description_len, meta_len; /* bytes; 0 when NULL */
+    unsigned nul;       /* CBK_FIELD_* bits: the field holds U+0000 */
+    unsigned truncated; /* CBK_FIELD_* bits: the field was cut or left out */
+} cbk_token;            /* valid only during the callback */
 
 /* Called for each token. Return 0 to go on, nonzero to stop
    (the operation then returns CBK_ERR_CANCELLED). */
@@ -703,6 +736,7 @@ typedef struct cbk__item {
     int field;      /* the field whose value comes next */
     int deferred;   /* a cbk_result held until the stream line's type is known */
     int type_state; /* stream lines: 0 no type yet, 1 "item", 2 other */
+    int pending;    /* a stream item waits for its line to prove whole */
 } cbk__item;
 
 /* The client. A complete type you allocate; all fields are private. */
@@ -815,8 +849,11 @@ CBKDEF int cbk_client_http_status(const cbk_client *c);
                                empty, "." or "..", order not "asc"/"desc",
                                take < 0, text not valid UTF-8; nothing sent
      CBK_ERR_BUFFER_TOO_SMALL  next_cursor_size 0; the work buffer cannot
-                               hold the request or a token's strings; the
-                               cursor does not fit in next_cursor
+                               hold the request, a token's id, its keys and
+                               timestamps, or the cursor; the cursor does
+                               not fit in next_cursor (a long name,
+                               description or meta is cut or left out
+                               instead: see cbk_token)
      CBK_ERR_TRANSPORT, CBK_ERR_HTTP  see cbk_client_error()
      CBK_ERR_PARSE             the body is not {"items":[...],"cursor":...}
                                with valid items
@@ -828,10 +865,16 @@ CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
                                  void *user, char *next_cursor, size_t next_cursor_size);
 
 /* Every token after opts->cursor in one response, sent as JSON Lines
-   (Accept: application/jsonl); each reaches on_token as its line arrives,
-   so memory use does not grow with the number of tokens. Lines whose type
-   is not "item" are skipped. Results as for cbk_token_list (a line that
-   is not valid JSON gives CBK_ERR_PARSE).
+   (Accept: application/jsonl); each reaches on_token as soon as its line's
+   newline arrives (or the body ends), so memory use does not grow with the
+   number of tokens. Lines without a string "type" of "item" are skipped:
+   another type, no type, a type that is not a string, a line that is not
+   an object (the SDK yields them; its users filter on type). Blank lines
+   are skipped. Results as for cbk_token_list; a line that is not one JSON
+   value as a whole (bytes after the value, two values, values parted by a
+   bare CR) gives CBK_ERR_PARSE and hands nothing over from that line, as
+   the SDK's JSON.parse of the line throws before it yields; an item line
+   whose "data" is not a valid token fails the same way.
    A failure after a token reached on_token is not retried: the tokens seen
    so far stand, and the caller decides whether to list again. */
 CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
@@ -1274,14 +1317,20 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
             }
             j->skipping = 0;
             n = (size_t)(j->pos - j->cap);
-            if (!j->buf || j->buf_size - j->kept - j->cap_len < n + 1)
-                return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-            len = j->cap_len + n;
-            if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
-            j->buf[j->kept + len] = 0;
             type = CBK_JSON_RAW;
-            text = j->buf + j->kept;
+            if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
+                if (!(j->flags & CBK_JSON_TRUNCATE))
+                    return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+                j->cap_over = 1; /* its first byte only, marked truncated */
+                text = &j->cap_first;
+                len = 1;
+            } else {
+                CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+                len = j->cap_len + n;
+                if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
+                j->buf[j->kept + len] = 0;
+                text = j->buf + j->kept;
+            }
             j->cap_len = 0;
         }
     }
@@ -1290,7 +1339,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
     t.text = text;
     t.len = len;
     t.depth = depth;
-    t.truncated = j->truncated;
+    t.truncated = j->truncated | j->cap_over;
+    j->cap_over = 0;
     rc = j->on_token(j->user, j, &t);
     if (rc) {
         j->stopped = 1;
@@ -1331,7 +1381,10 @@ static int cbk__json_wants_value(const cbk_json *j) {
 /* Marks where a value starts, for a capture waiting on it. */
 static void cbk__json_value_begins(cbk_json *j, const char *p) {
     j->seen = 1;
-    if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) j->cap = p;
+    if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) {
+        j->cap = p;
+        j->cap_first = *p;
+    }
 }
 
 /* The length of s[0..n) without a UTF-8 sequence cut off at its end, so a
@@ -1986,16 +2039,20 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
         }
     next:;
     }
-    if (j->skipping == 2 && j->cap) {
+    if (j->skipping == 2 && j->cap && !j->cap_over) {
         /* the captured value goes on past this chunk: keep its bytes */
         size_t n = (size_t)((const char *)end - j->cap);
         if (j->buf_size - j->kept - j->cap_len < n + 1) {
-            cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-            goto failed;
+            if (!(j->flags & CBK_JSON_TRUNCATE)) {
+                cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+                goto failed;
+            }
+            j->cap_over = 1;
+        } else {
+            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+            j->cap_len += n;
+            if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
         }
-        CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-        j->cap_len += n;
-        if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
     }
     j->offset += len;
     return CBK_OK;
@@ -3001,15 +3058,134 @@ static cbk_result cbk__keep_string(cbk_client *c, const cbk_json_token *t, const
     return CBK_OK;
 }
 
-/* Stream lines may carry "data" before "type": until the type is known a
-   failure is held, and only counts if the line turns out to be an item. */
+/* Stream lines may carry "data" before "type", and a later "type" wins: a
+   failure is held until the line ends, and only counts if the line turns
+   out to be an item. */
 static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
-    if (c->op == CBK__OP_STREAM && c->item.type_state == 0) {
+    if (c->op == CBK__OP_STREAM) {
         if (!c->item.deferred) c->item.deferred = (int)r;
         cbk__clear_error(c); /* it may never count; if it does, it is told anew */
         return CBK_OK;
     }
     return r;
+}
+
+/* Room kept back for each field of a token not seen yet, so that one long
+   name or description cannot crowd out the rest: the id is never cut, a
+   timestamp or key that spans chunks is joined in the buffer. */
+#define CBK__FIELD_RESERVE  64u
+#define CBK__NUMBER_RESERVE 32u
+#define CBK__KEY_RESERVE    16u
+
+/* Before an id, name, description or meta value: the work buffer it may
+   fill, leaving the reserves of the token's fields not seen yet. */
+static void cbk__item_limit(cbk_client *c, int field) {
+    unsigned missing = ~c->item.seen & ~(unsigned)field;
+    size_t reserve = CBK__KEY_RESERVE, room = c->region_size - c->json.kept;
+    if (missing & CBK__F_ID) reserve += CBK_ID_MAX;
+    if (missing & CBK__F_NAME) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_DESCRIPTION) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_META) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_CREATED) reserve += CBK__NUMBER_RESERVE;
+    if (missing & CBK__F_UPDATED) reserve += CBK__NUMBER_RESERVE;
+    c->json.buf_size = c->region_size - (reserve < room ? reserve : room);
+}
+
+/* The bit of a token field in cbk_token.nul / truncated. */
+static unsigned cbk__field_bit(int field) {
+    return field == CBK__F_ID     ? CBK_FIELD_ID
+           : field == CBK__F_NAME ? CBK_FIELD_NAME
+           : field == CBK__F_META ? CBK_FIELD_META
+                                  : CBK_FIELD_DESCRIPTION;
+}
+
+/* Keeps a token's string (id, name, description) with its length; a name
+   or description that does not fit is cut at a UTF-8 boundary and
+   flagged, an id that does not fit fails. */
+static cbk_result cbk__item_string(cbk_client *c, const cbk_json_token *t, const char **out,
+                                   size_t *len) {
+    cbk__item *it = &c->item;
+    unsigned bit = cbk__field_bit(it->field);
+    cbk_json_token cut = *t;
+    size_t room = c->json.buf_size - c->json.kept;
+    it->token.nul &= ~bit;
+    it->token.truncated &= ~bit;
+    if (t->truncated || t->len >= room) {
+        if (bit == CBK_FIELD_ID)
+            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                             "a token's id does not fit the work buffer");
+        cut.len = cbk__utf8_complete(t->text, t->len < room ? t->len : room ? room - 1 : 0);
+        it->token.truncated |= bit;
+    }
+    if (cbk__has_nul(c, cut.text, cut.len)) it->token.nul |= bit;
+    if (cbk_json_keep(&c->json, &cut, out))
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    *len = cut.len;
+    return CBK_OK;
+}
+
+/* meta: the raw object text, or left out and flagged when it did not fit. */
+static cbk_result cbk__item_meta(cbk_client *c, const cbk_json_token *t) {
+    cbk_token *tok = &c->item.token;
+    tok->meta = NULL;
+    tok->meta_len = 0;
+    tok->truncated &= ~CBK_FIELD_META;
+    if (t->type == CBK_JSON_RAW && t->truncated && t->text[0] == '{') {
+        tok->truncated |= CBK_FIELD_META; /* an object too long to keep */
+        return CBK_OK;
+    }
+    if (t->type == CBK_JSON_RAW && t->text[0] == 'n') return CBK_OK;
+    if (t->type != CBK_JSON_RAW || t->text[0] != '{')
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
+    tok->meta_len = t->len;
+    if (cbk_json_keep(&c->json, t, &tok->meta)) /* captured in place: it fits */
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    return CBK_OK;
+}
+
+/* A name or description: a string, or null. */
+static cbk_result cbk__item_text(cbk_client *c, const cbk_json_token *t) {
+    cbk_token *tok = &c->item.token;
+    int name = c->item.field == CBK__F_NAME;
+    const char **dst = name ? &tok->name : &tok->description;
+    size_t *len = name ? &tok->name_len : &tok->description_len;
+    if (t->type == CBK_JSON_NULL) {
+        *dst = NULL;
+        *len = 0;
+        tok->nul &= ~cbk__field_bit(c->item.field);
+        tok->truncated &= ~cbk__field_bit(c->item.field);
+        return CBK_OK;
+    }
+    if (t->type != CBK_JSON_STRING)
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's name or description is not a string");
+    return cbk__item_string(c, t, dst, len);
+}
+
+/* createdAt, updatedAt */
+static cbk_result cbk__item_time(cbk_client *c, const cbk_json_token *t) {
+    int64_t *dst =
+        c->item.field == CBK__F_CREATED ? &c->item.token.created_at : &c->item.token.updated_at;
+    if (t->type != CBK_JSON_NUMBER)
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
+    if (c->json.num_ok)
+        *dst = c->json.num; /* the tokenizer already has the value */
+    else if (cbk_json_int64(t->text, t->len, dst))
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
+    return CBK_OK;
+}
+
+/* A key cut so short by CBK_JSON_TRUNCATE that it may have been one the
+   decoder knows ("description" is the longest): the buffer is too small.
+   A longer cut key is one it does not know, and is skipped. */
+static int cbk__key_cut(const cbk_json_token *t) {
+    return t->truncated && t->len < 11;
+}
+
+static int cbk__item_is_text(int field) {
+    return field == CBK__F_ID || field == CBK__F_NAME || field == CBK__F_DESCRIPTION ||
+           field == CBK__F_META;
 }
 
 /* A token of a list item or stream line's data, the item object being at
@@ -3019,7 +3195,11 @@ static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsign
     cbk_result r = CBK_OK;
     if (t->depth != d + 1) return CBK_OK; /* inside a skipped value */
     if (t->type == CBK_JSON_KEY) {
-        it->field = cbk__item_field(t->text, t->len);
+        if (cbk__key_cut(t))
+            return cbk__item_failed(
+                c, cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key"));
+        it->field = t->truncated ? 0 : cbk__item_field(t->text, t->len);
+        if (cbk__item_is_text(it->field)) cbk__item_limit(c, it->field);
         if (it->field == CBK__F_META)
             cbk_json_capture(&c->json);
         else if (!it->field)
@@ -3031,40 +3211,16 @@ static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsign
         if (t->type != CBK_JSON_STRING)
             r = cbk__fail(c, CBK_ERR_PARSE, "a token's id is not a string");
         else
-            r = cbk__keep_string(c, t, &it->token.id);
+            r = cbk__item_string(c, t, &it->token.id, &it->token.id_len);
         break;
     case CBK__F_NAME:
-    case CBK__F_DESCRIPTION: {
-        const char **dst = it->field == CBK__F_NAME ? &it->token.name : &it->token.description;
-        if (t->type == CBK_JSON_NULL)
-            *dst = NULL;
-        else if (t->type != CBK_JSON_STRING)
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's name or description is not a string");
-        else
-            r = cbk__keep_string(c, t, dst);
-        break;
-    }
-    case CBK__F_META:
-        if (t->type == CBK_JSON_RAW && t->text[0] == '{')
-            r = cbk__keep_string(c, t, &it->token.meta);
-        else if (t->type == CBK_JSON_RAW && t->text[0] == 'n')
-            it->token.meta = NULL;
-        else
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
-        break;
+    case CBK__F_DESCRIPTION: r = cbk__item_text(c, t); break;
+    case CBK__F_META: r = cbk__item_meta(c, t); break;
     case CBK__F_CREATED:
-    case CBK__F_UPDATED: {
-        int64_t *dst = it->field == CBK__F_CREATED ? &it->token.created_at : &it->token.updated_at;
-        if (t->type != CBK_JSON_NUMBER)
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
-        else if (c->json.num_ok)
-            *dst = c->json.num; /* the tokenizer already has the value */
-        else if (cbk_json_int64(t->text, t->len, dst))
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
-        break;
-    }
+    case CBK__F_UPDATED: r = cbk__item_time(c, t); break;
     default: return CBK_OK;
     }
+    c->json.buf_size = c->region_size; /* the value is read: its limit ends */
     if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
         cbk_json_skip(&c->json); /* already failed; keep the depth in step */
     if (r) return cbk__item_failed(c, r);
@@ -3124,7 +3280,10 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
     }
     if (t->depth == 1) {
         if (t->type == CBK_JSON_KEY) {
-            c->field = cbk__streq(t->text, t->len, "items")    ? CBK__F_ITEMS
+            if (cbk__key_cut(t))
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+            c->field = t->truncated                            ? 0
+                       : cbk__streq(t->text, t->len, "items")  ? CBK__F_ITEMS
                        : cbk__streq(t->text, t->len, "cursor") ? CBK__F_CURSOR
                                                                : 0;
             if (!c->field) cbk_json_skip(&c->json);
@@ -3148,6 +3307,9 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
             }
             if (t->type != CBK_JSON_STRING)
                 return cbk__fail(c, CBK_ERR_PARSE, "\"cursor\" is not a string");
+            if (t->truncated)
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                                 "the cursor does not fit the work buffer");
             if (c->out && t->len >= c->out_size)
                 return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
                                    "the cursor does not fit; bytes needed: ", t->len + 1);
@@ -3160,40 +3322,63 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
     return CBK_OK;
 }
 
+/* A stream line's item is delivered once the line proves to be one whole
+   JSON value: at its newline, or at the end of the body. A line with trailing bytes ("{...} x", two
+   values, values parted by a bare CR) fails before that, and hands over nothing, as the SDK's
+   JSON.parse of the line throws before it yields. */
+static cbk_result cbk__stream_flush(cbk_client *c) {
+    cbk_result r;
+    if (!c->item.pending) return CBK_OK;
+    c->item.pending = 0;
+    r = cbk__deliver(c);
+    cbk_json_release(&c->json, c->mark);
+    return r;
+}
+
+/* A line's closing brace: an item waits for the line to prove whole. */
+static cbk_result cbk__stream_line_end(cbk_client *c) {
+    cbk__item *it = &c->item;
+    if (it->type_state != 1) {
+        cbk_json_release(&c->json, c->mark); /* no "type", or not "item": skipped */
+        return CBK_OK;
+    }
+    if (!(c->flags & CBK__F_DATA))
+        return cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
+    if (it->deferred)
+        return cbk__fail(c, (cbk_result)it->deferred,
+                         it->deferred == CBK_ERR_BUFFER_TOO_SMALL
+                             ? "the work buffer cannot hold an item's fields"
+                             : "an item line's \"data\" is not a valid token");
+    it->pending = 1;
+    return CBK_OK;
+}
+
+/* A token at a stream line's top: the line's start or end. A line that is
+   not an object has no type and is skipped, as the SDK's users skip it. */
+static cbk_result cbk__stream_top(cbk_client *c, const cbk_json_token *t) {
+    cbk__item *it = &c->item;
+    if (t->type == CBK_JSON_OBJECT_END) return cbk__stream_line_end(c);
+    if (t->type == CBK_JSON_ARRAY_END) return CBK_OK; /* a skipped array line */
+    if (t->type == CBK_JSON_ARRAY_BEGIN) cbk_json_skip(&c->json);
+    if (t->type != CBK_JSON_OBJECT_BEGIN) return CBK_OK;
+    c->flags = 0;
+    it->type_state = 0;
+    it->deferred = 0;
+    cbk__item_begin(c);
+    c->mark = cbk_json_mark(&c->json);
+    return CBK_OK;
+}
+
 /* One JSON line: {"type":"item","data":{...}} */
 static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
     cbk__item *it = &c->item;
-    cbk_result r;
     if (t->depth >= 2) return (c->flags & CBK__F_IN_DATA) ? cbk__item_event(c, t, 1) : CBK_OK;
-    r = cbk__top_object(c, t);
-    if (r) return r;
-    if (t->depth == 0) {
-        if (t->type == CBK_JSON_OBJECT_BEGIN) {
-            c->flags = 0;
-            it->type_state = 0;
-            it->deferred = 0;
-            cbk__item_begin(c);
-            c->mark = cbk_json_mark(&c->json);
-            return CBK_OK;
-        }
-        /* the line's end */
-        if (!(c->flags & CBK__F_TYPE))
-            r = cbk__fail(c, CBK_ERR_PARSE, "a stream line has no \"type\"");
-        else if (it->type_state == 1 && !(c->flags & CBK__F_DATA))
-            r = cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
-        else if (it->type_state == 1 && it->deferred)
-            r = cbk__fail(c, (cbk_result)it->deferred,
-                          it->deferred == CBK_ERR_BUFFER_TOO_SMALL
-                              ? "the work buffer cannot hold an item's fields"
-                              : "an item line's \"data\" is not a valid token");
-        else if (it->type_state == 1)
-            r = cbk__deliver(c);
-        cbk_json_release(&c->json, c->mark);
-        return r;
-    }
+    if (t->depth == 0) return cbk__stream_top(c, t);
     /* depth 1 */
     if (t->type == CBK_JSON_KEY) {
-        c->field = t->len != 4                     ? 0
+        if (cbk__key_cut(t))
+            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+        c->field = t->truncated || t->len != 4     ? 0
                    : cbk__same(t->text, "type", 4) ? CBK__F_TYPE
                    : cbk__same(t->text, "data", 4) ? CBK__F_DATA
                                                    : 0;
@@ -3201,10 +3386,14 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
         return CBK_OK;
     }
     if (c->field == CBK__F_TYPE) {
-        if (t->type != CBK_JSON_STRING)
-            return cbk__fail(c, CBK_ERR_PARSE, "a stream line's \"type\" is not a string");
+        /* the last "type" wins; one that is not a string is not "item" */
         c->flags |= CBK__F_TYPE;
-        it->type_state = t->len == 4 && cbk__same(t->text, "item", 4) ? 1 : 2;
+        it->type_state = t->type == CBK_JSON_STRING && !t->truncated && t->len == 4 &&
+                                 cbk__same(t->text, "item", 4)
+                             ? 1
+                             : 2;
+        if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
+            cbk_json_skip(&c->json);
         return CBK_OK;
     }
     if (c->field == CBK__F_DATA) {
@@ -3683,7 +3872,9 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     if (!cbk__is_2xx(http_status))
         flags = CBK_JSON_TRUNCATE | CBK__JSON_LENIENT;
     else if (c->op == CBK__OP_STREAM)
-        flags = CBK_JSON_LINES;
+        flags = CBK_JSON_LINES | CBK_JSON_TRUNCATE; /* long token fields are cut */
+    else if (c->op == CBK__OP_LIST)
+        flags = CBK_JSON_TRUNCATE;
     cbk_json_init(&c->json, c->region, c->region_size, flags,
                   !cbk__is_2xx(http_status) ? cbk__on_error_json
                   : c->op == CBK__OP_LIST   ? cbk__on_list_json
@@ -3718,6 +3909,24 @@ CBKDEF int cbk_response_header(cbk_response *r, const char *name, size_t name_le
     return 0;
 }
 
+/* A stream body is fed up to each newline at a time, so that an item is
+   handed over as soon as its line's newline arrives, before whatever
+   follows it is read. */
+static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
+    while (len) {
+        size_t n = 0;
+        cbk_result r;
+        while (n < len && data[n] != '\n') n++;
+        if (n < len) n++;
+        r = cbk_json_feed(&c->json, data, n);
+        if (!r && c->json.state == CBK__S_START) r = cbk__stream_flush(c);
+        if (r) return r;
+        data += n;
+        len -= n;
+    }
+    return CBK_OK;
+}
+
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     cbk_client *c = r ? r->client : NULL;
     cbk_result res;
@@ -3750,7 +3959,12 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         if (len) cbk__bom_flush(c);
         if (!len) return 0;
     }
-    res = c->json.result ? (cbk_result)c->json.result : cbk_json_feed(&c->json, data, len);
+    if (c->json.result)
+        res = (cbk_result)c->json.result;
+    else if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status))
+        res = cbk__feed_lines(c, data, len);
+    else
+        res = cbk_json_feed(&c->json, data, len);
     if (!res) return 0;
     if (!cbk__is_2xx(c->status)) {
         /* not JSON: the outcome is settled, no need to read a big page */
@@ -3861,6 +4075,8 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
                         cbk_json_offset(&c->json));
         return cbk__end(c, r);
     }
+    r = cbk__stream_flush(c); /* the last line, whole */
+    if (r) return cbk__end(c, r);
     if (c->op == CBK__OP_LIST && c->out) {
         size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
         if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
@@ -3881,6 +4097,8 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     c->error.transport_code = transport_code;
     /* what the receiver settled stands: it asked the transport to stop */
     if (c->result) return cbk__end(c, c->result);
+    if (c->json.state == CBK__S_START && cbk__stream_flush(c))
+        return cbk__end(c, CBK_ERR_CANCELLED); /* a whole line came before the failure */
     if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
         return cbk__end(c, cbk__http_error(c, 0));
     return cbk__end(c, cbk__fail_n(c, CBK_ERR_TRANSPORT,

@@ -840,10 +840,7 @@ static int session_open(session *s, const cli *o) {
 }
 
 static void session_close(session *s) {
-    (void)s;             /* unused in a POSIX-only build whose adapter keeps no connection */
-#ifdef CBK_TOKEN_HTTP1_H /* a POSIX adapter that keeps its connection */
-    cbk_posix_cleanup(&s->posix);
-#endif
+    cbk_posix_cleanup(&s->posix); /* closes its kept connection */
 #ifndef CBK_CLI_NO_CURL
     if (s->use_curl) {
         if (s->curl.easy != NULL) curl_easy_cleanup(s->curl.easy);

@@ -26,7 +26,8 @@ ADAPTERS_CLI_CURL := $(if $(filter undefined,$(origin HAVE_CURL)),1,$(HAVE_CURL)
 ADAPTERS_CLI_FLAGS := $(if $(ADAPTERS_CLI_CURL),$(ADAPTERS_CURL_CFLAGS),-DCBK_CLI_NO_CURL)
 ADAPTERS_CLI_LIBS := $(if $(ADAPTERS_CLI_CURL),$(ADAPTERS_CURL_LIBS))
 
-ADAPTERS_HEADERS := cbk_token.h adapters/cbk_token_curl.h adapters/cbk_token_posix.h
+ADAPTERS_HEADERS := cbk_token.h adapters/cbk_token_curl.h adapters/cbk_token_posix.h \
+	adapters/cbk_token_http1.h
 ADAPTERS_CC = $(CC) $(ADAPTERS_STD) $(ADAPTERS_WARN) $(CPPFLAGS) $(CFLAGS) -I. \
 	$(ADAPTERS_CURL_CFLAGS)
 

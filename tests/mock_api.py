@@ -50,7 +50,9 @@ CONTROL (no auth, never recorded, never faulted)
                                      "api_connections": those that carried >= 1 API request,
                                      "requests": {op: API requests received},
                                      "answered": {op: API responses written whole},
-                                     "max_requests_per_connection": n}
+                                     "max_requests_per_connection": n,
+                                     "server_ms": time spent on API requests, from the
+                                     request read to its response written (a float)}
                                  op is list|stream|create|update|delete, "other" for an
                                  unknown route; reset and clear-requests zero it all.
 
@@ -164,6 +166,7 @@ class State:
 
     def reset(self):
         self.store = {}        # user -> {id: token dict}
+        self.ordered_cache = {}  # (user, order) -> (tokens in list order, {id: position})
         self.faults = []
         self.requests = []
         self.seq = 0
@@ -176,7 +179,7 @@ class State:
         """Zeroes the counters of /__mock/stats (a new generation: open connections count anew)."""
         self.generation = getattr(self, "generation", 0) + 1
         self.stats = {"connections": 0, "api_connections": 0, "requests": {}, "answered": {},
-                      "max_requests_per_connection": 0}
+                      "max_requests_per_connection": 0, "server_ms": 0.0}
 
     def count_request(self, conn, op):
         """Counts one API request received on conn (a Handler); call with the lock held."""
@@ -189,10 +192,13 @@ class State:
         name = op or "other"
         st["requests"][name] = st["requests"].get(name, 0) + 1
 
-    def count_answered(self, op):
+    def count_answered(self, op, started):
+        """Counts a response written whole to a request whose handling began at started."""
+        ms = (time.perf_counter() - started) * 1000.0
         with self.lock:
             name = op or "other"
             self.stats["answered"][name] = self.stats["answered"].get(name, 0) + 1
+            self.stats["server_ms"] += ms
 
     def tick(self):
         """Next timestamp in ms; strictly increasing across mutations."""
@@ -209,12 +215,25 @@ class State:
     def new_secret(self):
         return "sk-" + "".join(self.rng.choice(string.ascii_letters + string.digits) for _ in range(40))
 
+    def ordered(self, user, order):
+        """user's tokens sorted for a list (see select), cached until the next create/delete."""
+        key = (user, order)
+        if key not in self.ordered_cache:
+            items = sorted(self.store.get(user, {}).values(), key=lambda t: (t["createdAt"], t["id"]),
+                           reverse=(order == "desc"))
+            self.ordered_cache[key] = (items, {t["id"]: i for i, t in enumerate(items)})
+        return self.ordered_cache[key]
+
+    def forget_order(self):
+        self.ordered_cache = {}
+
     def create(self, user, fields):
         now = self.tick()
         tid = self.new_id()
         tok = {"id": tid, "token": self.new_secret(), "createdAt": now, "updatedAt": now}
         tok.update(fields)
         self.store.setdefault(user, {})[tid] = tok
+        self.forget_order()
         return tok
 
 
@@ -290,17 +309,19 @@ def parse_list_query(query, default_take):
     return cursor, order, take, meta
 
 
-def select(tokens, cursor, order, meta):
-    """Tokens (dict id->tok) after cursor in the given order, meta-filtered."""
-    key = lambda t: (t["createdAt"], t["id"])
-    items = sorted(tokens.values(), key=key, reverse=(order == "desc"))
+def select(state, user, cursor, order, meta):
+    """(tokens after cursor in the given order, meta-filtered; how many there are). Sorted by
+    (createdAt, id), descending for desc; the cursor is a token id of that user."""
+    items, position = state.ordered(user, order)
+    start = 0
     if cursor is not None:
-        if cursor not in tokens:
+        if cursor not in position:
             raise bad("Invalid cursor")
-        ck = key(tokens[cursor])
-        items = [t for t in items if (key(t) < ck if order == "desc" else key(t) > ck)]
-    return [t for t in items
-            if all(t.get("meta", {}).get(k) == v for k, v in meta.items())]
+        start = position[cursor] + 1
+    if not meta:
+        return items, start  # a view: items[start:] without the copy
+    picked = [t for t in items[start:] if all(t.get("meta", {}).get(k) == v for k, v in meta.items())]
+    return picked, 0
 
 
 def huge_chunks(op, n, kind):
@@ -477,6 +498,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if body_error is not None:
                     return self.send_reply(err_reply(body_error), {})
                 return self.send_reply(self.control(path, query, body), {})
+            started = time.perf_counter()
             route = ROUTE.match(path)
             op = self.operation(route)
             fault = self.take_fault(op, body)
@@ -494,7 +516,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 reply = self.api(route, op, query, body, fault)
             if self.send_reply(reply, fault):
-                self.state.count_answered(op)
+                self.state.count_answered(op, started)
         except (ConnectionError, socket.timeout, BrokenPipeError):
             self.close_connection = True
         except Exception as e:  # never let a request kill the server
@@ -581,6 +603,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise ApiError(404, "Token not found", "NOT_FOUND")
                 if op == "delete":
                     del tokens[tid]
+                    self.state.forget_order()
                     self.state.tick()
                 else:
                     tokens[tid].update(fields)
@@ -601,14 +624,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def api_list(self, user, op, query, fault):
         with self.state.lock:
             cursor, order, take, meta = parse_list_query(query, self.state.config["default_take"])
-            items = select(self.state.store.get(user, {}), cursor, order, meta)
+            items, start = select(self.state, user, cursor, order, meta)
             mode = fault.get("last_cursor", self.state.config["last_cursor"])
-        if op == "stream":
-            lines = [json_bytes({"type": "item", "data": public_item(t)}) + b"\n" for t in items]
-            return Reply(200, None, "application/jsonl", chunks=lines)
-        page = items[:take]
+            if op == "stream":
+                lines = [json_bytes({"type": "item", "data": public_item(t)}) + b"\n"
+                         for t in items[start:]]
+                return Reply(200, None, "application/jsonl", chunks=lines)
+            page = items[start:start + take]
         next_cursor = page[-1]["id"] if page else ""
-        if len(items) <= take and mode == "empty":
+        if len(items) - start <= take and mode == "empty":
             next_cursor = ""
         if "cursor" in fault:
             next_cursor = fault["cursor"]

@@ -304,9 +304,16 @@ class MockTest(unittest.TestCase):
     # ---- connections, keep-alive and counts -----------------------------------
 
     def stats(self):
+        """/__mock/stats without server_ms (a time: checked for its type and sign only)."""
         st, _, data = self.call("GET", "/__mock/stats")
         self.assertEqual(st, 200, data)
-        return json.loads(data)
+        obj = json.loads(data)
+        ms = obj.pop("server_ms")
+        self.assertIsInstance(ms, float)
+        self.assertGreaterEqual(ms, 0.0)
+        if not obj["answered"]:
+            self.assertEqual(ms, 0.0)
+        return obj
 
     def test_stats_count_connections_and_requests(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

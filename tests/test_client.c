@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #define SECRET "sk-test-0123456789abcdef"
 
@@ -430,8 +431,7 @@ static void test_decode_list_shapes(void) {
     check_list_all_chunkings(
         "{\"items\":[{\"id\":\"a\",\"createdAt\":9223372036854775808,\"updatedAt\":2}]}",
         CBK_ERR_PARSE, "", NULL);
-    check_list_all_chunkings("{\"items\":[{\"id\":\"a\\u0000b\",\"createdAt\":1,\"updatedAt\":2}]}",
-                             CBK_ERR_PARSE, "", NULL);
+    /* U+0000 in a field no longer fails the list: see test_decode_nul */
     /* the first token is delivered before the second turns out bad */
     check_list_all_chunkings(
         "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2},{\"id\":1}]}", CBK_ERR_PARSE,
@@ -462,10 +462,20 @@ static void test_decode_truncated(void) {
     CHECK_EQ(run_list(body, len, FAKE_BYTES, 0, cursor, sizeof cursor), CBK_OK);
 }
 
-/* The smallest work buffer that runs a list: below it the answer is
-   CBK_ERR_BUFFER_TOO_SMALL with no token half-delivered, at it the tokens
-   arrive, and no byte past the buffer is ever touched. Fed one byte at a
-   time, keys and numbers are joined too, so a few more bytes are needed. */
+/* What the token callback saw of cbk_token.truncated, or'ed. */
+static unsigned seen_truncated;
+
+static int record_truncated(void *user, const cbk_token *t) {
+    seen_truncated |= t->truncated;
+    return record_token(user, t);
+}
+
+/* The smallest work buffer that runs a list with the token whole: below it
+   the answer is CBK_ERR_BUFFER_TOO_SMALL with no token half-delivered, or
+   the token with its name cut and flagged (never its id), at it the tokens
+   arrive whole, and no byte past the buffer is ever touched. Fed one byte
+   at a time, keys and numbers are joined too, so a few more bytes are
+   needed. */
 static size_t smallest_work(const char *body, int chunking, char *big, size_t big_size) {
     size_t size;
     for (size = 100; size + 2 < big_size; size++) {
@@ -479,9 +489,15 @@ static size_t smallest_work(const char *body, int chunking, char *big, size_t bi
         cbk_client_init(&cl, SECRET, fake_send, &ft, big, size, &o);
         fake_add(&ft, 200, body);
         seen[0] = 0;
-        r = cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0);
+        seen_truncated = 0;
+        r = cbk_token_list(&cl, "u", NULL, record_truncated, NULL, NULL, 0);
         CHECK(big[size] == 0x77 && big[size + 1] == 0x77);
-        if (r == CBK_OK) return size;
+        if (r == CBK_OK && !seen_truncated) return size;
+        if (r == CBK_OK) {
+            CHECK_EQ(seen_truncated, CBK_FIELD_NAME);
+            CHECK(strncmp(seen, "cm-abcdefghij|a name", 14) == 0);
+            continue;
+        }
         CHECK_EQ(r, CBK_ERR_BUFFER_TOO_SMALL);
         CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_BUFFER_TOO_SMALL");
         CHECK_STR(seen, "");
@@ -499,6 +515,149 @@ static void test_decode_work_exact(void) {
     CHECK_STR(seen, "cm-abcdefghij|a name of some length|-|-|1|2\n");
     CHECK(whole <= bytes && bytes - whole <= 16);
     CHECK(bytes <= CBK_WORK_MIN);
+}
+
+/* What the last token looked like, for the tests below. */
+static struct {
+    char id[64], name[64];
+    size_t id_len, name_len, desc_len, meta_len;
+    unsigned nul, truncated;
+    int desc_ok, meta_ok; /* a prefix of what was sent, valid UTF-8 */
+    int count;
+} last;
+static const char *sent_desc, *sent_meta;
+
+static int utf8_ok(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (!k || i + k > n) return 0;
+        i += k;
+    }
+    return 1;
+}
+
+static int record_last(void *user, const cbk_token *t) {
+    (void)user;
+    last.count++;
+    last.id_len = t->id_len;
+    memcpy(last.id, t->id, t->id_len < 63 ? t->id_len + 1 : 63);
+    last.name_len = t->name_len;
+    if (t->name) memcpy(last.name, t->name, t->name_len < 63 ? t->name_len + 1 : 63);
+    last.desc_len = t->description_len;
+    last.meta_len = t->meta_len;
+    last.nul = t->nul;
+    last.truncated = t->truncated;
+    last.desc_ok = t->description && strlen(t->description) == t->description_len &&
+                   strncmp(t->description, sent_desc, t->description_len) == 0 &&
+                   utf8_ok(t->description, t->description_len);
+    last.meta_ok = t->meta ? strlen(t->meta) == t->meta_len && strcmp(t->meta, sent_meta) == 0
+                           : t->meta_len == 0;
+    return 0;
+}
+
+/* U+0000 in a token's string field: delivered with its length, the field
+   marked in `nul` (the C string ends at the U+0000). */
+static void test_decode_nul(void) {
+    const char *body = "{\"items\":[{\"id\":\"a\\u0000b\",\"name\":\"x\\u0000\",\"description\":"
+                       "\"plain\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}";
+    int mode;
+    sent_desc = "plain";
+    sent_meta = "";
+    for (mode = 0; mode < 3; mode++) {
+        unsigned seed;
+        for (seed = 1; seed <= (mode == FAKE_RANDOM ? 20u : 1u); seed++) {
+            setup();
+            ft.chunking = mode;
+            ft.seed = seed;
+            fake_add(&ft, 200, body);
+            memset(&last, 0, sizeof last);
+            CHECK_EQ(cbk_token_list(&cl, "u", NULL, record_last, NULL, NULL, 0), CBK_OK);
+            CHECK_EQ(last.count, 1);
+            CHECK_EQ(last.id_len, 3);
+            CHECK(memcmp(last.id, "a\0b", 4) == 0);
+            CHECK_EQ(last.name_len, 2);
+            CHECK(memcmp(last.name, "x\0", 3) == 0);
+            CHECK_EQ(last.nul, CBK_FIELD_ID | CBK_FIELD_NAME);
+            CHECK_EQ(last.truncated, 0);
+            CHECK(last.desc_ok);
+        }
+    }
+}
+
+/* Data that another client wrote: a long description (800 bytes, 100 KB,
+   two-byte characters so the cut must respect UTF-8) on a CBK_WORK_MIN
+   work buffer is cut and flagged; the fields after it arrive whole; a meta
+   that does not fit is left out and flagged. Lists and streams, whole,
+   byte by byte and in random splits. */
+static char *long_body(size_t desc_bytes, size_t meta_bytes, int stream, char **desc, char **meta) {
+    size_t i, n = desc_bytes + meta_bytes + 512;
+    char *b = (char *)malloc(n), *d = (char *)malloc(desc_bytes + 1),
+         *m = (char *)malloc(meta_bytes + 16);
+    size_t len;
+    for (i = 0; i + 2 <= desc_bytes; i += 2) memcpy(d + i, "\xC3\xA9", 2);
+    d[i] = 0;
+    strcpy(m, "{\"k\":\"");
+    for (i = strlen(m); i < meta_bytes; i++) m[i] = 'm';
+    strcpy(m + i, "\"}");
+    len = (size_t)sprintf(b, stream ? "{\"type\":\"item\",\"data\":" : "{\"items\":[");
+    len += (size_t)sprintf(b + len,
+                           "{\"description\":\"%s\",\"meta\":%s,\"name\":\"after\","
+                           "\"id\":\"tok-after-description\",\"createdAt\":1,\"updatedAt\":2}",
+                           d, m);
+    sprintf(b + len, stream ? "}\n" : "],\"cursor\":\"c\"}");
+    *desc = d;
+    *meta = m;
+    return b;
+}
+
+static void check_long_fields(size_t desc_bytes, size_t meta_bytes, int stream, unsigned want_cut) {
+    char *desc, *meta, *body = long_body(desc_bytes, meta_bytes, stream, &desc, &meta);
+    int mode;
+    sent_desc = desc;
+    sent_meta = meta;
+    for (mode = 0; mode < 3; mode++) {
+        unsigned seed;
+        for (seed = 1; seed <= (mode == FAKE_RANDOM ? 6u : 1u); seed++) {
+            cbk_client_options o;
+            cbk_result r;
+            memset(&ft, 0, sizeof ft);
+            memset(work, 0x5A, sizeof work);
+            cbk_client_options_init(&o);
+            o.base_url = "http://127.0.0.1:8080";
+            cbk_client_init(&cl, SECRET, fake_send, &ft, work, CBK_WORK_MIN, &o);
+            ft.chunking = mode;
+            ft.seed = seed;
+            fake_add(&ft, 200, body);
+            memset(&last, 0, sizeof last);
+            r = stream ? cbk_token_list_stream(&cl, "user-1", NULL, record_last, NULL)
+                       : cbk_token_list(&cl, "user-1", NULL, record_last, NULL, NULL, 0);
+            CHECK_EQ(r, CBK_OK);
+            CHECK_EQ(last.count, 1);
+            CHECK_STR(last.id, "tok-after-description");
+            CHECK_STR(last.name, "after");
+            CHECK_EQ(last.truncated, want_cut);
+            CHECK(last.desc_ok);
+            CHECK(last.meta_ok);
+            if (want_cut & CBK_FIELD_DESCRIPTION) CHECK(last.desc_len < desc_bytes);
+            if (!(want_cut & CBK_FIELD_DESCRIPTION)) CHECK_EQ(last.desc_len, strlen(desc));
+            CHECK((unsigned char)work[CBK_WORK_MIN] == 0x5A);
+        }
+    }
+    free(body);
+    free(desc);
+    free(meta);
+}
+
+static void test_decode_long_fields(void) {
+    check_long_fields(800, 10, 0, CBK_FIELD_DESCRIPTION);
+    check_long_fields(800, 10, 1, CBK_FIELD_DESCRIPTION);
+    check_long_fields(100 * 1024, 10, 0, CBK_FIELD_DESCRIPTION);
+    check_long_fields(100 * 1024, 10, 1, CBK_FIELD_DESCRIPTION);
+    check_long_fields(800, 2000, 0, CBK_FIELD_DESCRIPTION | CBK_FIELD_META);
+    check_long_fields(100, 2000, 1, CBK_FIELD_META);
+    check_long_fields(100, 10, 0, 0);
 }
 
 static void test_decode_cursor_buffer(void) {
@@ -559,14 +718,61 @@ static void test_stream_errors(void) {
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\"}}\n", CBK_ERR_PARSE, "");
     check_stream("{\"data\":{\"id\":\"a\"},\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"type\":7,\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("[1]\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\n\"data\":{}}\n", CBK_ERR_PARSE, "");
     check_stream("{} {}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n"
                  "not json\n",
                  CBK_ERR_PARSE, "a|-|-|-|1|2\n");
+}
+
+#define ITEM_A "{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}"
+#define ITEM_B "{\"type\":\"item\",\"data\":{\"id\":\"b\",\"createdAt\":3,\"updatedAt\":4}}"
+
+/* Lines without a string "type" of "item" are skipped, as the SDK's
+   users skip them: no type, a type that is not a string, a line that is
+   not an object, a later "type" that wins. */
+static void test_stream_skips(void) {
+    check_stream("{\"data\":{}}\n" ITEM_A "\n", CBK_OK, "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":7,\"data\":{}}\n{\"type\":{\"a\":\"item\"},\"data\":{\"id\":\"x\","
+        "\"createdAt\":1,\"updatedAt\":2}}\n{\"type\":[\"item\"]}\n{\"type\":null}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+    check_stream("[1,{\"type\":\"item\"}]\n\"item\"\nnull\n5\ntrue\n" ITEM_A "\n", CBK_OK,
+                 "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":\"item\",\"data\":{\"id\":\"x\",\"createdAt\":1,\"updatedAt\":2},"
+        "\"type\":\"other\"}\n{\"data\":{\"bad\":[]},\"type\":\"item\",\"type\":\"x\"}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* A line that is not one JSON value as a whole hands nothing over from
+   that line and fails the stream, as the SDK's JSON.parse of the line
+   throws before it yields; the lines before it stand. */
+static void test_stream_bad_line(void) {
+    check_stream(ITEM_A " x\n" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A "\r" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_B "\n" ITEM_A " {}", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_B "\n" ITEM_A ",\n", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_A " \t\r\n", CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* An item reaches the callback as soon as its newline arrives: before
+   the rest of the body, and also when the transport fails after it. */
+static void test_stream_item_at_newline(void) {
+    setup();
+    fake_add(&ft, 200, ITEM_A "\n{\"type\":\"item\",\"da");
+    ft.replies[0].rc = 56; /* the connection broke there */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_EQ(ft.calls, 1); /* a token was delivered: not retried */
+    setup();
+    fake_add(&ft, 200, ITEM_A);
+    ft.replies[0].rc = 56; /* no newline: the line may go on */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1400,9 +1606,14 @@ void suite_client(void) {
     RUN(test_decode_list_shapes);
     RUN(test_decode_truncated);
     RUN(test_decode_work_exact);
+    RUN(test_decode_nul);
+    RUN(test_decode_long_fields);
     RUN(test_decode_cursor_buffer);
     RUN(test_stream_lines);
     RUN(test_stream_errors);
+    RUN(test_stream_skips);
+    RUN(test_stream_bad_line);
+    RUN(test_stream_item_at_newline);
     RUN(test_create_decode);
     RUN(test_create_errors);
     RUN(test_update_delete_decode);

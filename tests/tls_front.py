@@ -107,12 +107,15 @@ def serve(conn, ctx, upstream, stats):
     done = threading.Event()
 
     def close_all():
+        # shutdown first: it sends the FIN and wakes the other pump's blocked recv;
+        # a bare close() from this thread would leave the connection open until then
         done.set()
         for s in (tls, up):
-            try:
-                s.close()
-            except OSError:
-                pass
+            for end in (lambda: s.shutdown(socket.SHUT_RDWR), s.close):
+                try:
+                    end()
+                except OSError:
+                    pass
 
     # client -> upstream: on EOF, half-close toward the mock (it answers, then closes)
     threading.Thread(target=pump, args=(tls, up, lambda: up.shutdown(socket.SHUT_WR)),

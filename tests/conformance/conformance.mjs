@@ -309,6 +309,7 @@ function driverInput(k) {
   if (k.client?.runAsUserId !== undefined) L.push(`runas ${hex(k.client.runAsUserId)}`);
   if (k.client?.timezone !== undefined) L.push(`timezone ${hex(k.client.timezone)}`);
   if (k.client?.runAsChildUserEmail !== undefined) L.push(`childemail ${hex(k.client.runAsChildUserEmail)}`);
+  if (k.work !== undefined) L.push(`work ${k.work}`);
   return L.join('\n') + '\n';
 }
 
@@ -340,6 +341,8 @@ async function runC(k, srv) {
   // a page either decodes whole or fails: items delivered before a failure are
   // kept for the stream only (the SDK's iterator yields them too)
   if (d.tokens && (d.tokens.length || !d.error || k.op === 'stream')) out.tokens = d.tokens.map((x) => normToken({ ...x, meta: x.meta === null ? null : JSON.parse(x.meta) }));
+  // which fields cbk_token cut to fit its work buffer (D13), kept apart from the tokens
+  if (d.tokens && d.tokens.some((x) => x.truncated)) out.truncated = d.tokens.map((x) => x.truncated);
   if ('cursor' in d) out.cursor = d.cursor;
   if (d.created) out.created = d.created;
   if ('id' in d) out.id = d.id;
@@ -769,6 +772,70 @@ cases.push(
   errCase('lone surrogates', '{"message":"x\\ud800y\\udc00z\\ud83d\\ude00","code":"\\ud800\\u0041"}', { status: 400, code: '\ufffdA', message: 'x\ufffdy\ufffdz\u{1f600}' }),
   errCase('nesting deeper than CBK_JSON_MAX_DEPTH', deepBody, { status: 400, code: 'DEEP', message: 'after deep' }),
 );
+
+// Stream lines (issue 13), settled: a line without a string "type" of
+// "item" is skipped (the SDK yields it; its users filter on type); a line
+// that is not one JSON value as a whole hands nothing over and ends the
+// stream with an error (the SDK's JSON.parse throws before it yields).
+const ITEM_LINE = (i) => itemLine(i) + '\n';
+cases.push(
+  { name: 'stream: lines without a string type, or not objects, are skipped', op: 'stream', user: USER,
+    script: [jsonl([line({ data: ITEM(9) }) + '\n' + line({ type: 7, data: ITEM(8) }) + '\n' + line({ type: { a: 'item' } }) + '\n5\nnull\n"item"\n[1,{"type":"item"}]\n' + ITEM_LINE(1) + '{"type":"item","data":' + line(ITEM(7)) + ',"type":"other"}\n' + ITEM_LINE(2)])] },
+  ...[
+    ['trailing bytes after a line\'s value', ITEM_LINE(1) + itemLine(2) + ' x\n' + ITEM_LINE(3)],
+    ['two values on one line', ITEM_LINE(1) + itemLine(2) + itemLine(3) + '\n'],
+    ['lines parted by a bare CR', ITEM_LINE(1) + itemLine(2) + '\r' + itemLine(3) + '\n'],
+  ].map(([what, body]) => ({
+    name: `stream: ${what} hands nothing over from that line`, op: 'stream', user: USER, script: [jsonl([body])],
+    check(ctx, fails) {
+      compareAll(ctx, fails, { outcome: false });
+      const tokens = [normToken(ITEM(1))];
+      if (!isDeepStrictEqual(ctx.sdkOut.tokens, tokens) || ctx.sdkOut.error?.exception !== 'SyntaxError') fails.push(`SDK ${show(ctx.sdkOut)}, expected ${show(tokens)} then a SyntaxError`);
+      if (!isDeepStrictEqual(ctx.cOut.tokens, tokens) || ctx.cOut.error?.result !== 'CBK_ERR_PARSE') fails.push(`ours ${show(ctx.cOut)}, expected ${show(tokens)} then CBK_ERR_PARSE`);
+    },
+  })),
+);
+
+// Item 7 of issue 13, settled: U+0000 in a token's string field no longer
+// fails the list: the field comes with its length (the driver prints it).
+cases.push(
+  { name: 'list: U+0000 in a token\'s id, name and description', op: 'list', user: USER, script: [raw(200, '{"items":[{"id":"a\\u0000b","name":"x\\u0000","description":"\\u0000","meta":{"k":"\\u0000"},"createdAt":1,"updatedAt":2}],"cursor":""}', JSON_CT)] },
+  { name: 'stream: U+0000 in a token\'s name', op: 'stream', user: USER, script: [jsonl(['{"type":"item","data":{"id":"a","name":"n\\u0000m","createdAt":1,"updatedAt":2}}\n'])] },
+);
+
+// D13: data that another client wrote, on a CBK_WORK_MIN (1024 byte) work
+// buffer: a description too long for it is cut at a UTF-8 boundary and
+// flagged, a meta too long is left out and flagged; the SDK has them
+// whole. Every other field arrives whole.
+for (const [what, op, desc, meta] of [
+  ['an 800-byte description', 'list', 'é'.repeat(400), { k: 'v' }],
+  // ASCII: the SDK's jsonl() decodes each chunk without {stream: true}, so
+  // a character split between chunks becomes U+FFFD there (an SDK bug)
+  ['a 100 KB description', 'stream', 'e'.repeat(102400), { k: 'v' }],
+  ['a 2 KB meta', 'list', 'short', { k: 'm'.repeat(2000) }],
+]) {
+  const tok = { description: desc, meta, name: 'after', id: 'tok-after', createdAt: 1, updatedAt: 2 };
+  cases.push({
+    name: `${op}: ${what} on a CBK_WORK_MIN work buffer (D13)`, op, user: USER, work: 1024,
+    script: [op === 'list' ? json(200, { items: [tok, ITEM(2)], cursor: 'c' }) : jsonl([line({ type: 'item', data: tok }) + '\n' + itemLine(2) + '\n'])],
+    check(ctx, fails) {
+      compareAll(ctx, fails, { outcome: false });
+      const whole = [normToken(tok), normToken(ITEM(2))];
+      if (!isDeepStrictEqual(ctx.sdkOut.tokens, whole)) fails.push(`D13: SDK ${show(ctx.sdkOut)}`);
+      const got = ctx.cOut.tokens || [];
+      const cut = desc.length > 100 ? 4 : 0;
+      const metaCut = JSON.stringify(meta).length > 900 ? 8 : 0;
+      if (!isDeepStrictEqual(ctx.cOut.truncated, [cut | metaCut, 0])) fails.push(`D13: ours flags ${show(ctx.cOut.truncated)}, expected ${show([cut | metaCut, 0])}`);
+      if (got.length !== 2 || !isDeepStrictEqual(got[1], whole[1])) fails.push(`D13: ours ${show(got)}`);
+      else {
+        const t = got[0];
+        if (t.id !== 'tok-after' || t.name !== 'after' || t.createdAt !== 1 || t.updatedAt !== 2) fails.push(`D13: ours ${show(t)}`);
+        if (cut ? !(desc.startsWith(t.description) && t.description.length < desc.length && t.description.length > 100) : t.description !== desc) fails.push(`D13: description ${show(t.description?.length)} chars`);
+        if (metaCut ? t.meta !== null : !isDeepStrictEqual(t.meta, meta)) fails.push(`D13: meta ${show(t.meta)}`);
+      }
+    },
+  });
+}
 
 // D11: U+0000 in error text is shown as U+2400 (a C string would end at
 // it); the SDK's string holds U+0000.
