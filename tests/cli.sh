@@ -333,7 +333,7 @@ check "-q: the retry is not announced" sh -c '[ '"$rc"' = 0 ] && [ ! -s "$1" ]' 
 
 # ---- a closed pipe ----------------------------------------------------------------------
 for t in $transports; do
-    fault '{"synthetic_items":200000,"match":"stream"}'
+    fault '{"synthetic_items":20000,"match":"stream"}'
     { "$CLI" --transport "$t" --json list --stream big 2>"$tmp/err"; echo $? >"$tmp/rc"; } | head -n 1 >"$tmp/out"
     check "$t: list --stream big | head -1: one line, exit 0, nothing on stderr" sh -c \
         '[ "$(cat "$1")" = 0 ] && [ "$(wc -l <"$2")" -eq 1 ] && [ ! -s "$3" ]' sh "$tmp/rc" "$tmp/out" \
