@@ -33,7 +33,8 @@ passed=0
 failed=0
 skipped=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT INT TERM
+trap 'rm -f "$log"' EXIT
+trap 'exit 130' INT TERM # stop here (the EXIT trap cleans up), do not run on
 
 # run NAME CMD...: runs a part, adds up the last "N passed, M failed[, K
 # skipped]" line it printed; a part that prints none counts as one test, by
