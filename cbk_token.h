@@ -194,7 +194,22 @@
  *   only where the server cannot have acted: 429, 503, CBK_SEND_NOT_SENT.
  *   A transport failure flagged CBK_SEND_FINAL is never retried.
  *   Nothing is retried once a token reached your callback. The blocking
- *   functions wait with opts.sleep_ms; without one they do not retry.
+ *   functions wait with opts.sleep_ms. Without one (opts NULL, or
+ *   sleep_ms NULL) a hosted build waits with its default sleep: poll() on
+ *   POSIX, Sleep() on Windows, or CBK_SLEEP_MS(ms) where you define it;
+ *   so the QUICK START retries as the SDK does. Builds without one
+ *   (CBK_TOKEN_NO_LIBC, freestanding, CBK_NO_DEFAULT_TIME, other systems)
+ *   do not retry unless you set opts.sleep_ms: do so on a device.
+ *   opts.timeout_ms bounds a whole blocking operation (every attempt and
+ *   wait; all the pages of cbk_token_list_all): no wait or attempt starts
+ *   that would end after it, the transport is told the time left in
+ *   cbk_request.timeout_ms, and a body still arriving then is cut off
+ *   (CBK_ERR_TRANSPORT, message "... deadline ..."); when retries stop for
+ *   it, the last attempt's error is returned. Its clock is opts.now_ms,
+ *   else the default one (CLOCK_MONOTONIC where the including file made it
+ *   visible, else gettimeofday(), GetTickCount64() on Windows Vista and
+ *   later, or CBK_NOW_MS()); without a clock timeout_ms is not enforced.
+ *   The sans-I/O halves run no deadline: their caller owns the clock.
  *
  * DIFFERENCES FROM THE NODE SDK (on purpose; tests/conformance checks each)
  *   - Ids are percent-encoded as one path segment ("." and ".." refused);
@@ -230,6 +245,10 @@
  *     depth are counted, not matched, so "[{]}" there passes where
  *     JSON.parse fails.
  *   - take 0 and an empty cursor mean "not set" and are not sent.
+ *   - opts.timeout_ms is one deadline for the whole operation (attempts
+ *     and waits); the SDK's timeout is per attempt, and its retryTimeout
+ *     says whether a timed-out attempt is retried (here a transport's own
+ *     timeout is a transport failure, retried as any).
  *   - A token's name or description too long for the work buffer is cut
  *     at a UTF-8 boundary, a meta too long is left out (NULL), and
  *     cbk_token.truncated says which; the SDK, with all the memory it
@@ -258,6 +277,11 @@
  *                         default 128 (the work buffer must be larger).
  *   CBK_RETRY_AFTER_MAX_MS  the longest Retry-After wait honoured; default
  *                         60000 (a longer one is waited this long).
+ *   CBK_SLEEP_MS(ms), CBK_NOW_MS()  the default sleep and millisecond clock
+ *                         used when the options give none (see RETRIES).
+ *   CBK_NO_DEFAULT_TIME   no default sleep or clock (then set
+ *                         opts.sleep_ms to retry); also implied by
+ *                         CBK_TOKEN_NO_LIBC and freestanding builds.
  *   Constants (not settings): CBK_WORK_MIN (1024), CBK_SEND_NOT_SENT
  *   (0x4000), CBK_SEND_FINAL (0x2000), CBK_SEND_CODE_MAX (0x1FFF), the
  *   macro CBK_SEND_CODE(rc), CBK_JSON_TRUNCATE and CBK_JSON_LINES
@@ -591,6 +615,10 @@ typedef struct cbk_request {
        the response arrived. 0 (a create, a cbk_fetch POST): never re-send
        it once any of its bytes may have reached the server. */
     int idempotent;
+    /* 0: no deadline. Else the milliseconds left of the operation's
+       opts.timeout_ms when the request was handed over: a transport should
+       give up by then (and return a failure without CBK_SEND_FINAL). */
+    unsigned timeout_ms;
 } cbk_request;
 
 struct cbk_client;
@@ -638,13 +666,27 @@ typedef struct cbk_client_options {
     const char *timezone;       /* NULL or "": not sent; else X-Timezone */
     const cbk_header *headers;  /* extra headers on every request */
     size_t header_count;
-    unsigned retries;                         /* default 3 */
-    unsigned retry_delay_ms;                  /* default 250, doubled each retry */
-    void (*sleep_ms)(void *ctx, unsigned ms); /* NULL: no retries */
-    void *sleep_ctx;
+    unsigned retries;        /* default 3 */
+    unsigned retry_delay_ms; /* default 250, doubled each retry */
+    /* How the blocking functions wait between attempts. NULL: the default
+       sleep of a hosted POSIX or Windows build (see RETRIES), or, where
+       there is none (CBK_TOKEN_NO_LIBC, freestanding), no retries. */
+    void (*sleep_ms)(void *ctx, unsigned ms);
+    void *sleep_ctx; /* given to sleep_ms and now_ms */
     /* NULL or "": not sent; else X-RunAs-Child-User-Email (the SDK's
        runAsChildUserEmail) */
     const char *run_as_child_user_email;
+    /* 0: none. A deadline for a whole blocking operation, attempts and
+       waits together (cbk_token_list_all: all its pages): no wait or
+       attempt starts that would end after it, the transport is told the
+       time left (cbk_request.timeout_ms), and a response still arriving
+       then is cut off with CBK_ERR_TRANSPORT. What a watchdog needs; see
+       RETRIES. */
+    unsigned timeout_ms;
+    /* A clock in milliseconds for timeout_ms (monotonic, any origin),
+       called with sleep_ctx. NULL: the default clock of a hosted build;
+       without one, timeout_ms is not enforced. */
+    uint64_t (*now_ms)(void *ctx);
 } cbk_client_options;
 
 /* Fills o with the defaults above. */
@@ -727,6 +769,15 @@ typedef struct cbk_fetch_options {
     size_t json_len;
     const cbk_file *file; /* multipart/form-data, field "file" */
     int stream;           /* 1: Accept: application/jsonl, one line per callback */
+    /* A raw body sent as application/octet-stream (the SDK's buffer);
+       NULL: none. At most one of json, body and file. */
+    const void *body;
+    size_t body_len;
+    /* Headers for this request only, after the client's: one with the
+       name (in any case) of a header already set replaces its value, as
+       the SDK's per-request headers do. Checked as the client's are. */
+    const cbk_header *headers;
+    size_t header_count;
 } cbk_fetch_options;
 
 /* A decoded token in flight (private). */
@@ -788,10 +839,12 @@ typedef struct cbk_client {
     int field;              /* the top-level field whose value comes next */
     int flags;              /* what the top level held */
     size_t page_items;
-    size_t mark;     /* decoding region bytes kept before the current token */
-    size_t line_len; /* cbk_fetch streaming: bytes of the line so far */
-    int bom;         /* bytes of a UTF-8 byte order mark skipped (3: done) */
-    int last_status; /* cbk_client_http_status: kept across the attempts */
+    size_t mark;      /* decoding region bytes kept before the current token */
+    size_t line_len;  /* cbk_fetch streaming: bytes of the line so far */
+    int bom;          /* bytes of a UTF-8 byte order mark skipped (3: done) */
+    int last_status;  /* cbk_client_http_status: kept across the attempts */
+    int has_deadline; /* a blocking operation's opts.timeout_ms runs */
+    uint64_t deadline;
     /* an error body's message (bit 0) and code (bit 1): */
     unsigned char err_set;   /* a truthy value was given */
     unsigned char err_cut;   /* the text was cut at the field's end */
@@ -934,10 +987,14 @@ CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const cha
    stream = 1 one JSON line per call (without its line end; blank lines
    skipped; a line must fit in the work buffer). Any other status is
    decoded into cbk_error and gives CBK_ERR_HTTP without calling on_body.
+   opts->body sends raw bytes as application/octet-stream (the SDK's
+   buffer); opts->headers are added for this request, replacing a header
+   of the same name (in any case).
    Results: CBK_OK; CBK_ERR_INVALID_ARGUMENT (path not starting with '/',
    holding a space, control or non-ASCII byte or '#'; a method other than
-   GET/POST, or GET with a body; json and file both set; json that is not
-   one JSON text; a bad file or query); CBK_ERR_BUFFER_TOO_SMALL;
+   GET/POST, or GET with a body; more than one of json, body and file;
+   body_len without body; json that is not one JSON text; a bad file,
+   query or header); CBK_ERR_BUFFER_TOO_SMALL;
    CBK_ERR_TRANSPORT; CBK_ERR_HTTP; CBK_ERR_CANCELLED (on_body returned
    nonzero). A POST is retried only where the server cannot have acted, as
    a create is. */
@@ -1079,6 +1136,78 @@ static size_t cbk__strlen(const char *s) {
 #define CBK_STRLEN(s) strlen(s)
 #endif
 #endif
+
+/* The default sleep and clock (see RETRIES): CBK_SLEEP_MS(ms) and
+   CBK_NOW_MS() if the user gave them, else those of a hosted POSIX or
+   Windows build, else none. Only functions declared without feature
+   macros are used, since the header is built with -std=c99: poll() and
+   gettimeofday(), or clock_gettime(CLOCK_MONOTONIC) where the including
+   file made it visible. */
+#if !defined(CBK_SLEEP_MS) && !defined(CBK_TOKEN_NO_LIBC) && !defined(CBK_NO_DEFAULT_TIME) &&      \
+    defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#if defined(_WIN32)
+#include <windows.h>
+#define CBK_SLEEP_MS(ms) Sleep((DWORD)(ms))
+#ifndef CBK_NOW_MS
+#if defined(_WIN32_WINNT) && _WIN32_WINNT >= 0x0600
+#define CBK_NOW_MS() ((uint64_t)GetTickCount64())
+#endif
+#endif
+#elif defined(__unix__) || defined(__APPLE__)
+#include <poll.h>
+#include <sys/time.h>
+#include <time.h>
+#define CBK_SLEEP_MS(ms) cbk__poll_sleep(ms)
+/* poll() without descriptors waits; a signal may end it early, then the
+   rest is waited (without a clock, at most 1000 more tries). */
+static void cbk__poll_sleep(unsigned ms) {
+    int tries = 0;
+    while (ms && tries++ < 1000) {
+        int part = ms > 0x7FFFFFFFu ? 0x7FFFFFFF : (int)ms;
+        if (poll(NULL, 0, part) == 0) ms -= (unsigned)part;
+    }
+}
+#ifndef CBK_NOW_MS
+#define CBK_NOW_MS() cbk__clock_ms()
+static uint64_t cbk__clock_ms(void) {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+    {
+        struct timeval tv; /* wall time: a clock step moves the deadline */
+        gettimeofday(&tv, NULL);
+        return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+    }
+}
+#endif
+#endif
+#endif
+
+#ifdef CBK_SLEEP_MS
+static void cbk__sleep_default(void *ctx, unsigned ms) {
+    (void)ctx;
+    CBK_SLEEP_MS(ms);
+}
+#endif
+#ifdef CBK_NOW_MS
+static uint64_t cbk__now_default(void *ctx) {
+    (void)ctx;
+    return (uint64_t)(CBK_NOW_MS());
+}
+#endif
+
+/* Fills in the default sleep and clock where the options give none. */
+static void cbk__default_time(cbk_client_options *o) {
+#ifdef CBK_SLEEP_MS
+    if (!o->sleep_ms) o->sleep_ms = cbk__sleep_default;
+#endif
+#ifdef CBK_NOW_MS
+    if (!o->now_ms) o->now_ms = cbk__now_default;
+#endif
+    (void)o;
+}
 
 /* A wipe the compiler may not drop as a dead store. */
 static void cbk__wipe(void *p, size_t n) {
@@ -2604,6 +2733,21 @@ static int cbk__header_name_ok(const char *s) {
     return 1;
 }
 
+/* Extra headers (the client's or a request's): valid names, values
+   without CR or LF. */
+static cbk_result cbk__check_headers(cbk_client *c, const cbk_header *hs, size_t n) {
+    size_t i;
+    if (n && !hs) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
+    for (i = 0; i < n; i++) {
+        if (!cbk__header_name_ok(hs[i].name))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
+        if (!hs[i].value || !cbk__header_safe(hs[i].value))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "a header value is NULL or holds CR or LF");
+    }
+    return CBK_OK;
+}
+
 CBKDEF void cbk_client_options_init(cbk_client_options *o) {
     if (!o) return;
     CBK_MEMSET(o, 0, sizeof *o);
@@ -2648,16 +2792,9 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
         (c->opts.timezone && !cbk__header_safe(c->opts.timezone)) ||
         (c->opts.run_as_child_user_email && !cbk__header_safe(c->opts.run_as_child_user_email)))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
-    if (c->opts.header_count && !c->opts.headers)
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
-    for (i = 0; i < c->opts.header_count; i++) {
-        const cbk_header *h = &c->opts.headers[i];
-        if (!cbk__header_name_ok(h->name))
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
-        if (!h->value || !cbk__header_safe(h->value))
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                             "a header value is NULL or holds CR or LF");
-    }
+    if (cbk__check_headers(c, c->opts.headers, c->opts.header_count))
+        return CBK_ERR_INVALID_ARGUMENT;
+    cbk__default_time(&c->opts);
     /* base URL: scheme://[userinfo@]host[:port][/path] */
     u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
     c->opts.base_url = u;
@@ -2850,6 +2987,18 @@ static void cbk__add_header(cbk_client *c, cbk_header *h, const char *name, cons
     c->request.header_count++;
 }
 
+/* A per-request header: replaces one of the same name (in any case). */
+static void cbk__set_header(cbk_client *c, cbk_header *h, const char *name, const char *value) {
+    size_t i;
+    for (i = 0; i < c->request.header_count; i++)
+        if (cbk__strieq(h[i].name, CBK_STRLEN(h[i].name), name)) {
+            h[i].name = name;
+            h[i].value = value;
+            return;
+        }
+    cbk__add_header(c, h, name, value);
+}
+
 /* A header from the client options: the SDK sends it only when the value
    is truthy, so NULL and "" are both left out. */
 static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *name,
@@ -2860,6 +3009,7 @@ static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *nam
 /* Builds c->request in the work buffer from the stored operation. */
 static cbk_result cbk__build(cbk_client *c) {
     size_t off = 0, nh = 6 + c->opts.header_count, i;
+    const cbk_fetch_options *fo = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
     cbk_header *h;
     cbk__sb b;
     const char *content_type = NULL, *url, *body = NULL;
@@ -2869,6 +3019,7 @@ static cbk_result cbk__build(cbk_client *c) {
     if (c->op == CBK__OP_LIST && c->cursor) off = CBK_CURSOR_MAX; /* list_all's cursor */
     /* align the header array for its pointers */
     while (((uintptr_t)(c->work + off)) % sizeof(void *)) off++;
+    if (fo) nh += fo->header_count;
     if (off + nh * sizeof(cbk_header) > c->work_size)
         return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold the headers");
     h = (cbk_header *)(void *)(c->work + off);
@@ -2961,6 +3112,10 @@ static cbk_result cbk__build(cbk_client *c) {
             content_type = "application/json";
             start = b.len;
             cbk__sb_put(&b, o->json, o->json_len);
+        } else if (o && o->body) {
+            content_type = "application/octet-stream";
+            start = b.len;
+            cbk__sb_put(&b, (const char *)o->body, o->body_len);
         } else if (o) {
             start = b.len; /* a POST without a body */
         } else {
@@ -2996,6 +3151,8 @@ static cbk_result cbk__build(cbk_client *c) {
     cbk__add_option_header(c, h, "X-Timezone", c->opts.timezone);
     for (i = 0; i < c->opts.header_count; i++)
         cbk__add_header(c, h, c->opts.headers[i].name, c->opts.headers[i].value);
+    for (i = 0; fo && i < fo->header_count; i++)
+        cbk__set_header(c, h, fo->headers[i].name, fo->headers[i].value);
     return CBK_OK;
 }
 
@@ -3832,6 +3989,33 @@ static cbk_result cbk__lines(cbk_client *c, const char *data, size_t len) {
 }
 
 /* ---------------------------------------------------------------------------
+ * The deadline (opts.timeout_ms)
+ * ------------------------------------------------------------------------- */
+
+/* Starts opts.timeout_ms for a blocking operation (when there is a clock). */
+static void cbk__deadline_start(cbk_client *c) {
+    c->has_deadline = c->opts.timeout_ms && c->opts.now_ms;
+    if (c->has_deadline) c->deadline = c->opts.now_ms(c->opts.sleep_ctx) + c->opts.timeout_ms;
+}
+
+/* Milliseconds left before the deadline (0 also when none runs: see
+   has_deadline); at least 1 while it has not passed. */
+static unsigned cbk__time_left(const cbk_client *c) {
+    uint64_t now;
+    if (!c->has_deadline) return 0;
+    now = c->opts.now_ms(c->opts.sleep_ctx);
+    if (now >= c->deadline) return 0;
+    return c->deadline - now > 0xFFFFFFFFu ? 0xFFFFFFFFu : (unsigned)(c->deadline - now);
+}
+
+/* The receiver stops a response still arriving when the deadline passed. */
+static int cbk__deadline_passed(cbk_client *c) {
+    if (!c->has_deadline || cbk__time_left(c)) return 0;
+    c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the operation's deadline (timeout_ms) passed");
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------
  * The receiver
  * ------------------------------------------------------------------------- */
 
@@ -3930,7 +4114,7 @@ static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     cbk_client *c = r ? r->client : NULL;
     cbk_result res;
-    if (!c || c->result) return 1;
+    if (!c || c->result || cbk__deadline_passed(c)) return 1;
     if (!c->status) {
         c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a body before a status");
         return 1;
@@ -4144,6 +4328,7 @@ static cbk_result cbk__begin(cbk_client *c, int op) {
     c->op = op;
     c->status = 0;
     c->last_status = 0;
+    c->has_deadline = 0; /* the sans-I/O halves run none; the blocking ones start it */
     c->finished = 0;
     c->delivered = 0;
     c->has_retry_after = 0;
@@ -4306,7 +4491,7 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
                               "path holds a space, a control or non-ASCII byte, or '#'");
     }
     if (!r && opts) {
-        post = opts->json || opts->file;
+        post = opts->json || opts->file || opts->body;
         if (opts->method) {
             size_t n = CBK_STRLEN(opts->method);
             if (cbk__streq(opts->method, n, "POST"))
@@ -4317,8 +4502,11 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
                 r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
                               "method is not GET or POST, or GET with a body");
         }
-        if (!r && opts->json && opts->file)
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json and file are both set");
+        if (!r &&
+            (!!opts->json + !!opts->file + !!opts->body > 1 || (opts->body_len && !opts->body)))
+            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                          "more than one of json, body and file, or body_len without body");
+        if (!r) r = cbk__check_headers(c, opts->headers, opts->header_count);
         if (!r && opts->json && cbk_json_validate(opts->json, opts->json_len))
             r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
         if (!r && opts->file &&
@@ -4340,24 +4528,35 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
     return cbk__prepared(c, r, out_req);
 }
 
-/* The blocking half: send, decode, and retry while the policy allows. */
+/* The blocking half: send, decode, and retry while the policy and the
+   deadline allow. A client without a send callback fails here, after the
+   prepare built the request: the Bearer value is wiped as on every end. */
 static cbk_result cbk__perform(cbk_client *c) {
     unsigned attempt, ms;
     cbk_result r;
     if (!c->send) {
+        r = cbk__end(c, cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client has no send callback"));
         c->op = CBK__OP_NONE;
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client has no send callback");
+        return r;
     }
     for (attempt = 0;; attempt++) {
         int rc;
         if (attempt && (r = cbk__arm(c)) != CBK_OK) break;
+        c->request.timeout_ms = cbk__time_left(c);
         rc = c->send(c->send_ctx, &c->request, &c->response);
         r = rc ? cbk_client_abort(c, rc) : cbk_client_finish(c);
         if (!r || !c->opts.sleep_ms || !cbk_client_retry_delay(c, attempt, &ms)) break;
+        if (c->has_deadline && cbk__time_left(c) <= ms) break; /* no time for the wait */
         c->opts.sleep_ms(c->opts.sleep_ctx, ms);
     }
     c->op = CBK__OP_NONE;
     return r;
+}
+
+/* A blocking operation of its own: its deadline starts now. */
+static cbk_result cbk__run(cbk_client *c) {
+    cbk__deadline_start(c);
+    return cbk__perform(c);
 }
 
 CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
@@ -4365,14 +4564,14 @@ CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
                                  void *user, char *next_cursor, size_t next_cursor_size) {
     cbk_result r = cbk_token_list_prepare(c, user_id, opts, on_token, user, next_cursor,
                                           next_cursor_size, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
                                         const cbk_token_list_options *opts, cbk_token_fn on_token,
                                         void *user) {
     cbk_result r = cbk_token_list_stream_prepare(c, user_id, opts, on_token, user, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
@@ -4380,6 +4579,8 @@ CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
                                      void *user) {
     char *slot;
     size_t n;
+    uint64_t deadline;
+    int has_deadline;
     cbk_result r = cbk__begin(c, CBK__OP_LIST);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r && c->work_size < CBK_CURSOR_MAX)
@@ -4398,8 +4599,13 @@ CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
     }
     if (n) CBK_MEMCPY(slot, opts->cursor, n);
     slot[n] = 0;
+    cbk__deadline_start(c); /* one deadline for all the pages */
+    deadline = c->deadline;
+    has_deadline = c->has_deadline;
     for (;;) {
         (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked above */
+        c->deadline = deadline;
+        c->has_deadline = has_deadline;
         c->user_id = user_id;
         c->list_opts = opts;
         c->on_token = on_token;
@@ -4422,25 +4628,25 @@ CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
 CBKDEF cbk_result cbk_token_create(cbk_client *c, const char *user_id,
                                    const cbk_token_fields *fields, cbk_token_created *out) {
     cbk_result r = cbk_token_create_prepare(c, user_id, fields, out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_update(cbk_client *c, const char *user_id, const char *token_id,
                                    const cbk_token_fields *fields, char id_out[CBK_ID_MAX]) {
     cbk_result r = cbk_token_update_prepare(c, user_id, token_id, fields, id_out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const char *token_id,
                                    char id_out[CBK_ID_MAX]) {
     cbk_result r = cbk_token_delete_prepare(c, user_id, token_id, id_out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                             cbk_body_fn on_body, void *user) {
     cbk_result r = cbk_fetch_prepare(c, path, opts, on_body, user, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 #undef CBK__ONES

@@ -1334,15 +1334,31 @@ static void test_retry_never_after_delivery(void) {
     CHECK_STR(seen, "a|-|-|-|1|2\n");
 }
 
+/* Without sleep_ms a hosted build waits with its default sleep (poll()
+   here) and clock, so the README's example retries as the SDK does. */
+static void test_retry_default_sleep(void) {
+    cbk_client_options o;
+    uint64_t t0;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.retry_delay_ms = 20;
+    setup_opts(&o);
+    CHECK(cl.opts.sleep_ms != NULL && cl.opts.now_ms != NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    t0 = cl.opts.now_ms(NULL);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+    CHECK(cl.opts.now_ms(NULL) - t0 >= 19); /* it waited */
+    /* NULL options: the same defaults */
+    CHECK_EQ(cbk_client_init(&cl, SECRET, fake_send, &ft, work, sizeof work, NULL), CBK_OK);
+    CHECK(cl.opts.sleep_ms != NULL && cl.opts.retries == 3 && cl.opts.retry_delay_ms == 250);
+}
+
 static void test_retry_off(void) {
     cbk_client_options o;
     cbk_client_options_init(&o);
     o.base_url = "http://h";
-    setup_opts(&o); /* no sleep_ms: no retries */
-    add_status(503, NULL);
-    fake_add(&ft, 200, "{\"items\":[]}");
-    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
-    CHECK_EQ(ft.calls, 1);
     o.sleep_ms = fake_sleep;
     o.sleep_ctx = &ft;
     o.retries = 0;
@@ -1478,6 +1494,176 @@ static void test_fetch(void) {
     expect_invalid(cbk_fetch(&cl, "api/v1/x", NULL, NULL, NULL));
     expect_invalid(cbk_fetch(&cl, "/api/v1/x y", NULL, NULL, NULL));
     expect_invalid(cbk_fetch(&cl, "/api/v1/x\r\nHost: evil", NULL, NULL, NULL));
+}
+
+/* The SDK's clientFetch buffer: a raw body as application/octet-stream;
+   per-request headers after the client's, replacing one of the same name
+   in any case. */
+static void test_fetch_body_headers(void) {
+    static const char raw[5] = {'a', 0, '\xFF', '\n', 'z'};
+    cbk_header client_h[1] = {{"X-Team", "t1"}};
+    cbk_header req_h[3] = {
+        {"x-team", "t2"}, {"content-type", "application/x-thing"}, {"X-New", "n"}};
+    cbk_header bad_h[1] = {{"Bad Name", "v"}};
+    cbk_fetch_options f;
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.headers = client_h;
+    o.header_count = 1;
+    o.sleep_ms = fake_sleep;
+    o.sleep_ctx = &ft;
+    setup_opts(&o);
+    memset(&f, 0, sizeof f);
+    f.body = raw;
+    f.body_len = sizeof raw;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/file/x/upload", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "POST");
+    CHECK_EQ(ft.requests[0].body_len, sizeof raw);
+    CHECK(memcmp(ft.requests[0].body, raw, sizeof raw) == 0);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "Content-Type: application/octet-stream\n"
+                                      "X-Team: t1\n");
+    f.headers = req_h;
+    f.header_count = 3;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/file/x/upload", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[1].headers, "Authorization: Bearer " SECRET "\n"
+                                      "content-type: application/x-thing\n"
+                                      "x-team: t2\n"
+                                      "X-New: n\n");
+    /* an empty body is a body: POST, nothing sent */
+    f.headers = NULL;
+    f.header_count = 0;
+    f.body_len = 0;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[2].method, "POST");
+    CHECK_EQ(ft.requests[2].body_len, 0);
+    /* refused: two bodies, a GET with a body, body_len without body, a bad header */
+    f.json = "{}";
+    f.json_len = 2;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.json = NULL;
+    f.json_len = 0;
+    f.method = "GET";
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.method = NULL;
+    f.body = NULL;
+    f.body_len = 3;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.body_len = 0;
+    f.headers = bad_h;
+    f.header_count = 1;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.headers = NULL;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(ft.calls, 3);
+}
+
+/* A fake clock: sleeps and slow sends move it. */
+typedef struct fake_time {
+    uint64_t now;
+    unsigned per_send; /* ms each exchange takes, before its response */
+    unsigned timeouts[8];
+    int nsends;
+    unsigned sleeps[8];
+    int nsleeps;
+} fake_time;
+static fake_time ftm;
+
+static void time_sleep(void *ctx, unsigned ms) {
+    fake_time *t = (fake_time *)ctx;
+    t->now += ms;
+    if (t->nsleeps < 8) t->sleeps[t->nsleeps++] = ms;
+}
+
+static uint64_t time_now(void *ctx) {
+    return ((fake_time *)ctx)->now;
+}
+
+static int slow_send(void *ctx, const cbk_request *req, cbk_response *res) {
+    if (ftm.nsends < 8) ftm.timeouts[ftm.nsends] = req->timeout_ms;
+    ftm.nsends++;
+    ftm.now += ftm.per_send;
+    return fake_send(ctx, req, res);
+}
+
+static void setup_time(unsigned timeout_ms, unsigned per_send) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.sleep_ms = time_sleep;
+    o.now_ms = time_now;
+    o.sleep_ctx = &ftm;
+    o.timeout_ms = timeout_ms;
+    memset(&ft, 0, sizeof ft);
+    memset(&ftm, 0, sizeof ftm);
+    ftm.now = 5000;
+    ftm.per_send = per_send;
+    cbk_client_init(&cl, SECRET, slow_send, &ft, work, sizeof work, &o);
+}
+
+/* opts.timeout_ms: one deadline for the attempts and waits together. */
+static void test_deadline(void) {
+    /* 503s at 0, 250, 750 ms; the next wait (1000) would end past it */
+    setup_time(1000, 0);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(ft.calls, 3);
+    CHECK_EQ(ftm.nsleeps, 2);
+    CHECK_EQ(ftm.timeouts[0], 1000);
+    CHECK_EQ(ftm.timeouts[1], 750);
+    CHECK_EQ(ftm.timeouts[2], 250);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 503);
+    /* without a deadline the same script succeeds on the 4th attempt */
+    setup_time(0, 0);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ftm.timeouts[0], 0);
+    /* slow exchanges: 400 ms each; the wait of 250 fits once, and the
+       second answer comes after the deadline */
+    setup_time(1000, 400);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(ft.calls, 2);
+    CHECK_EQ(ftm.timeouts[1], 350);
+    /* a response still arriving after the deadline is cut off */
+    setup_time(100, 200);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK(strstr(cbk_client_error(&cl)->message, "deadline") != NULL);
+    CHECK_EQ(ft.calls, 1);
+    /* list_all: one deadline for all its pages */
+    setup_time(100, 60);
+    fake_add(&ft, 200,
+             "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"c1\"}");
+    fake_add(&ft, 200,
+             "{\"items\":[{\"id\":\"b\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}");
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_EQ(ftm.timeouts[1], 40);
+    /* the sans-I/O halves run no deadline */
+    setup_time(1, 0);
+    {
+        const cbk_request *req;
+        CHECK_EQ(cbk_token_delete_prepare(&cl, "u", "t", NULL, &req), CBK_OK);
+        CHECK_EQ(req->timeout_ms, 0);
+        ftm.now += 10000;
+        CHECK_EQ(cbk_response_status(cbk_client_response(&cl), 200), 0);
+        CHECK_EQ(cbk_response_body(cbk_client_response(&cl), "{\"id\":\"t\"}", 10), 0);
+        CHECK_EQ(cbk_client_finish(&cl), CBK_OK);
+    }
 }
 
 static void test_fetch_multipart(void) {
@@ -1636,6 +1822,9 @@ void suite_client(void) {
     RUN(test_retry_update_delete_transport);
     RUN(test_retry_never_after_delivery);
     RUN(test_retry_off);
+    RUN(test_retry_default_sleep);
+    RUN(test_deadline);
+    RUN(test_fetch_body_headers);
     RUN(test_list_all_pages);
     RUN(test_list_all_stops);
     RUN(test_fetch);

@@ -1235,7 +1235,7 @@ static void fault_nonjson(const adapter *a) {
         case_close("%s", outcome(r));
     }
 
-    case_open("fault", a->name, "a NUL (\\u0000) in a token's id or name: refused");
+    case_open("fault", a->name, "a NUL (\\u0000): a token's name delivered, an id_out refused");
     mock_reset();
     mock_fault("[{\"status\":200,\"body\":\"{\\\"items\\\":[{\\\"id\\\":\\\"a\\\","
                "\\\"name\\\":\\\"x\\\\u0000y\\\",\\\"createdAt\\\":1,\\\"updatedAt\\\":1}]}\","
@@ -1245,9 +1245,8 @@ static void fault_nonjson(const adapter *a) {
     client(a, 4096, 3);
     toks_reset();
     r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
-    CHECK(r == CBK_ERR_PARSE && tk.n == 0, "%s n=%ld", cbk_result_str(r), tk.n);
-    CHECK(strstr(cbk_client_error(&cl)->message, "u0000") != NULL, "message=%s",
-          cbk_client_error(&cl)->message);
+    /* issue 13: delivered with name_len and CBK_FIELD_NAME in nul */
+    CHECK(r == CBK_OK && tk.n == 1, "%s n=%ld", cbk_result_str(r), tk.n);
     r = cbk_token_delete(&cl, U1, "cmX", id);
     CHECK(r == CBK_ERR_PARSE && id[0] == '\0', "%s id=%s", cbk_result_str(r), id);
     CHECK(strstr(cbk_client_error(&cl)->message, "u0000") != NULL, "message=%s",
@@ -1278,15 +1277,16 @@ static void fault_oversized(const adapter *a) {
     size_t n, i;
     const cbk_error *e = cbk_client_error(&cl);
 
-    case_open("fault", a->name, "oversized field: a 200 KB name in a list, 4 KiB work");
+    case_open("fault", a->name, "oversized field: a 200 KB name in a list, 4 KiB work: cut");
     mock_reset();
     adapters_defaults();
     mock_fault("{\"huge\":200000,\"huge_kind\":\"name\",\"match\":\"list\"}");
     client(a, 4096, 3);
     toks_reset();
     r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
-    CHECK(r == CBK_ERR_BUFFER_TOO_SMALL && tk.n == 0 && cnt.calls == 1, "%s n=%ld calls=%d",
-          cbk_result_str(r), tk.n, cnt.calls);
+    /* issue 13: the token arrives, its name cut (cbk_token.truncated) */
+    CHECK(r == CBK_OK && tk.n == 1 && cnt.calls == 1, "%s n=%ld calls=%d", cbk_result_str(r), tk.n,
+          cnt.calls);
     after_op(r);
     case_close("%s", outcome(r));
 
@@ -1416,13 +1416,15 @@ static void fault_long_line(const adapter *a) {
     after_op(r);
     case_close("%s", outcome(r));
 
-    case_open("fault", a->name, "stream line (50 KB) longer than the work buffer: list_stream");
+    case_open("fault", a->name,
+              "stream line (50 KB) longer than the work buffer: list_stream, cut");
     mock_reset();
     mock_fault("{\"huge\":50000,\"huge_kind\":\"name\",\"match\":\"stream\"}");
     client(a, 4096, 3);
     toks_reset();
     r = cbk_token_list_stream(&cl, U1, NULL, on_tok, &tk);
-    CHECK(r == CBK_ERR_BUFFER_TOO_SMALL && tk.n == 0 && cnt.calls == 1, "%s", cbk_result_str(r));
+    /* issue 13: the item arrives with its name cut */
+    CHECK(r == CBK_OK && tk.n >= 1 && cnt.calls == 1, "%s", cbk_result_str(r));
     after_op(r);
     case_close("%s", outcome(r));
 
@@ -1679,26 +1681,29 @@ static void retry_safe_ops(const adapter *a) {
     after_op(r);
     case_close("%s, 10 of 30 delivered", outcome(r));
 
-    case_open("retry", a->name, "no sleep_ms: no retry; retries=0: no retry");
+    case_open("retry", a->name, "no sleep_ms: the default sleep retries; retries=0: no retry");
     mock_reset();
-    mock_fault("[{\"status\":503,\"match\":\"list\"},{\"status\":503,\"match\":\"list\"}]");
+    mock_fault("[{\"status\":503,\"match\":\"list\"},{\"status\":503,\"match\":\"list\"},"
+               "{\"status\":503,\"match\":\"list\"}]");
     {
         cbk_client_options o;
-        cbk_client_options_init(&o); /* retries 3, sleep_ms NULL */
+        cbk_client_options_init(&o); /* sleep_ms NULL: the default sleep (issue 13) */
         o.base_url = base;
+        o.retries = 1;
+        o.retry_delay_ms = 1;
         memset(&cnt, 0, sizeof cnt);
         cnt.a = a;
         cbk_client_init(&cl, SECRET, counting_send, &cnt, work, 4096, &o);
         r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
-        CHECK(r == CBK_ERR_HTTP && cnt.calls == 1, "%s calls=%d", cbk_result_str(r), cnt.calls);
+        CHECK(r == CBK_ERR_HTTP && cnt.calls == 2, "%s calls=%d", cbk_result_str(r), cnt.calls);
     }
     client(a, 4096, 0);
     r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
     CHECK(r == CBK_ERR_HTTP && cnt.calls == 1 && nsleeps == 0, "%s calls=%d", cbk_result_str(r),
           cnt.calls);
-    CHECK(mock_requests() == 2, "reqs=%d", nreqs);
+    CHECK(mock_requests() == 3, "reqs=%d", nreqs);
     after_op(r);
-    case_close("%s, 1 request each", outcome(r));
+    case_close("%s, 2 requests, then 1", outcome(r));
 }
 
 /* ==== security ================================================================================ */
