@@ -349,6 +349,10 @@
 #ifndef CBK_JSON_MAX_DEPTH
 #define CBK_JSON_MAX_DEPTH 32
 #endif
+#ifndef CBK_LIST_MAX_PAGES
+/* cbk_token_list_all's page limit when the options set none. */
+#define CBK_LIST_MAX_PAGES 1000u
+#endif
 
 /* The smallest work buffer that runs every operation with typical ids
    (about 30 bytes), a secret of up to 128 bytes, and tokens whose name,
@@ -744,6 +748,9 @@ typedef struct cbk_token_list_options {
     int take;           /* 0: the server's default */
     const cbk_kv *meta; /* sent as meta.KEY=VALUE */
     size_t meta_count;
+    /* cbk_token_list_all only: the most pages it reads; 0 means
+       CBK_LIST_MAX_PAGES (1000). */
+    unsigned max_pages;
 } cbk_token_list_options;
 
 typedef struct cbk_token_fields { /* create/update body; NULL fields omitted */
@@ -936,8 +943,13 @@ CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
 
 /* Every page: calls cbk_token_list page after page, following cursors,
    until the server returns an empty page, an empty cursor, or the cursor
-   it was given. opts->cursor, if set, is where it starts; the other
-   options apply to every page. The cursor is kept in the first
+   it was given (CBK_OK). opts->cursor, if set, is where it starts; the
+   other options apply to every page. It is bounded against a server whose
+   cursors never end: a cursor that an earlier page already gave (a cycle
+   A, B, A, ...; found within twice the cycle's length in pages, by
+   comparing 64-bit hashes) ends it with CBK_ERR_PARSE, and so does a
+   cursor still offered after opts->max_pages pages (0: CBK_LIST_MAX_PAGES,
+   1000); the tokens of the pages read stand. The cursor is kept in the first
    CBK_CURSOR_MAX bytes of the work buffer, so the work buffer must be
    larger than that plus one page's needs. Results as for cbk_token_list,
    plus CBK_ERR_BUFFER_TOO_SMALL when a cursor is CBK_CURSOR_MAX bytes or
@@ -4324,6 +4336,8 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
 /* Starts an operation: clears what the last one left. */
 static cbk_result cbk__begin(cbk_client *c, int op) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
+    if (c->auth) cbk__wipe(c->auth, c->auth_len); /* a prepared request left unsent */
+    c->auth = NULL;
     cbk__clear_error(c);
     c->op = op;
     c->status = 0;
@@ -4397,11 +4411,22 @@ static cbk_result cbk__prepared(cbk_client *c, cbk_result r, const cbk_request *
     return CBK_OK;
 }
 
+/* Outputs are reset before anything is checked: "" and zeroed on every
+   failure, argument errors included. */
+static void cbk__reset_outputs(char *text, size_t size, cbk_token_created *created,
+                               const cbk_request **out_req) {
+    if (text && size) text[0] = 0;
+    if (created) cbk__wipe(created, sizeof *created);
+    if (out_req) *out_req = NULL;
+}
+
 CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
                                          const cbk_token_list_options *opts, cbk_token_fn on_token,
                                          void *user, char *next_cursor, size_t next_cursor_size,
                                          const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    cbk_result r;
+    cbk__reset_outputs(next_cursor, next_cursor_size, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_LIST);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r && next_cursor && !next_cursor_size)
         r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "next_cursor_size is 0");
@@ -4421,7 +4446,9 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
                                                 const cbk_token_list_options *opts,
                                                 cbk_token_fn on_token, void *user,
                                                 const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_STREAM);
+    cbk_result r;
+    cbk__reset_outputs(NULL, 0, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_STREAM);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r) {
         c->user_id = user_id;
@@ -4435,7 +4462,9 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
 CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
                                            const cbk_token_fields *fields, cbk_token_created *out,
                                            const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_CREATE);
+    cbk_result r;
+    cbk__reset_outputs(NULL, 0, out, out_req);
+    r = cbk__begin(c, CBK__OP_CREATE);
     if (!r && !out) r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "out is NULL");
     if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_fields(c, fields);
@@ -4451,7 +4480,9 @@ CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
 static cbk_result cbk__token_op_prepare(cbk_client *c, int op, const char *user_id,
                                         const char *token_id, const cbk_token_fields *fields,
                                         char *id_out, const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, op);
+    cbk_result r;
+    cbk__reset_outputs(id_out, CBK_ID_MAX, NULL, out_req);
+    r = cbk__begin(c, op);
     if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_id(c, token_id, "token_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_fields(c, fields);
@@ -4479,7 +4510,9 @@ CBKDEF cbk_result cbk_token_delete_prepare(cbk_client *c, const char *user_id, c
 
 CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                                     cbk_body_fn on_body, void *user, const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_FETCH);
+    cbk_result r;
+    cbk__reset_outputs(NULL, 0, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_FETCH);
     int post = 0;
     if (!r) {
         const char *p;
@@ -4574,55 +4607,93 @@ CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
     return r ? r : cbk__run(c);
 }
 
+/* list_all's guard against a server whose cursors never end: a page
+   limit, and Brent's cycle detection over the cursors' FNV-1a hashes (the
+   checkpoint moves at every power of two pages, so a cycle is found
+   within twice its length, without a history of cursors). */
+typedef struct cbk__pager {
+    uint64_t mark;
+    unsigned power, lam, pages, max;
+    int marked;
+} cbk__pager;
+
+/* After a page that offers `cursor` for the next: may the next be read? */
+static cbk_result cbk__pager_next(cbk_client *c, cbk__pager *g, const char *cursor) {
+    uint64_t h = cbk__fnv((const unsigned char *)cursor, CBK_STRLEN(cursor), 0xcbf29ce484222325ull);
+    if (g->marked && h == g->mark)
+        return cbk__fail(c, CBK_ERR_PARSE, "the server's cursors go round in a cycle");
+    if (++g->pages >= g->max)
+        return cbk__fail_n(c, CBK_ERR_PARSE,
+                           "the server still offers a cursor after max_pages pages: ", g->pages);
+    if (++g->lam == g->power) {
+        g->mark = h;
+        g->marked = 1;
+        g->power *= 2;
+        g->lam = 0;
+    }
+    return CBK_OK;
+}
+
+/* One page of list_all, asked with the cursor in slot (the new one lands
+   there). *more: a next page is offered. */
+static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
+                                     const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                     void *user, char *slot, int *more) {
+    uint64_t deadline = c->deadline;
+    int has_deadline = c->has_deadline;
+    cbk_result r;
+    (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked */
+    c->deadline = deadline;            /* one deadline for all the pages */
+    c->has_deadline = has_deadline;
+    c->user_id = user_id;
+    c->list_opts = opts;
+    c->on_token = on_token;
+    c->user = user;
+    c->cursor = slot; /* "" asks for the first page */
+    c->out = slot;
+    c->out_size = CBK_CURSOR_MAX;
+    r = cbk__arm(c);
+    if (!r)
+        r = cbk__perform(c);
+    else
+        c->op = CBK__OP_NONE;
+    /* cbk_client_finish copied the new cursor over the old one after
+       noting whether they were equal */
+    *more = !r && c->page_items && slot[0] && !(c->flags & CBK__F_CURSOR);
+    return r;
+}
+
 CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
                                      const cbk_token_list_options *opts, cbk_token_fn on_token,
                                      void *user) {
-    char *slot;
+    cbk__pager g;
     size_t n;
-    uint64_t deadline;
-    int has_deadline;
+    int more = 1;
     cbk_result r = cbk__begin(c, CBK__OP_LIST);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r && c->work_size < CBK_CURSOR_MAX)
         r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
                       "the work buffer is smaller than CBK_CURSOR_MAX");
+    n = !r && opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
+    if (!r && n >= CBK_CURSOR_MAX)
+        r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
     if (r) {
         if (c) c->op = CBK__OP_NONE;
         return r;
     }
     /* the cursor lives at the start of the work buffer between pages */
-    slot = c->work;
-    n = opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
-    if (n >= CBK_CURSOR_MAX) {
-        c->op = CBK__OP_NONE;
-        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
-    }
-    if (n) CBK_MEMCPY(slot, opts->cursor, n);
-    slot[n] = 0;
-    cbk__deadline_start(c); /* one deadline for all the pages */
-    deadline = c->deadline;
-    has_deadline = c->has_deadline;
-    for (;;) {
-        (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked above */
-        c->deadline = deadline;
-        c->has_deadline = has_deadline;
-        c->user_id = user_id;
-        c->list_opts = opts;
-        c->on_token = on_token;
-        c->user = user;
-        c->cursor = slot; /* "" asks for the first page */
-        c->out = slot;
-        c->out_size = CBK_CURSOR_MAX;
-        r = cbk__arm(c);
-        if (!r)
-            r = cbk__perform(c);
-        else
-            c->op = CBK__OP_NONE;
+    if (n) CBK_MEMCPY(c->work, opts->cursor, n);
+    c->work[n] = 0;
+    CBK_MEMSET(&g, 0, sizeof g);
+    g.power = 1;
+    g.max = opts && opts->max_pages ? opts->max_pages : CBK_LIST_MAX_PAGES;
+    cbk__deadline_start(c);
+    while (more) {
+        r = cbk__list_all_page(c, user_id, opts, on_token, user, c->work, &more);
+        if (!r && more) r = cbk__pager_next(c, &g, c->work);
         if (r) return r;
-        /* cbk_client_finish copied the new cursor over the old one after
-           noting whether they were equal */
-        if (!c->page_items || !slot[0] || (c->flags & CBK__F_CURSOR)) return CBK_OK;
     }
+    return CBK_OK;
 }
 
 CBKDEF cbk_result cbk_token_create(cbk_client *c, const char *user_id,

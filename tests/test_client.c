@@ -1562,6 +1562,227 @@ static void test_fetch_body_headers(void) {
     CHECK_EQ(ft.calls, 3);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Promises kept on every path                                              */
+
+/* Outputs are "" / zeroed on every failure, argument errors included,
+   whatever they held before (here bytes without any NUL). */
+static char fill_cursor[16], fill_id[CBK_ID_MAX];
+static cbk_token_created fill_created;
+static const cbk_request *fill_req;
+
+static void prefill(void) {
+    memset(fill_cursor, 'A', sizeof fill_cursor);
+    memset(fill_id, 'B', sizeof fill_id);
+    memset(&fill_created, 'C', sizeof fill_created);
+    fill_req = (const cbk_request *)(const void *)&fill_created;
+}
+
+typedef struct bad_args {
+    const char *user, *token;
+    const cbk_token_fields *fields;
+    const cbk_token_list_options *lo;
+} bad_args;
+
+/* Every operation, blocking and prepared, with one set of bad arguments. */
+static void check_outputs_reset(cbk_client *c, const bad_args *a) {
+    int op;
+    for (op = 0; op < 10; op++) {
+        cbk_result r = CBK_OK;
+        prefill();
+        switch (op) {
+        case 0:
+            r = cbk_token_list(c, a->user, a->lo, NULL, NULL, fill_cursor, sizeof fill_cursor);
+            break;
+        case 1:
+            r = cbk_token_list_prepare(c, a->user, a->lo, NULL, NULL, fill_cursor,
+                                       sizeof fill_cursor, &fill_req);
+            break;
+        case 2: r = cbk_token_create(c, a->user, a->fields, &fill_created); break;
+        case 3:
+            r = cbk_token_create_prepare(c, a->user, a->fields, &fill_created, &fill_req);
+            break;
+        case 4: r = cbk_token_update(c, a->user, a->token, a->fields, fill_id); break;
+        case 5:
+            r = cbk_token_update_prepare(c, a->user, a->token, a->fields, fill_id, &fill_req);
+            break;
+        case 6: r = cbk_token_delete(c, a->user, a->token, fill_id); break;
+        case 7: r = cbk_token_delete_prepare(c, a->user, a->token, fill_id, &fill_req); break;
+        case 8: r = cbk_token_list_stream_prepare(c, a->user, a->lo, NULL, NULL, &fill_req); break;
+        default: r = cbk_token_list_stream(c, a->user, a->lo, NULL, NULL); break;
+        }
+        /* an operation the bad argument does not concern goes on (and
+           fails at the empty fake transport, or is prepared) */
+        if (r == CBK_OK) cbk_client_abort(c, 1);
+        if (r == CBK_OK || r == CBK_ERR_TRANSPORT) continue;
+        CHECK_EQ(r, CBK_ERR_INVALID_ARGUMENT);
+        if (op == 0 || op == 1) CHECK_EQ(fill_cursor[0], 0);
+        if (op == 2 || op == 3)
+            CHECK(fill_created.id[0] == 0 && fill_created.token[0] == 0 &&
+                  fill_created.created_at == 0);
+        if (op >= 4 && op <= 7) CHECK_EQ(fill_id[0], 0);
+        if (op == 1 || op == 3 || op == 5 || op == 7 || op == 8) CHECK(fill_req == NULL);
+        if (c) CHECK(cbk_client_error(c)->message[0] != 0);
+    }
+}
+
+static void test_outputs_reset_on_argument_errors(void) {
+    static const cbk_kv bad_kv[1] = {{"k", "\xC3"}};
+    cbk_token_fields bad_name = {0}, bad_config = {0}, bad_meta = {0};
+    cbk_token_list_options bad_order = {0}, bad_take = {0}, bad_cursor = {0};
+    cbk_client uninit;
+    bad_args cases[14];
+    size_t i;
+    bad_name.name = "\xFF";
+    bad_config.config_json = "[1]";
+    bad_meta.meta_count = 2; /* no array */
+    bad_order.order = "sideways";
+    bad_take.take = -1;
+    bad_cursor.cursor = "\xE2\x82";
+    bad_cursor.meta = bad_kv;
+    bad_cursor.meta_count = 1;
+    memset(cases, 0, sizeof cases);
+    cases[0].user = NULL;
+    cases[1].user = "";
+    cases[2].user = ".";
+    cases[3].user = "..";
+    cases[4].user = "\xC3\x28";
+    for (i = 5; i < 14; i++) cases[i].user = "u";
+    cases[5].token = NULL;
+    cases[6].token = "";
+    cases[7].token = "..";
+    cases[8].token = "t\xFF";
+    for (i = 9; i < 14; i++) cases[i].token = "t";
+    cases[9].fields = &bad_name;
+    cases[10].fields = &bad_config;
+    cases[11].fields = &bad_meta;
+    cases[12].lo = &bad_order;
+    cases[13].lo = &bad_take;
+    for (i = 0; i < 14; i++) {
+        setup();
+        check_outputs_reset(&cl, &cases[i]);
+    }
+    setup();
+    cases[13].lo = &bad_cursor;
+    check_outputs_reset(&cl, &cases[13]);
+    /* a NULL client, and one never initialised (no work buffer) */
+    check_outputs_reset(NULL, &cases[9]);
+    memset(&uninit, 0, sizeof uninit);
+    check_outputs_reset(&uninit, &cases[9]);
+    /* create without out; list with next_cursor_size 0 */
+    setup();
+    prefill();
+    CHECK_EQ(cbk_token_create_prepare(&cl, "u", NULL, NULL, &fill_req), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(fill_req == NULL);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, fill_cursor, 0), CBK_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(ft.calls, 0);
+}
+
+static int work_holds_secret(void) {
+    size_t i, k = strlen(SECRET);
+    for (i = 0; i + 8 <= sizeof work; i++)
+        if (memcmp(work + i, SECRET + k - 8, 8) == 0 || memcmp(work + i, SECRET, 8) == 0) return 1;
+    return 0;
+}
+
+/* A blocking call on a client without a send callback builds the request
+   (the prepare half) and then fails: the Bearer value is wiped, as it is
+   when a prepared request is dropped for another. */
+static void test_no_send_wipes_secret(void) {
+    cbk_token_created out;
+    char id[CBK_ID_MAX];
+    const cbk_request *req;
+    int op;
+    for (op = 0; op < 6; op++) {
+        cbk_result r;
+        memset(work, 0, sizeof work);
+        REQUIRE(cbk_client_init(&cl, SECRET, NULL, NULL, work, sizeof work, NULL) == CBK_OK);
+        switch (op) {
+        case 0: r = cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0); break;
+        case 1: r = cbk_token_list_stream(&cl, "u", NULL, NULL, NULL); break;
+        case 2: r = cbk_token_create(&cl, "u", NULL, &out); break;
+        case 3: r = cbk_token_update(&cl, "u", "t", NULL, id); break;
+        case 4: r = cbk_token_delete(&cl, "u", "t", id); break;
+        default: r = cbk_token_list_all(&cl, "u", NULL, NULL, NULL); break;
+        }
+        CHECK_EQ(r, CBK_ERR_INVALID_ARGUMENT);
+        CHECK(!work_holds_secret());
+        CHECK(strstr(cbk_client_error(&cl)->message, "send") != NULL);
+    }
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", NULL, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(!work_holds_secret());
+    /* a prepared request dropped for another operation */
+    CHECK_EQ(cbk_token_delete_prepare(&cl, "u", "a-longer-token-id", NULL, &req), CBK_OK);
+    CHECK(work_holds_secret());
+    CHECK_EQ(cbk_token_delete_prepare(&cl, "", "t", NULL, &req), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(!work_holds_secret());
+}
+
+/* list_all ends on cursor cycles and at max_pages, with CBK_ERR_PARSE
+   and the tokens of the pages read. */
+static char page_body[FAKE_MAX_REPLIES][128];
+
+static void add_page(int i, const char *cursor) {
+    snprintf(page_body[i], sizeof page_body[i],
+             "{\"items\":[{\"id\":\"t%d\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"%s\"}", i,
+             cursor);
+    fake_add(&ft, 200, page_body[i]);
+}
+
+static int endless_pages;
+static int endless_send(void *ctx, const cbk_request *req, cbk_response *res) {
+    char body[128];
+    (void)ctx;
+    (void)req;
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"t\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"c%d\"}",
+             ++endless_pages);
+    if (cbk_response_status(res, 200)) return 1;
+    cbk_response_body(res, body, strlen(body));
+    return 0;
+}
+
+static void test_list_all_bounded(void) {
+    static const char *cycles[3][7] = {{"A", "B", "A", "B", "A", NULL},
+                                       {"A", "B", "C", "A", "B", "C", "A"},
+                                       {"A", "B", "C", "D", "B", "C", "D"}};
+    static const int calls[3] = {3, 6, 6};
+    cbk_token_list_options o = {0};
+    int k, i;
+    for (k = 0; k < 3; k++) {
+        setup();
+        for (i = 0; i < 7 && cycles[k][i]; i++) add_page(i, cycles[k][i]);
+        add_page(i, "");
+        seen[0] = 0;
+        CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, record_token, NULL), CBK_ERR_PARSE);
+        CHECK(strstr(cbk_client_error(&cl)->message, "cycle") != NULL);
+        CHECK_EQ(ft.calls, calls[k]);
+        CHECK(strncmp(seen, "t0|", 3) == 0);
+    }
+    /* distinct cursors: max_pages */
+    setup();
+    for (i = 0; i < 8; i++) {
+        char c[16];
+        snprintf(c, sizeof c, "c%d", i);
+        add_page(i, c);
+    }
+    o.max_pages = 5;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", &o, NULL, NULL), CBK_ERR_PARSE);
+    CHECK_EQ(ft.calls, 5);
+    CHECK(strstr(cbk_client_error(&cl)->message, "max_pages") != NULL);
+    /* the default limit */
+    REQUIRE(cbk_client_init(&cl, SECRET, endless_send, NULL, work, sizeof work, NULL) == CBK_OK);
+    endless_pages = 0;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_ERR_PARSE);
+    CHECK_EQ(endless_pages, (int)CBK_LIST_MAX_PAGES);
+    /* a page that offers the cursor it was given, or none: CBK_OK */
+    setup();
+    add_page(0, "A");
+    add_page(1, "A");
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+}
+
 /* A fake clock: sleeps and slow sends move it. */
 typedef struct fake_time {
     uint64_t now;
@@ -1824,6 +2045,9 @@ void suite_client(void) {
     RUN(test_retry_off);
     RUN(test_retry_default_sleep);
     RUN(test_deadline);
+    RUN(test_outputs_reset_on_argument_errors);
+    RUN(test_no_send_wipes_secret);
+    RUN(test_list_all_bounded);
     RUN(test_fetch_body_headers);
     RUN(test_list_all_pages);
     RUN(test_list_all_stops);
