@@ -21,7 +21,10 @@
  *
  *   C99, and clean as C++. No heap, no globals, no static mutable state, no
  *   floating point, no recursion, no stdio. Needs <stddef.h>, <stdint.h>
- *   and, in the implementation only, memcpy/memset/strlen (replaceable).
+ *   and, in the implementation only, memcpy/memset/strlen (replaceable)
+ *   and, in hosted POSIX or Windows builds, a sleep and a clock for the
+ *   retries (poll/gettimeofday, Sleep/GetTickCount64; replaceable, or off
+ *   with CBK_NO_DEFAULT_TIME: see RETRIES).
  *
  * QUICK START
  *   #include <stdio.h>
@@ -1436,6 +1439,27 @@ static int cbk__json_top_is_object(const cbk_json *j) {
     return (j->stack[d >> 3] >> (d & 7)) & 1;
 }
 
+/* A captured value ended at j->pos: its text joined in buf after the kept
+   bytes, NUL-terminated; or, when it does not fit and CBK_JSON_TRUNCATE
+   is on, only its first byte, marked (cap_over). */
+static cbk_result cbk__json_captured(cbk_json *j, const char **text, size_t *len) {
+    size_t n = (size_t)(j->pos - j->cap);
+    if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
+        if (!(j->flags & CBK_JSON_TRUNCATE)) return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+        j->cap_over = 1;
+        *text = &j->cap_first;
+        *len = 1;
+    } else {
+        CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+        *len = j->cap_len + n;
+        if (j->kept + *len + 1 > j->high) j->high = j->kept + *len + 1;
+        j->buf[j->kept + *len] = 0;
+        *text = j->buf + j->kept;
+    }
+    j->cap_len = 0;
+    return CBK_OK;
+}
+
 /* Hands a token to the callback unless a skip or capture hides it. */
 static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *text,
                                         size_t len, unsigned depth) {
@@ -1447,7 +1471,6 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
             if (depth >= j->skip_depth) return CBK_OK;
             j->skipping = 0; /* the skipped container's END: passed on */
         } else {
-            size_t n;
             if (depth > j->skip_depth || type == CBK_JSON_OBJECT_BEGIN ||
                 type == CBK_JSON_ARRAY_BEGIN)
                 return CBK_OK;
@@ -1457,22 +1480,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
                 return CBK_OK;
             }
             j->skipping = 0;
-            n = (size_t)(j->pos - j->cap);
             type = CBK_JSON_RAW;
-            if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
-                if (!(j->flags & CBK_JSON_TRUNCATE))
-                    return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-                j->cap_over = 1; /* its first byte only, marked truncated */
-                text = &j->cap_first;
-                len = 1;
-            } else {
-                CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-                len = j->cap_len + n;
-                if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
-                j->buf[j->kept + len] = 0;
-                text = j->buf + j->kept;
-            }
-            j->cap_len = 0;
+            if (cbk__json_captured(j, &text, &len)) return (cbk_result)j->result;
         }
     }
     if (!j->on_token) return CBK_OK;
@@ -1619,11 +1628,36 @@ static cbk_result cbk__json_lone(cbk_json *j) {
     return cbk__json_join(j, "\xEF\xBF\xBD", 3);
 }
 
+/* A \uXXXX escape is read (in j->ucs): pair it with a waiting high
+   surrogate, wait for a low one, or put the character. */
+static cbk_result cbk__json_unit(cbk_json *j) {
+    char out[4];
+    size_t n;
+    if (j->hi && j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
+        j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
+        j->hi = 0;
+    } else if (j->hi && cbk__json_lone(j)) {
+        return (cbk_result)j->result;
+    }
+    if (j->ucs >= 0xD800 && j->ucs <= 0xDBFF) {
+        j->hi = j->ucs;
+        j->lex = CBK__L_LOW_BS;
+        return CBK_OK;
+    }
+    if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
+        j->ucs = 0xFFFD; /* a lone low surrogate */
+        if (!(j->flags & CBK__JSON_LENIENT)) return cbk__json_fail(j, CBK_ERR_PARSE);
+    }
+    if (!j->ucs) j->nul = 1;
+    cbk__utf8_put(j->ucs, out, &n);
+    j->lex = CBK__L_STR;
+    return cbk__json_join(j, out, n);
+}
+
 /* One byte of an escape sequence, or of a UTF-8 sequence. Returns CBK_OK
    and leaves j->lex at CBK__L_STR when the sequence is complete. */
 static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
     char out[4];
-    size_t n;
     int h;
     switch (j->lex) {
     case CBK__L_UTF8:
@@ -1670,25 +1704,7 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
         if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
         j->ucs = (j->ucs << 4) | (uint32_t)h;
         if (++j->sub < 4) return CBK_OK;
-        if (j->hi && j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
-            j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
-            j->hi = 0;
-        } else if (j->hi && cbk__json_lone(j)) {
-            return (cbk_result)j->result;
-        }
-        if (j->ucs >= 0xD800 && j->ucs <= 0xDBFF) {
-            j->hi = j->ucs;
-            j->lex = CBK__L_LOW_BS;
-            return CBK_OK;
-        }
-        if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
-            j->ucs = 0xFFFD; /* a lone low surrogate */
-            if (!(j->flags & CBK__JSON_LENIENT)) return cbk__json_fail(j, CBK_ERR_PARSE);
-        }
-        if (!j->ucs) j->nul = 1;
-        cbk__utf8_put(j->ucs, out, &n);
-        j->lex = CBK__L_STR;
-        return cbk__json_join(j, out, n);
+        return cbk__json_unit(j);
     default: break;
     }
     return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -3018,6 +3034,37 @@ static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *nam
     if (value && *value) cbk__add_header(c, h, name, value);
 }
 
+/* A POST's body, last in the work buffer (a multipart body's
+   Content-Type goes before it); *start: where the body begins. */
+static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_options *o,
+                               const char **content_type, size_t *start) {
+    char boundary[29];
+    *start = b->len;
+    if (o && o->file) {
+        cbk_result r = cbk__sb_multipart(c, b, o->file, boundary); /* to find the boundary */
+        if (r) return r;
+        b->len = *start;
+        *content_type = b->p + b->len;
+        cbk__sb_str(b, "multipart/form-data; boundary=");
+        cbk__sb_str(b, boundary);
+        cbk__sb_ch(b, 0);
+        *start = b->len;
+        return cbk__sb_multipart(c, b, o->file, boundary);
+    }
+    if (o && (o->json || o->body)) {
+        *content_type = o->json ? "application/json" : "application/octet-stream";
+        cbk__sb_put(b, o->json ? o->json : (const char *)o->body,
+                    o->json ? o->json_len : o->body_len);
+    } else if (!o) {
+        *content_type = "application/json";
+        if (c->op == CBK__OP_DELETE)
+            cbk__sb_str(b, "{}");
+        else
+            cbk__sb_fields(b, c->fields);
+    } /* else a cbk_fetch POST without a body */
+    return CBK_OK;
+}
+
 /* Builds c->request in the work buffer from the stored operation. */
 static cbk_result cbk__build(cbk_client *c) {
     size_t off = 0, nh = 6 + c->opts.header_count, i;
@@ -3025,7 +3072,6 @@ static cbk_result cbk__build(cbk_client *c) {
     cbk_header *h;
     cbk__sb b;
     const char *content_type = NULL, *url, *body = NULL;
-    char boundary[29];
     size_t body_len = 0;
     int first = 1, post = 1;
     if (c->op == CBK__OP_LIST && c->cursor) off = CBK_CURSOR_MAX; /* list_all's cursor */
@@ -3105,39 +3151,9 @@ static cbk_result cbk__build(cbk_client *c) {
         c->auth_len = 7 + c->secret_len;
     }
     if (post) {
-        const cbk_fetch_options *o = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
         size_t start;
-        if (o && o->file) {
-            cbk_result r;
-            /* the header value first, then the body, which must be last */
-            start = b.len;
-            r = cbk__sb_multipart(c, &b, o->file, boundary);
-            if (r) return r;
-            b.len = start;
-            content_type = b.p + b.len;
-            cbk__sb_str(&b, "multipart/form-data; boundary=");
-            cbk__sb_str(&b, boundary);
-            cbk__sb_ch(&b, 0);
-            start = b.len;
-            cbk__sb_multipart(c, &b, o->file, boundary);
-        } else if (o && o->json) {
-            content_type = "application/json";
-            start = b.len;
-            cbk__sb_put(&b, o->json, o->json_len);
-        } else if (o && o->body) {
-            content_type = "application/octet-stream";
-            start = b.len;
-            cbk__sb_put(&b, (const char *)o->body, o->body_len);
-        } else if (o) {
-            start = b.len; /* a POST without a body */
-        } else {
-            content_type = "application/json";
-            start = b.len;
-            if (c->op == CBK__OP_DELETE)
-                cbk__sb_str(&b, "{}");
-            else
-                cbk__sb_fields(&b, c->fields);
-        }
+        cbk_result r = cbk__sb_body(c, &b, fo, &content_type, &start);
+        if (r) return r;
         body = b.p + start;
         body_len = b.len - start;
     }
@@ -3704,23 +3720,34 @@ static char cbk__num_digit(const cbk__num *x, size_t i) {
     return i < x->il ? x->ip[i] : x->fp[i - x->il];
 }
 
+/* The exponent after 'e' at p[0..end) (checked), bounded far past any
+   double's. */
+static long cbk__num_exp(const char *p, const char *end) {
+    long e = 0;
+    int neg = p < end && *p == '-';
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    for (; p < end; p++)
+        if (e < 100000) e = e * 10 + (*p - '0');
+    return neg ? -e : e;
+}
+
+/* Leading and trailing zeros are not significant digits. */
+static void cbk__num_trim(cbk__num *x) {
+    x->k = x->il + x->fl;
+    while (x->k && cbk__num_digit(x, 0) == '0') x->skip++, x->k--, x->point--;
+    while (x->k && cbk__num_digit(x, x->k - 1) == '0') x->k--;
+}
+
 /* Reads a number the tokenizer already checked. */
 static void cbk__num_parse(const char *s, size_t n, cbk__num *x) {
     const char *p = s, *end = s + n;
-    long e = 0;
-    int eneg = 0;
     CBK_MEMSET(x, 0, sizeof *x);
     if (*p == '-') x->neg = 1, p++;
     for (x->ip = p; p < end && *p >= '0' && *p <= '9'; p++) x->il++;
     if (p < end && *p == '.')
         for (x->fp = ++p; p < end && *p >= '0' && *p <= '9'; p++) x->fl++;
-    if (p < end && ++p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-    for (; p < end; p++)
-        if (e < 100000) e = e * 10 + (*p - '0'); /* far past any double */
-    x->point = (long)x->il + (eneg ? -e : e);
-    x->k = x->il + x->fl;
-    while (x->k && cbk__num_digit(x, 0) == '0') x->skip++, x->k--, x->point--;
-    while (x->k && cbk__num_digit(x, x->k - 1) == '0') x->k--;
+    x->point = (long)x->il + (p < end ? cbk__num_exp(p + 1, end) : 0);
+    cbk__num_trim(x);
 }
 
 /* Zero as a double: no digit, or below half the smallest one. */
@@ -3892,6 +3919,14 @@ static void cbk__mask_error(cbk_client *c) {
         if (hc[i]) d[i] = '*';
 }
 
+static cbk_result cbk__err_key(cbk_client *c, const cbk_json_token *t) {
+    c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
+               : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
+                                                      : 0;
+    if (!c->field) cbk_json_skip(&c->json);
+    return CBK_OK;
+}
+
 /* An error body: {"message","code"} at the top level. */
 static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
     int which = c->field == CBK__F_CODE;
@@ -3905,13 +3940,7 @@ static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
     }
     if (c->err_arr) return cbk__err_element(c, which, t);
     if (t->depth > 1) return CBK_OK;
-    if (t->type == CBK_JSON_KEY) {
-        c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
-                   : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
-                                                          : 0;
-        if (!c->field) cbk_json_skip(&c->json);
-        return CBK_OK;
-    }
+    if (t->type == CBK_JSON_KEY) return cbk__err_key(c, t);
     if (t->type == CBK_JSON_OBJECT_END || t->type == CBK_JSON_ARRAY_END) return CBK_OK;
     if (c->field != CBK__F_MESSAGE && c->field != CBK__F_CODE) {
         cbk_json_skip(&c->json);
@@ -4123,6 +4152,13 @@ static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
     return CBK_OK;
 }
 
+/* The body to the tokenizer: a stream's up to each newline at a time. */
+static cbk_result cbk__feed(cbk_client *c, const char *data, size_t len) {
+    if (c->json.result) return (cbk_result)c->json.result;
+    if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status)) return cbk__feed_lines(c, data, len);
+    return cbk_json_feed(&c->json, data, len);
+}
+
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     cbk_client *c = r ? r->client : NULL;
     cbk_result res;
@@ -4155,12 +4191,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         if (len) cbk__bom_flush(c);
         if (!len) return 0;
     }
-    if (c->json.result)
-        res = (cbk_result)c->json.result;
-    else if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status))
-        res = cbk__feed_lines(c, data, len);
-    else
-        res = cbk_json_feed(&c->json, data, len);
+    res = cbk__feed(c, data, len);
     if (!res) return 0;
     if (!cbk__is_2xx(c->status)) {
         /* not JSON: the outcome is settled, no need to read a big page */
@@ -4508,49 +4539,61 @@ CBKDEF cbk_result cbk_token_delete_prepare(cbk_client *c, const char *user_id, c
     return cbk__token_op_prepare(c, CBK__OP_DELETE, user_id, token_id, NULL, id_out, out_req);
 }
 
+/* A cbk_fetch path: starts with '/', no space, control, non-ASCII or '#'. */
+static cbk_result cbk__check_path(cbk_client *c, const char *path) {
+    const char *p;
+    if (!path || path[0] != '/')
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "path does not start with '/'");
+    for (p = path; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == '#')
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "path holds a space, a control or non-ASCII byte, or '#'");
+    return CBK_OK;
+}
+
+/* cbk_fetch's method: *post is 1 for a POST (the default with a body). */
+static cbk_result cbk__check_method(cbk_client *c, const cbk_fetch_options *o, int *post) {
+    size_t n;
+    *post = o->json || o->file || o->body;
+    if (!o->method) return CBK_OK;
+    n = CBK_STRLEN(o->method);
+    if (cbk__streq(o->method, n, "POST"))
+        *post = 1;
+    else if (!cbk__streq(o->method, n, "GET") || *post)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "method is not GET or POST, or GET with a body");
+    return CBK_OK;
+}
+
+static int cbk__file_ok(const cbk_file *f) {
+    return f->name && cbk__utf8_valid(f->name, CBK_STRLEN(f->name)) && (!f->len || f->data) &&
+           (!f->type || cbk__header_safe(f->type));
+}
+
+/* cbk_fetch's options: one body at most, each checked. */
+static cbk_result cbk__check_fetch(cbk_client *c, const cbk_fetch_options *o, int *post) {
+    const cbk_file *f = o->file;
+    if (cbk__check_method(c, o, post)) return CBK_ERR_INVALID_ARGUMENT;
+    if (!!o->json + !!o->file + !!o->body > 1 || (o->body_len && !o->body))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "more than one of json, body and file, or body_len without body");
+    if (cbk__check_headers(c, o->headers, o->header_count)) return CBK_ERR_INVALID_ARGUMENT;
+    if (o->json && cbk_json_validate(o->json, o->json_len))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
+    if (f && !cbk__file_ok(f))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "file has no name, invalid UTF-8, no data, or CR/LF in its type");
+    return cbk__check_kvs(c, o->query, o->query_count);
+}
+
 CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                                     cbk_body_fn on_body, void *user, const cbk_request **out_req) {
     cbk_result r;
+    int post = 0;
     cbk__reset_outputs(NULL, 0, NULL, out_req);
     r = cbk__begin(c, CBK__OP_FETCH);
-    int post = 0;
-    if (!r) {
-        const char *p;
-        if (!path || path[0] != '/')
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "path does not start with '/'");
-        for (p = path; !r && *p; p++)
-            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == '#')
-                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                              "path holds a space, a control or non-ASCII byte, or '#'");
-    }
-    if (!r && opts) {
-        post = opts->json || opts->file || opts->body;
-        if (opts->method) {
-            size_t n = CBK_STRLEN(opts->method);
-            if (cbk__streq(opts->method, n, "POST"))
-                post = 1;
-            else if (cbk__streq(opts->method, n, "GET") && !post)
-                post = 0;
-            else
-                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                              "method is not GET or POST, or GET with a body");
-        }
-        if (!r &&
-            (!!opts->json + !!opts->file + !!opts->body > 1 || (opts->body_len && !opts->body)))
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                          "more than one of json, body and file, or body_len without body");
-        if (!r) r = cbk__check_headers(c, opts->headers, opts->header_count);
-        if (!r && opts->json && cbk_json_validate(opts->json, opts->json_len))
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
-        if (!r && opts->file &&
-            (!opts->file->name ||
-             !cbk__utf8_valid(opts->file->name, CBK_STRLEN(opts->file->name)) ||
-             (opts->file->len && !opts->file->data) ||
-             (opts->file->type && !cbk__header_safe(opts->file->type))))
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                          "file has no name, invalid UTF-8, no data, or CR/LF in its type");
-        if (!r) r = cbk__check_kvs(c, opts->query, opts->query_count);
-    }
+    if (!r) r = cbk__check_path(c, path);
+    if (!r && opts) r = cbk__check_fetch(c, opts, &post);
     if (!r) {
         c->path = path;
         c->fetch_opts = opts;
@@ -4663,20 +4706,29 @@ static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
     return r;
 }
 
+/* list_all's arguments, and the room for its cursor; *n: the starting
+   cursor's length. */
+static cbk_result cbk__check_list_all(cbk_client *c, const char *user_id,
+                                      const cbk_token_list_options *opts, size_t *n) {
+    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    if (!r) r = cbk__check_list(c, user_id, opts);
+    if (r) return r;
+    if (c->work_size < CBK_CURSOR_MAX)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer is smaller than CBK_CURSOR_MAX");
+    *n = opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
+    if (*n >= CBK_CURSOR_MAX)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
+    return CBK_OK;
+}
+
 CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
                                      const cbk_token_list_options *opts, cbk_token_fn on_token,
                                      void *user) {
     cbk__pager g;
-    size_t n;
+    size_t n = 0;
     int more = 1;
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
-    if (!r) r = cbk__check_list(c, user_id, opts);
-    if (!r && c->work_size < CBK_CURSOR_MAX)
-        r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
-                      "the work buffer is smaller than CBK_CURSOR_MAX");
-    n = !r && opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
-    if (!r && n >= CBK_CURSOR_MAX)
-        r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
+    cbk_result r = cbk__check_list_all(c, user_id, opts, &n);
     if (r) {
         if (c) c->op = CBK__OP_NONE;
         return r;
