@@ -90,12 +90,18 @@
  *     chunk and are valid only during the callback: copy what you keep.
  *     A request from a *_prepare call is valid until cbk_client_finish or
  *     cbk_client_abort.
- *   - Outputs are always NUL-terminated and never partial: on failure an id
- *     or cursor output is "" and a cbk_token_created is zeroed.
+ *   - Outputs are always NUL-terminated and never partial: on every
+ *     failure, argument errors included (they are reset before anything is
+ *     checked), an id or cursor output is "" and a cbk_token_created is
+ *     zeroed.
  *   - Secrets. The Authorization value is wiped from the work buffer when
- *     an operation ends; after a create, the work buffer bytes that held the
- *     new token's secret are wiped too, so it exists only in your
- *     cbk_token_created. No error field ever contains the client's secret.
+ *     an operation ends (also when a blocking call finds no send callback,
+ *     and when a prepared request is dropped for another operation); after
+ *     a create, the work buffer bytes that held the new token's secret are
+ *     wiped too, so it exists only in your cbk_token_created. No error
+ *     field ever contains the client's secret (see DIFFERENCES for pieces
+ *     of it). Token data (names, cursors) is delivered as the server sent
+ *     it: a program that prints it masks what it must.
  *
  * THE TRANSPORT CONTRACT
  *   int send(void *ctx, const cbk_request *req, cbk_response *res);
