@@ -61,6 +61,13 @@ else
     skip "mock API self-test" "python3 not found"
 fi
 
+# the HTTP/1.1 engine over a scripted io, then the POSIX adapter on loopback
+if [ -x "$BUILD/test_http1" ] && command -v python3 >/dev/null 2>&1; then
+    run "http1 engine and the POSIX adapter on it" "$BUILD/test_http1"
+else
+    skip "http1 engine" "build/test_http1 or python3 missing (make build/test_http1)"
+fi
+
 if [ -x "$BUILD/test_adapters" ]; then
     run "loopback: both adapters against the mock API" "$BUILD/test_adapters"
 else

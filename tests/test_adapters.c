@@ -325,8 +325,10 @@ static const canned cans[] = {
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n"
      "3\r\nabc\r\n0\r\n\r\n",
      "abc", 0, 0},
-    /* the 0 chunk came, the final CRLF did not: accepted here, not by curl */
-    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n", "abc", 0, 1},
+    /* the 0 chunk came, the empty line after the trailers did not: cut, for
+       both (the POSIX adapter accepted it before it was the HTTP/1.1 engine) */
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n", NULL,
+     CBK_POSIX_ERR_TRUNCATED, 0},
     {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", NULL, CBK_POSIX_ERR_TRUNCATED, 0},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", NULL,
      CBK_POSIX_ERR_TRUNCATED, 0},
@@ -423,6 +425,10 @@ static void test_canned(const adapter *a, unsigned port) {
             exchange x;
             snprintf(path, sizeof path, "/raw/%d/%d", i, split);
             x = run(a->send, a->ctx, url, "GET", path, NULL, 0, 0);
+            /* this server answers once per connection and closes without a
+               "Connection: close" (some cases send bytes after the end): a
+               kept connection is dropped so each case starts on a new one */
+            if (!a->is_curl) cbk_posix_cleanup((cbk_posix *)a->ctx);
             if (a->is_curl && k->curl_fails == 1) {
                 CHECK(x.rc != 0 && x.result == CBK_ERR_TRANSPORT, "case %d split %d: rc=%d", i,
                       split, x.rc);
