@@ -196,7 +196,7 @@ static int cbk__lw_connect_addr(cbk_lwip *net, const ip_addr_t *ip, unsigned por
         family = AF_INET6;
         u.in6.sin6_family = AF_INET6;
         u.in6.sin6_port = lwip_htons((u16_t)port);
-        inet6_addr_from_ip6addr(&u.in6.sin6_addr, ip_2_ip6(ip));
+        memcpy(&u.in6.sin6_addr, ip_2_ip6(ip)->addr, 16); /* both in network order */
         len = sizeof u.in6;
     }
 #endif
@@ -229,7 +229,8 @@ static int cbk__lw_from_sockaddr(const struct sockaddr *sa, ip_addr_t *ip) {
 #endif
 #if LWIP_IPV6
     if (sa->sa_family == AF_INET6) {
-        inet6_addr_to_ip6addr(ip_2_ip6(ip), &((const struct sockaddr_in6 *)sa)->sin6_addr);
+        memcpy(ip_2_ip6(ip)->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        ip6_addr_clear_zone(ip_2_ip6(ip));
         IP_SET_TYPE(ip, IPADDR_TYPE_V6);
         return 1;
     }

@@ -36,7 +36,18 @@ embedded-why:
 	    { echo "$(ARM_CC) not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"; exit 0; }
 
 $(BUILD)/test_lwip: tests/lwip/test_lwip.c $(EMB_DEPS) | $(BUILD)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(SAN) $(EMB_INC) -I. $(LWIP_CFLAGS) $< $(EMB_LINK) -o $@
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(SAN) -I. $(LWIP_CFLAGS) $< $(EMB_LINK) -o $@
 
 embedded-test: $(BUILD)/test_lwip
 	@$(BUILD)/test_lwip
+
+# the host board: Debian's lwIP arch/cc.h wants glibc's POSIX declarations (SSIZE_MAX)
+EMB_EX_SRC := examples/embedded/main.c examples/embedded/cbk_embedded.c \
+              examples/embedded/net_lwip_mbedtls.c examples/embedded/host.c
+
+$(BUILD)/embedded_host: $(EMB_EX_SRC) examples/embedded/cbk_embedded.h $(EMB_DEPS) | $(BUILD)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE -I. $(LWIP_CFLAGS) $(EMB_EX_SRC) \
+	    $(EMB_LINK) -o $@
+
+embedded-example: $(BUILD)/embedded_host
+	@sh tests/lwip/run_example.sh
