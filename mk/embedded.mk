@@ -15,6 +15,7 @@ LWIP_LIBS    ?= -llwip
 MBEDTLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
 ARM_CC       ?= arm-none-eabi-gcc
 ARM_SIZE     ?= arm-none-eabi-size
+ARM_NM       ?= arm-none-eabi-nm
 EMB_DEPS := cbk_token.h adapters/cbk_token_http1.h adapters/cbk_token_mbedtls.h \
             adapters/cbk_token_lwip.h tests/lwip/netns.h
 EMB_LINK := $(LWIP_LIBS) $(MBEDTLS_LIBS)
@@ -51,3 +52,37 @@ $(BUILD)/embedded_host: $(EMB_EX_SRC) examples/embedded/cbk_embedded.h $(EMB_DEP
 
 embedded-example: $(BUILD)/embedded_host
 	@sh tests/lwip/run_example.sh
+
+# Cortex-M4: each part compiled alone (-Os, sections), lwIP's and mbedTLS's headers only (a
+# firmware-shaped lwipopts.h and mbedTLS configuration in tests/lwip/cm4); sizes per object
+EMB_CM4_DIR := $(BUILD)/cm4
+EMB_CM4_CC = $(ARM_CC) -mcpu=cortex-m4 -mthumb -Os -std=c99 -ffunction-sections -fdata-sections \
+    $(WARN) -I. -Itests/lwip/cm4 -isystem $(EMB_CM4_DIR)/inc \
+    -DMBEDTLS_USER_CONFIG_FILE='"mbedtls_user.h"'
+EMB_CM4_PARTS := library engine mbedtls_adapter lwip_adapter example_net
+
+embedded-cross: $(EMB_DEPS) examples/embedded/net_lwip_mbedtls.c
+	@mkdir -p $(EMB_CM4_DIR)/inc/lwip-core $(EMB_CM4_DIR)/inc
+	@ln -sfn /usr/include/mbedtls $(EMB_CM4_DIR)/inc/mbedtls
+	@for d in lwip netif compat; do ln -sfn /usr/include/lwip/$$d $(EMB_CM4_DIR)/inc/$$d; done
+	@printf '#define CBK_TOKEN_IMPLEMENTATION\n#include "cbk_token.h"\n' >$(EMB_CM4_DIR)/library.c
+	@printf '#include "cbk_token.h"\n#define CBK_TOKEN_HTTP1_IMPLEMENTATION\n#include "adapters/cbk_token_http1.h"\n' \
+	    >$(EMB_CM4_DIR)/engine.c
+	@printf '#include "cbk_token.h"\n#include "adapters/cbk_token_http1.h"\n#define CBK_TOKEN_MBEDTLS_IMPLEMENTATION\n#include "adapters/cbk_token_mbedtls.h"\n' \
+	    >$(EMB_CM4_DIR)/mbedtls_adapter.c
+	@printf '#include "lwip/sockets.h"\n#include "cbk_token.h"\n#include "adapters/cbk_token_http1.h"\n#include "adapters/cbk_token_mbedtls.h"\n#define CBK_TOKEN_LWIP_IMPLEMENTATION\n#include "adapters/cbk_token_lwip.h"\n' \
+	    >$(EMB_CM4_DIR)/lwip_adapter.c
+	@printf '#include "examples/embedded/net_lwip_mbedtls.c"\n' >$(EMB_CM4_DIR)/example_net.c
+	@printf '#include "lwip/sockets.h"\n#include "cbk_token.h"\n#include "adapters/cbk_token_http1.h"\n#include "adapters/cbk_token_mbedtls.h"\n#include "adapters/cbk_token_lwip.h"\ncbk_client ram_client;\ncbk_http1 ram_engine;\ncbk_mbedtls ram_mbedtls;\ncbk_lwip ram_lwip;\n' \
+	    >$(EMB_CM4_DIR)/ram.c
+	@$(EMB_CM4_CC) -c $(EMB_CM4_DIR)/ram.c -o $(EMB_CM4_DIR)/ram.o
+	@for p in $(EMB_CM4_PARTS); do \
+	    $(EMB_CM4_CC) -c $(EMB_CM4_DIR)/$$p.c -o $(EMB_CM4_DIR)/$$p.o || exit 1; done
+	@echo "Cortex-M4, arm-none-eabi-gcc -Os (text = flash incl. rodata; data+bss = RAM; bytes):"
+	@$(ARM_SIZE) $(foreach p,$(EMB_CM4_PARTS),$(EMB_CM4_DIR)/$(p).o) | \
+	    awk 'NR > 1 { n = $$6; sub(".*/", "", n); sub("[.]o$$", "", n); \
+	        printf "  %-16s text %6d  data %4d  bss %5d\n", n, $$1, $$2, $$3 }'
+	@echo "  the state each keeps (caller-owned; mbedTLS's heap comes on top, see the adapter):"
+	@$(ARM_NM) -S -t d $(EMB_CM4_DIR)/ram.o | \
+	    awk '{ printf "    sizeof(%s) %d\n", $$4, $$2 + 0 }' | \
+	    sed 's/ram_client/cbk_client/; s/ram_engine/cbk_http1/; s/ram_mbedtls/cbk_mbedtls/; s/ram_lwip/cbk_lwip/'
