@@ -329,32 +329,40 @@ static const char *cbk__mt_v6_end(const char *s) {
     return s;
 }
 
+/* The first "::" in [s, end), or NULL. */
+static const char *cbk__mt_v6_gap(const char *s, const char *end) {
+    for (; s + 1 < end; s++)
+        if (s[0] == ':' && s[1] == ':') return s;
+    return NULL;
+}
+
+/* "g:g:...:g" filling [s, e) exactly, with a dotted quad as its last part
+   when v4: the bytes written to w (at most room), or -1. */
+static int cbk__mt_v6_list(const char *s, const char *e, unsigned char *w, int room, int v4) {
+    int n = 0;
+    while (s < e) {
+        unsigned g;
+        if (n > 0 && (*s++ != ':' || s == e)) return -1;
+        if (v4 && n + 4 <= room && cbk__mt_ipv4(s, e, w + n)) return n + 4;
+        if (n + 2 > room || !cbk__mt_group(&s, &g) || s > e) return -1;
+        w[n++] = (unsigned char)(g >> 8);
+        w[n++] = (unsigned char)g;
+    }
+    return n;
+}
+
 /* IPv6 text (RFC 4291 2.2: groups, one "::", a trailing dotted quad). */
 static int cbk__mt_ipv6(const char *s, unsigned char out[16]) {
-    const char *end = cbk__mt_v6_end(s);
+    const char *end = cbk__mt_v6_end(s), *gap = cbk__mt_v6_gap(s, end);
     unsigned char w[16];
-    int n = 0, gap = -1, i;
-    if (s[0] == ':' && s[1] == ':') gap = 0, s += 2;
-    while (s < end && n < 16) {
-        unsigned g;
-        if (n <= 12 && cbk__mt_ipv4(s, end, w + n)) {
-            n += 4, s = end;
-            break;
-        }
-        if (!cbk__mt_group(&s, &g)) return 0;
-        w[n++] = (unsigned char)(g >> 8), w[n++] = (unsigned char)g;
-        if (s == end) break;
-        if (*s++ != ':' || s == end) return 0;
-        if (*s == ':') {
-            if (gap >= 0) return 0;
-            gap = n, s++;
-        }
-    }
-    if (s != end || (gap < 0 && n != 16) || (gap >= 0 && n > 14)) return 0;
+    int left, right, i;
     for (i = 0; i < 16; i++) out[i] = 0;
-    if (gap < 0) gap = n;
-    for (i = 0; i < gap; i++) out[i] = w[i];
-    for (i = gap; i < n; i++) out[16 - (n - i)] = w[i];
+    if (gap == NULL) return cbk__mt_v6_list(s, end, out, 16, 1) == 16;
+    left = cbk__mt_v6_list(s, gap, w, 14, 0);
+    right = left < 0 ? -1 : cbk__mt_v6_list(gap + 2, end, w + left, 14 - left, 1);
+    if (right < 0) return 0;
+    for (i = 0; i < left; i++) out[i] = w[i];
+    for (i = 0; i < right; i++) out[16 - right + i] = w[left + i];
     return 1;
 }
 
