@@ -10,8 +10,8 @@
 #undef MBEDTLS_HAVEGE_C
 #undef MBEDTLS_PSA_CRYPTO_STORAGE_C
 #undef MBEDTLS_PSA_ITS_FILE_C
-#define MBEDTLS_NO_PLATFORM_ENTROPY     /* the board's TRNG instead */
+#define MBEDTLS_NO_PLATFORM_ENTROPY /* the board's TRNG instead */
 #define MBEDTLS_PLATFORM_MEMORY
-#define MBEDTLS_MEMORY_BUFFER_ALLOC_C   /* mbedTLS's heap: a fixed buffer */
-#define MBEDTLS_SSL_IN_CONTENT_LEN  16384 /* what a TLS 1.2 server may send */
-#define MBEDTLS_SSL_OUT_CONTENT_LEN 2048  /* holds any request of this library */
+#define MBEDTLS_MEMORY_BUFFER_ALLOC_C       /* mbedTLS's heap: a fixed buffer */
+#define MBEDTLS_SSL_IN_CONTENT_LEN    16384 /* what a TLS 1.2 server may send */
+#define MBEDTLS_SSL_OUT_CONTENT_LEN   2048  /* holds any request of this library */
