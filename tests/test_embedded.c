@@ -220,6 +220,7 @@ static void test_connect_fails(void) {
     fio.connect_rc = CBK_SEND_NOT_SENT | 51;
     CHECK_EQ(emb_list_tokens(&app, "user-1", &console), CBK_ERR_TRANSPORT);
     CHECK(strncmp(printed, "token list failed: ", 19) == 0);
+    CHECK(strstr(printed, " transport_code 0x4033\n") != NULL);
     CHECK_EQ(cbk_client_error(&app.client)->transport_code, CBK_SEND_NOT_SENT | 51);
     emb_app_close(&app);
 }

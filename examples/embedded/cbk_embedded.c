@@ -14,6 +14,18 @@ static void emb__print(const emb_console *con, const char *s) {
     con->write(con->ctx, s, emb__len(s));
 }
 
+/* "0x" and n in hex (no printf on the board). */
+static void emb__print_hex(const emb_console *con, unsigned n) {
+    char text[11];
+    int i = 10;
+    text[i] = '\0';
+    do text[--i] = "0123456789abcdef"[n & 15u], n >>= 4;
+    while (n && i > 2);
+    text[--i] = 'x';
+    text[--i] = '0';
+    emb__print(con, text + i);
+}
+
 int emb_print_token(void *user, const cbk_token *token) {
     const emb_console *con = (const emb_console *)user;
     emb__print(con, token->id);
@@ -43,6 +55,8 @@ cbk_result emb_list_tokens(emb_app *app, const char *user_id, emb_console *conso
         emb__print(console, cbk_result_str(r));
         emb__print(console, " ");
         emb__print(console, cbk_client_error(&app->client)->code);
+        emb__print(console, " transport_code ");
+        emb__print_hex(console, (unsigned)cbk_client_error(&app->client)->transport_code);
         emb__print(console, "\n");
     }
     return r;

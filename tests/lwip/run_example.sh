@@ -21,6 +21,7 @@ cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null; done
     for p in $pids; do wait "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
+    rm -f "$BUILD"/example-*.$$.out
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -35,11 +36,13 @@ fail() {
 start_server() {
     name=$1
     shift
-    ip netns exec "$ns" "$@" >"$BUILD/example-$name.out" 2>"$BUILD/example-$name.err" &
+    out=$BUILD/example-$name.$$.out
+    rm -f "$out" # the port is read from it: never from an earlier run's
+    ip netns exec "$ns" "$@" >"$out" 2>"$BUILD/example-$name.err" &
     pids="$pids $!"
     i=0
     while [ $i -lt 100 ]; do
-        port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$BUILD/example-$name.out")
+        port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" 2>/dev/null)
         [ -n "$port" ] && return 0
         sleep 0.1
         i=$((i + 1))
