@@ -74,6 +74,12 @@ def serve(conn, ctx, upstream):
         done.set()
         for s in (tls, up):
             try:
+                # shutdown first: close() alone leaves the FIN unsent while the
+                # other pump thread still blocks in recv() on the same socket
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
                 s.close()
             except OSError:
                 pass

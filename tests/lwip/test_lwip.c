@@ -411,6 +411,9 @@ static void faults(const mode *m) {
     memset(&tk, 0, sizeof tk);
     r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
     CHECK(r == CBK_ERR_TRANSPORT && tk.n == 0, "%s n=%ld", outcome(r), tk.n);
+    /* TLS: an EOF without close_notify is a failure of its own (RECV) */
+    CHECK(http.error == (m->tls ? CBK_HTTP1_ERR_RECV : CBK_HTTP1_ERR_TRUNCATED), "error=%d",
+          http.error);
     check_wiped(m);
     case_close("%s", outcome(r));
 
