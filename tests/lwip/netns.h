@@ -189,6 +189,21 @@ static void emb_track(pid_t pid) {
         }
 }
 
+/* Starts argv in the namespace (stdout and stderr to errlog); the PID or -1. */
+static pid_t emb_spawn_quiet(char *const argv[], const char *errlog) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    emb_track(pid);
+    return pid;
+}
+
 /* Starts argv (a server that prints "PORT <n>" once it listens) in the
    namespace; its port to *port. The PID, or -1. stderr goes to errlog. */
 static pid_t emb_spawn(char *const argv[], unsigned *port, const char *errlog) {

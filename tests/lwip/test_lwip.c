@@ -217,7 +217,8 @@ static int make_certs(void) {
                                  (const unsigned char *)"cbk-lwip", 8);
 }
 
-static int start_front(const char *host, const char *leaf, unsigned *port) {
+static int start_front_to(const char *host, const char *leaf, const char *up_host, unsigned up_port,
+                          unsigned *port) {
     char cert[64], key[64], up[16];
     char *argv[] = {"python3",
                     "tests/tls_front.py",
@@ -228,7 +229,7 @@ static int start_front(const char *host, const char *leaf, unsigned *port) {
                     "--host",
                     (char *)host,
                     "--upstream-host",
-                    EMB_HOST_IP,
+                    (char *)up_host,
                     "--upstream-port",
                     up,
                     "--max-seconds",
@@ -236,8 +237,57 @@ static int start_front(const char *host, const char *leaf, unsigned *port) {
                     NULL};
     snprintf(cert, sizeof cert, TLS_DIR "/%s.pem", leaf);
     snprintf(key, sizeof key, TLS_DIR "/%s.key", leaf);
-    snprintf(up, sizeof up, "%u", mock_port);
+    snprintf(up, sizeof up, "%u", up_port);
     return emb_spawn(argv, port, "build/lwip-front.log") > 0 ? 0 : -1;
+}
+
+static int start_front(const char *host, const char *leaf, unsigned *port) {
+    return start_front_to(host, leaf, EMB_HOST_IP, mock_port, port);
+}
+
+/* tests/hostile_http.py (loopback only) on the namespace's 127.0.0.1, and a
+   TLS front to it on the TAP address: keep-alive connections the server
+   closes. Its port comes through a file, not stdout. */
+static unsigned hostile_port, hostile_front_port;
+
+static int start_hostile(void) {
+    char *argv[] = {"python3",     "tests/hostile_http.py",   "--host",        "127.0.0.1",
+                    "--port-file", "build/lwip-hostile.port", "--max-seconds", "600",
+                    NULL};
+    int i;
+    FILE *f;
+    remove("build/lwip-hostile.port");
+    (void)emb_spawn_quiet(argv, "build/lwip-hostile.log");
+    for (i = 0; i < 100 && hostile_port == 0; i++) {
+        usleep(50000);
+        if ((f = fopen("build/lwip-hostile.port", "r")) != NULL) {
+            if (fscanf(f, "%u", &hostile_port) != 1) hostile_port = 0;
+            fclose(f);
+        }
+    }
+    return hostile_port
+               ? start_front_to(EMB_HOST_IP, "good", "127.0.0.1", hostile_port, &hostile_front_port)
+               : -1;
+}
+
+/* hostile_http.py's counter (connections, requests, creates), read over
+   the namespace's own loopback. */
+static int hostile_stat(const char *name) {
+    char cmd[256], out[256];
+    const char *p;
+    FILE *f;
+    size_t n;
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import urllib.request;print(urllib.request.urlopen("
+             "'http://127.0.0.1:%u/__stats',timeout=5).read().decode())\"",
+             hostile_port);
+    if ((f = popen(cmd, "r")) == NULL) return -1;
+    n = fread(out, 1, sizeof out - 1, f);
+    pclose(f);
+    out[n] = '\0';
+    snprintf(cmd, sizeof cmd, "\"%s\": ", name);
+    p = strstr(out, cmd);
+    return p ? atoi(p + strlen(cmd)) : -1;
 }
 
 /* ---- the transport under test ---- */
@@ -580,6 +630,50 @@ static void ip_parsing(void) {
     case_close("%s", failures == case_failures0 ? "as RFC 4291 / dotted quad" : "wrong");
 }
 
+/* Keep-alive against a server that closes: over TLS on lwIP (the io's
+   usable() is the lwIP socket's peek under the TLS layer). */
+static void keep_alive_closes(void) {
+    static cbk_token_created out;
+    cbk_client_options o;
+    cbk_http1_io io;
+    char url[64];
+    cbk_result r;
+    int c0, k0;
+    io = cbk_mbedtls_io(&tls);
+    snprintf(url, sizeof url, "https://" EMB_HOST_IP ":%u", hostile_front_port);
+    cbk_client_options_init(&o);
+    o.base_url = url;
+    o.sleep_ms = rec_sleep;
+
+    case_open("tls", "server closed the idle kept connection: create on a new one, once");
+    cbk_http1_close(&http);
+    cbk_http1_init(&http, &io, hbuf, sizeof hbuf);
+    cbk_client_init(&cl, SECRET, cbk_http1_send, &http, work, sizeof work, &o);
+    c0 = hostile_stat("creates");
+    r = cbk_fetch(&cl, "/bye", NULL, NULL, NULL); /* answered, then the server hangs up */
+    usleep(300000);                               /* the FIN arrives while idle */
+    if (r == CBK_OK) r = cbk_token_create(&cl, U1, NULL, &out);
+    CHECK(r == CBK_OK && strcmp(out.token, "sk-created-1") == 0, "%s", outcome(r));
+    CHECK(http.connects == 2 && hostile_stat("creates") - c0 == 1, "connects=%u creates=%d",
+          http.connects, hostile_stat("creates") - c0);
+    case_close("%s, %u connections, 1 create", outcome(r), http.connects);
+
+    case_open("tls", "create hung up on a kept connection without an answer: not re-sent");
+    cbk_http1_close(&http);
+    cbk_http1_init(&http, &io, hbuf, sizeof hbuf);
+    o.retries = 3;
+    cbk_client_init(&cl, SECRET, cbk_http1_send, &http, work, sizeof work, &o);
+    nsleeps = 0;
+    k0 = hostile_stat("creates");
+    r = cbk_fetch(&cl, "/ping", NULL, NULL, NULL); /* the connection is kept */
+    if (r == CBK_OK) r = cbk_token_create(&cl, U1, NULL, &out);
+    CHECK(r == CBK_ERR_TRANSPORT && !CBK_SEND_HAS(tc(), CBK_SEND_NOT_SENT), "%s", outcome(r));
+    CHECK(hostile_stat("creates") - k0 == 1 && nsleeps == 0 && http.connects == 1,
+          "creates=%d sleeps=%d connects=%u", hostile_stat("creates") - k0, nsleeps, http.connects);
+    case_close("%s, sent once", outcome(r));
+    cbk_http1_close(&http);
+}
+
 static void tls_only(void) {
     static cbk_mbedtls_net mnet;
     cbk_mbedtls_socket lw = cbk_lwip_tls_socket(&net), ms;
@@ -695,7 +789,7 @@ int main(void) {
     if (make_certs() != 0 || start_front(EMB_HOST_IP, "good", &front_port) != 0 ||
         start_front(EMB_HOST_IP, "wrong", &wrong_port) != 0 ||
         start_front("127.0.0.1", "good", &lo_front_port) != 0 ||
-        start_front("127.0.0.1", "wrong", &lo_wrong_port) != 0) {
+        start_front("127.0.0.1", "wrong", &lo_wrong_port) != 0 || start_hostile() != 0) {
         printf("TLS setup failed (see " TLS_DIR
                ".log, build/lwip-front.log)\n0 passed, 1 failed\n");
         return 1;
@@ -721,6 +815,7 @@ int main(void) {
         tls_pitfall();
         ip_parsing();
         tls_only();
+        keep_alive_closes();
         printf("note: tls: %u handshakes (%u resumed, %u certificates verified)\n", tls.handshakes,
                tls.resumed, tls.verified);
         cbk_http1_close(&http);
