@@ -115,12 +115,14 @@
  *                      response body is handed to the library from where
  *                      it was read.
  *   deadline_ms        the longest a whole cbk_http1_send may take (connect,
- *                      request, 1xx, head and body), checked after every
- *                      callback; 0: none. Needs io.now_ms. It bounds what a
- *                      read timeout cannot: a server that drips bytes just
- *                      faster than the timeout. It can be overshot by one
- *                      callback's own timeout (an io may shorten its waits
- *                      with cbk_http1_remaining_ms). Default 0.
+ *                      request, 1xx, head and body), checked before every
+ *                      write and read; 0: none. Needs io.now_ms. It bounds
+ *                      what a read timeout cannot: a server that drips
+ *                      bytes just faster than the timeout. It can be
+ *                      overshot by one callback's own timeout (an io may
+ *                      shorten its waits with cbk_http1_remaining_ms and
+ *                      then return CBK_HTTP1_IO_TIMEOUT, which the engine
+ *                      reports as CBK_HTTP1_ERR_DEADLINE). Default 0.
  *   keep_alive         1 (default): keep the connection for the next
  *                      request to the same scheme, host and port; 0: send
  *                      "Connection: close" and close after each exchange.

@@ -242,7 +242,6 @@ CBKDEF const char *cbk_posix_strerror(int code);
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -375,6 +374,18 @@ static int cbk__posix_connect_any(cbk_posix *ctx, struct addrinfo *list) {
     return cbk__posix_fail(ctx, CBK_POSIX_ERR_CONNECT, sys);
 }
 
+/* The port as getaddrinfo's decimal service name. */
+static void cbk__posix_service(char out[8], unsigned port) {
+    char digits[8];
+    size_t k = 0, i;
+    do {
+        digits[k++] = (char)('0' + port % 10);
+        port /= 10;
+    } while (port != 0 && k < 7);
+    for (i = 0; i < k; i++) out[i] = digits[k - 1 - i];
+    out[k] = '\0';
+}
+
 static int cbk__posix_io_connect(void *vctx, const char *host, unsigned port, int tls) {
     cbk_posix *ctx = (cbk_posix *)vctx;
     struct addrinfo hints, *list = NULL;
@@ -387,7 +398,7 @@ static int cbk__posix_io_connect(void *vctx, const char *host, unsigned port, in
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    snprintf(service, sizeof service, "%u", port);
+    cbk__posix_service(service, port);
     do {
         gai = getaddrinfo(host, service, &hints, &list);
     } while (gai == EAI_SYSTEM && errno == EINTR);

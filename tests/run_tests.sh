@@ -132,7 +132,7 @@ fi
 # CI fuzzes each harness for a minute
 if echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
     ${FUZZ_CC:-clang} -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then
-    run "fuzzing: 8 libFuzzer harnesses, ${FUZZ_SECONDS:-0} s each" \
+    run "fuzzing: 9 libFuzzer harnesses, ${FUZZ_SECONDS:-0} s each" \
         make --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-0}"
 else
     skip "fuzzing" "clang with libFuzzer not found (apt-get install clang libclang-rt-14-dev)"

@@ -550,11 +550,15 @@ int main(int argc, char **argv) {
           "rc=%d", x.rc);
 
     cbk_curl_init(&cu);
-    a.name = "curl, a handle per call";
+    a.name = "curl, the adapter's own handle, reused";
     a.send = cbk_curl_send;
     a.ctx = &cu;
     a.is_curl = 1;
     test_adapter(&a, &cu, NULL, p6);
+    cbk_curl_cleanup(&cu);
+    /* the canned server writes some bytes past a response: a fresh handle each */
+    a.name = "curl, a handle per call (NULL context)";
+    a.ctx = NULL;
     test_canned(&a, raw_port);
 
     cbk_curl_init(&cu_reuse);

@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #define SECRET "sk-test-0123456789abcdef"
 
@@ -198,6 +199,64 @@ static void test_wire_headers(void) {
     CHECK_STR(ft.requests[1].headers, "");
 }
 
+/* X-RunAs-Child-User-Email as the SDK's runAsChildUserEmail; the option
+   headers are left out when NULL or "" (the SDK sends only truthy ones). */
+static void test_wire_option_headers(void) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.run_as_user_id = "child-7";
+    o.run_as_child_user_email = "kid@example.com";
+    o.timezone = "UTC";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "X-RunAs-User-Id: child-7\n"
+                                      "X-RunAs-Child-User-Email: kid@example.com\n"
+                                      "X-Timezone: UTC\n");
+    o.run_as_user_id = "";
+    o.run_as_child_user_email = "";
+    o.timezone = "";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n");
+    o.run_as_child_user_email = "a@b\r\nX-Evil: 1";
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+}
+
+/* cbk_client_http_status: the last status received, kept on success, 0
+   when none arrived in the current or last operation. */
+static void test_client_http_status(void) {
+    cbk_token_created out;
+    setup();
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    CHECK_EQ(cbk_client_http_status(NULL), 0);
+    fake_add(&ft, 201, "{\"id\":\"i\",\"token\":\"s\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+    CHECK_EQ(cbk_client_http_status(&cl), 201);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 0);
+    /* 503, then a transport failure: the last status received stands */
+    fake_add(&ft, 503, "{}");
+    fake_add(&ft, 0, NULL);
+    ft.replies[2].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[3].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[4].rc = 7;
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_http_status(&cl), 503);
+    /* an argument error: no response in this operation */
+    CHECK_EQ(cbk_token_list(&cl, "", NULL, NULL, NULL, NULL, 0), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    /* a 404 */
+    fake_add(&ft, 404, "{\"message\":\"m\",\"code\":\"NOT_FOUND\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", NULL), CBK_ERR_HTTP);
+    CHECK_EQ(cbk_client_http_status(&cl), 404);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Refused before anything is sent                                          */
 
@@ -372,8 +431,7 @@ static void test_decode_list_shapes(void) {
     check_list_all_chunkings(
         "{\"items\":[{\"id\":\"a\",\"createdAt\":9223372036854775808,\"updatedAt\":2}]}",
         CBK_ERR_PARSE, "", NULL);
-    check_list_all_chunkings("{\"items\":[{\"id\":\"a\\u0000b\",\"createdAt\":1,\"updatedAt\":2}]}",
-                             CBK_ERR_PARSE, "", NULL);
+    /* U+0000 in a field no longer fails the list: see test_decode_nul */
     /* the first token is delivered before the second turns out bad */
     check_list_all_chunkings(
         "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2},{\"id\":1}]}", CBK_ERR_PARSE,
@@ -404,10 +462,20 @@ static void test_decode_truncated(void) {
     CHECK_EQ(run_list(body, len, FAKE_BYTES, 0, cursor, sizeof cursor), CBK_OK);
 }
 
-/* The smallest work buffer that runs a list: below it the answer is
-   CBK_ERR_BUFFER_TOO_SMALL with no token half-delivered, at it the tokens
-   arrive, and no byte past the buffer is ever touched. Fed one byte at a
-   time, keys and numbers are joined too, so a few more bytes are needed. */
+/* What the token callback saw of cbk_token.truncated, or'ed. */
+static unsigned seen_truncated;
+
+static int record_truncated(void *user, const cbk_token *t) {
+    seen_truncated |= t->truncated;
+    return record_token(user, t);
+}
+
+/* The smallest work buffer that runs a list with the token whole: below it
+   the answer is CBK_ERR_BUFFER_TOO_SMALL with no token half-delivered, or
+   the token with its name cut and flagged (never its id), at it the tokens
+   arrive whole, and no byte past the buffer is ever touched. Fed one byte
+   at a time, keys and numbers are joined too, so a few more bytes are
+   needed. */
 static size_t smallest_work(const char *body, int chunking, char *big, size_t big_size) {
     size_t size;
     for (size = 100; size + 2 < big_size; size++) {
@@ -421,9 +489,15 @@ static size_t smallest_work(const char *body, int chunking, char *big, size_t bi
         cbk_client_init(&cl, SECRET, fake_send, &ft, big, size, &o);
         fake_add(&ft, 200, body);
         seen[0] = 0;
-        r = cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0);
+        seen_truncated = 0;
+        r = cbk_token_list(&cl, "u", NULL, record_truncated, NULL, NULL, 0);
         CHECK(big[size] == 0x77 && big[size + 1] == 0x77);
-        if (r == CBK_OK) return size;
+        if (r == CBK_OK && !seen_truncated) return size;
+        if (r == CBK_OK) {
+            CHECK_EQ(seen_truncated, CBK_FIELD_NAME);
+            CHECK(strncmp(seen, "cm-abcdefghij|a name", 14) == 0);
+            continue;
+        }
         CHECK_EQ(r, CBK_ERR_BUFFER_TOO_SMALL);
         CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_BUFFER_TOO_SMALL");
         CHECK_STR(seen, "");
@@ -441,6 +515,149 @@ static void test_decode_work_exact(void) {
     CHECK_STR(seen, "cm-abcdefghij|a name of some length|-|-|1|2\n");
     CHECK(whole <= bytes && bytes - whole <= 16);
     CHECK(bytes <= CBK_WORK_MIN);
+}
+
+/* What the last token looked like, for the tests below. */
+static struct {
+    char id[64], name[64];
+    size_t id_len, name_len, desc_len, meta_len;
+    unsigned nul, truncated;
+    int desc_ok, meta_ok; /* a prefix of what was sent, valid UTF-8 */
+    int count;
+} last;
+static const char *sent_desc, *sent_meta;
+
+static int utf8_ok(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (!k || i + k > n) return 0;
+        i += k;
+    }
+    return 1;
+}
+
+static int record_last(void *user, const cbk_token *t) {
+    (void)user;
+    last.count++;
+    last.id_len = t->id_len;
+    memcpy(last.id, t->id, t->id_len < 63 ? t->id_len + 1 : 63);
+    last.name_len = t->name_len;
+    if (t->name) memcpy(last.name, t->name, t->name_len < 63 ? t->name_len + 1 : 63);
+    last.desc_len = t->description_len;
+    last.meta_len = t->meta_len;
+    last.nul = t->nul;
+    last.truncated = t->truncated;
+    last.desc_ok = t->description && strlen(t->description) == t->description_len &&
+                   strncmp(t->description, sent_desc, t->description_len) == 0 &&
+                   utf8_ok(t->description, t->description_len);
+    last.meta_ok = t->meta ? strlen(t->meta) == t->meta_len && strcmp(t->meta, sent_meta) == 0
+                           : t->meta_len == 0;
+    return 0;
+}
+
+/* U+0000 in a token's string field: delivered with its length, the field
+   marked in `nul` (the C string ends at the U+0000). */
+static void test_decode_nul(void) {
+    const char *body = "{\"items\":[{\"id\":\"a\\u0000b\",\"name\":\"x\\u0000\",\"description\":"
+                       "\"plain\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}";
+    int mode;
+    sent_desc = "plain";
+    sent_meta = "";
+    for (mode = 0; mode < 3; mode++) {
+        unsigned seed;
+        for (seed = 1; seed <= (mode == FAKE_RANDOM ? 20u : 1u); seed++) {
+            setup();
+            ft.chunking = mode;
+            ft.seed = seed;
+            fake_add(&ft, 200, body);
+            memset(&last, 0, sizeof last);
+            CHECK_EQ(cbk_token_list(&cl, "u", NULL, record_last, NULL, NULL, 0), CBK_OK);
+            CHECK_EQ(last.count, 1);
+            CHECK_EQ(last.id_len, 3);
+            CHECK(memcmp(last.id, "a\0b", 4) == 0);
+            CHECK_EQ(last.name_len, 2);
+            CHECK(memcmp(last.name, "x\0", 3) == 0);
+            CHECK_EQ(last.nul, CBK_FIELD_ID | CBK_FIELD_NAME);
+            CHECK_EQ(last.truncated, 0);
+            CHECK(last.desc_ok);
+        }
+    }
+}
+
+/* Data that another client wrote: a long description (800 bytes, 100 KB,
+   two-byte characters so the cut must respect UTF-8) on a CBK_WORK_MIN
+   work buffer is cut and flagged; the fields after it arrive whole; a meta
+   that does not fit is left out and flagged. Lists and streams, whole,
+   byte by byte and in random splits. */
+static char *long_body(size_t desc_bytes, size_t meta_bytes, int stream, char **desc, char **meta) {
+    size_t i, n = desc_bytes + meta_bytes + 512;
+    char *b = (char *)malloc(n), *d = (char *)malloc(desc_bytes + 1),
+         *m = (char *)malloc(meta_bytes + 16);
+    size_t len;
+    for (i = 0; i + 2 <= desc_bytes; i += 2) memcpy(d + i, "\xC3\xA9", 2);
+    d[i] = 0;
+    strcpy(m, "{\"k\":\"");
+    for (i = strlen(m); i < meta_bytes; i++) m[i] = 'm';
+    strcpy(m + i, "\"}");
+    len = (size_t)sprintf(b, stream ? "{\"type\":\"item\",\"data\":" : "{\"items\":[");
+    len += (size_t)sprintf(b + len,
+                           "{\"description\":\"%s\",\"meta\":%s,\"name\":\"after\","
+                           "\"id\":\"tok-after-description\",\"createdAt\":1,\"updatedAt\":2}",
+                           d, m);
+    sprintf(b + len, stream ? "}\n" : "],\"cursor\":\"c\"}");
+    *desc = d;
+    *meta = m;
+    return b;
+}
+
+static void check_long_fields(size_t desc_bytes, size_t meta_bytes, int stream, unsigned want_cut) {
+    char *desc, *meta, *body = long_body(desc_bytes, meta_bytes, stream, &desc, &meta);
+    int mode;
+    sent_desc = desc;
+    sent_meta = meta;
+    for (mode = 0; mode < 3; mode++) {
+        unsigned seed;
+        for (seed = 1; seed <= (mode == FAKE_RANDOM ? 6u : 1u); seed++) {
+            cbk_client_options o;
+            cbk_result r;
+            memset(&ft, 0, sizeof ft);
+            memset(work, 0x5A, sizeof work);
+            cbk_client_options_init(&o);
+            o.base_url = "http://127.0.0.1:8080";
+            cbk_client_init(&cl, SECRET, fake_send, &ft, work, CBK_WORK_MIN, &o);
+            ft.chunking = mode;
+            ft.seed = seed;
+            fake_add(&ft, 200, body);
+            memset(&last, 0, sizeof last);
+            r = stream ? cbk_token_list_stream(&cl, "user-1", NULL, record_last, NULL)
+                       : cbk_token_list(&cl, "user-1", NULL, record_last, NULL, NULL, 0);
+            CHECK_EQ(r, CBK_OK);
+            CHECK_EQ(last.count, 1);
+            CHECK_STR(last.id, "tok-after-description");
+            CHECK_STR(last.name, "after");
+            CHECK_EQ(last.truncated, want_cut);
+            CHECK(last.desc_ok);
+            CHECK(last.meta_ok);
+            if (want_cut & CBK_FIELD_DESCRIPTION) CHECK(last.desc_len < desc_bytes);
+            if (!(want_cut & CBK_FIELD_DESCRIPTION)) CHECK_EQ(last.desc_len, strlen(desc));
+            CHECK((unsigned char)work[CBK_WORK_MIN] == 0x5A);
+        }
+    }
+    free(body);
+    free(desc);
+    free(meta);
+}
+
+static void test_decode_long_fields(void) {
+    check_long_fields(800, 10, 0, CBK_FIELD_DESCRIPTION);
+    check_long_fields(800, 10, 1, CBK_FIELD_DESCRIPTION);
+    check_long_fields(100 * 1024, 10, 0, CBK_FIELD_DESCRIPTION);
+    check_long_fields(100 * 1024, 10, 1, CBK_FIELD_DESCRIPTION);
+    check_long_fields(800, 2000, 0, CBK_FIELD_DESCRIPTION | CBK_FIELD_META);
+    check_long_fields(100, 2000, 1, CBK_FIELD_META);
+    check_long_fields(100, 10, 0, 0);
 }
 
 static void test_decode_cursor_buffer(void) {
@@ -501,14 +718,61 @@ static void test_stream_errors(void) {
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\"}}\n", CBK_ERR_PARSE, "");
     check_stream("{\"data\":{\"id\":\"a\"},\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"type\":7,\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("[1]\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\n\"data\":{}}\n", CBK_ERR_PARSE, "");
     check_stream("{} {}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n"
                  "not json\n",
                  CBK_ERR_PARSE, "a|-|-|-|1|2\n");
+}
+
+#define ITEM_A "{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}"
+#define ITEM_B "{\"type\":\"item\",\"data\":{\"id\":\"b\",\"createdAt\":3,\"updatedAt\":4}}"
+
+/* Lines without a string "type" of "item" are skipped, as the SDK's
+   users skip them: no type, a type that is not a string, a line that is
+   not an object, a later "type" that wins. */
+static void test_stream_skips(void) {
+    check_stream("{\"data\":{}}\n" ITEM_A "\n", CBK_OK, "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":7,\"data\":{}}\n{\"type\":{\"a\":\"item\"},\"data\":{\"id\":\"x\","
+        "\"createdAt\":1,\"updatedAt\":2}}\n{\"type\":[\"item\"]}\n{\"type\":null}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+    check_stream("[1,{\"type\":\"item\"}]\n\"item\"\nnull\n5\ntrue\n" ITEM_A "\n", CBK_OK,
+                 "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":\"item\",\"data\":{\"id\":\"x\",\"createdAt\":1,\"updatedAt\":2},"
+        "\"type\":\"other\"}\n{\"data\":{\"bad\":[]},\"type\":\"item\",\"type\":\"x\"}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* A line that is not one JSON value as a whole hands nothing over from
+   that line and fails the stream, as the SDK's JSON.parse of the line
+   throws before it yields; the lines before it stand. */
+static void test_stream_bad_line(void) {
+    check_stream(ITEM_A " x\n" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A "\r" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_B "\n" ITEM_A " {}", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_B "\n" ITEM_A ",\n", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_A " \t\r\n", CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* An item reaches the callback as soon as its newline arrives: before
+   the rest of the body, and also when the transport fails after it. */
+static void test_stream_item_at_newline(void) {
+    setup();
+    fake_add(&ft, 200, ITEM_A "\n{\"type\":\"item\",\"da");
+    ft.replies[0].rc = 56; /* the connection broke there */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_EQ(ft.calls, 1); /* a token was delivered: not retried */
+    setup();
+    fake_add(&ft, 200, ITEM_A);
+    ft.replies[0].rc = 56; /* no newline: the line may go on */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -617,6 +881,78 @@ static void check_http_error(int status, const char *body, const char *code, con
     }
 }
 
+/* Non-string message and code as JavaScript's String() shows them (the
+   expectations are node's output for the same bodies). */
+static void test_http_error_values(void) {
+    /* arrays: joined with ',', nested ones flattened, null as "", [] as ""
+       (truthy, so no fallback) */
+    check_http_error(400, "{\"message\":[[1,2],[3]],\"code\":[null,true,false,{\"a\":[1]}]}",
+                     ",true,false,[object Object]", "1,2,3");
+    check_http_error(400, "{\"message\":[],\"code\":[]}", "", "");
+    check_http_error(400, "{\"message\":[[],1],\"code\":[1,[]]}", "1,", ",1");
+    check_http_error(400, "{\"message\":[\"x\",[[\"y\"]],0.0],\"code\":[[]]}", "", "x,y,0");
+    /* numbers in JavaScript's shortest form */
+    check_http_error(400, "{\"message\":1e3,\"code\":1.50}", "1.5", "1000");
+    check_http_error(400, "{\"message\":1e21,\"code\":1e-7}", "1e-7", "1e+21");
+    check_http_error(400, "{\"message\":0.000001,\"code\":-1.5e-10}", "-1.5e-10", "0.000001");
+    check_http_error(400, "{\"message\":1E+400,\"code\":-1e400}", "-Infinity", "Infinity");
+    check_http_error(400, "{\"message\":987654321987654,\"code\":0.1}", "0.1", "987654321987654");
+    check_http_error(400, "{\"message\":100e-2,\"code\":[0.0,-0]}", "0,0", "1");
+    check_http_error(400, "{\"message\":-0.00123e+3,\"code\":12.5e1}", "125", "-1.23");
+    /* zero as a double is falsy: the fallbacks */
+    check_http_error(400, "{\"message\":1e-400,\"code\":-0}", "ERROR_400",
+                     "HTTP Error: Bad Request");
+    /* D12: more than 15 significant digits: the digits as written, in
+       JavaScript's layout (node: 9.876543210987654e+23 and
+       98765432109876540000) */
+    check_http_error(400, "{\"message\":987654321098765432109876,\"code\":98765432109876543210}",
+                     "98765432109876543210", "9.87654321098765432109876e+23");
+    /* U+0000 as U+2400; the text goes on */
+    check_http_error(400, "{\"message\":\"a\\u0000b\",\"code\":\"\\u0000\"}", "\xE2\x90\x80",
+                     "a\xE2\x90\x80"
+                     "b");
+}
+
+/* An error body the strict tokenizer refuses still gives the server's
+   message where JSON.parse(new TextDecoder().decode(body)) would (the
+   expectations are node's output): invalid UTF-8 as U+FFFD per maximal
+   ill-formed subpart, lone surrogate escapes as U+FFFD, nesting deeper
+   than CBK_JSON_MAX_DEPTH read past. */
+static void test_http_error_lenient(void) {
+    static char deep[400];
+    size_t n = 0;
+    int i;
+    check_http_error(400,
+                     "{\"message\":\"a\xFF"
+                     "b\xE2\x82"
+                     "c\xC0\xAF\xED\xA0\x80\xF0\x9F\x98\","
+                     "\"code\":\"C\"}",
+                     "C",
+                     "a\xEF\xBF\xBD"
+                     "b\xEF\xBF\xBD"
+                     "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF"
+                     "\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    check_http_error(
+        400, "{\"message\":\"x\\ud800y\\udc00z\\ud800\\ud800\\udc00\",\"code\":\"\\ud83d\"}",
+        "\xEF\xBF\xBD", "x\xEF\xBF\xBDy\xEF\xBF\xBDz\xEF\xBF\xBD\xF0\x90\x80\x80");
+    check_http_error(400, "{\"message\":\"x\\ud800\\n\",\"code\":\"\\ud800\\u0041\"}",
+                     "\xEF\xBF\xBD"
+                     "A",
+                     "x\xEF\xBF\xBD\n");
+    n += (size_t)sprintf(deep + n, "{\"deep\":");
+    for (i = 0; i < CBK_JSON_MAX_DEPTH + 8; i++) deep[n++] = i % 2 ? '[' : '[';
+    n += (size_t)sprintf(deep + n, "{\"message\":\"inner\",\"a\":[1,{\"b\":\"c\"}]}");
+    for (i = 0; i < CBK_JSON_MAX_DEPTH + 8; i++) deep[n++] = ']';
+    sprintf(deep + n, ",\"message\":\"after deep\",\"code\":\"D\"}");
+    check_http_error(400, deep, "D", "after deep");
+    /* still refused: raw control bytes, bad syntax, unbalanced nesting */
+    check_http_error(400, "{\"message\":\"a\x01\"}", "GENERIC_ERROR", "There was a generic error");
+    deep[n - 1] = ' ';
+    check_http_error(400, deep, "GENERIC_ERROR", "There was a generic error");
+    check_http_error(400, "{\"message\":\"x\\uZZZZ\"}", "GENERIC_ERROR",
+                     "There was a generic error");
+}
+
 static void test_http_errors(void) {
     check_http_error(404, "{\"message\":\"Token not found\",\"code\":\"NOT_FOUND\"}", "NOT_FOUND",
                      "Token not found");
@@ -631,8 +967,7 @@ static void test_http_errors(void) {
     check_http_error(401, "{\"message\":0.0,\"code\":false}", "ERROR_401",
                      "HTTP Error: Unauthorized");
     check_http_error(401, "{\"message\":true,\"code\":-12}", "-12", "true");
-    check_http_error(401, "{\"message\":[\"a\"],\"code\":null}", "ERROR_401",
-                     "HTTP Error: Unauthorized");
+    check_http_error(401, "{\"message\":[\"a\"],\"code\":null}", "ERROR_401", "a");
     check_http_error(403, "{\"message\":\"a\",\"message\":\"b\",\"code\":\"X\"}", "X", "b");
     check_http_error(400, "\xEF\xBB\xBF{\"message\":\"bom\",\"code\":\"B\"}", "B", "bom");
     check_http_error(500, "null", "GENERIC_ERROR", "There was a generic error");
@@ -662,6 +997,35 @@ static void test_http_error_secret_at_cut(void) {
     CHECK_EQ(strlen(cbk_client_error(&cl)->message), 255);
     CHECK(strcmp(cbk_client_error(&cl)->message + 243, "************") == 0);
     CHECK(strcmp(cbk_client_error(&cl)->code + 50, "*************") == 0);
+}
+
+/* The secret split by the boundary between message and code (either
+   order, pieces of any length), a long piece at a field's edge, a piece
+   cut off by U+0000: masked in every field. SECRET is
+   "sk-test-0123456789abcdef". */
+static void test_http_error_secret_split(void) {
+    check_http_error(401, "{\"message\":\"x sk-\",\"code\":\"test-0123456789abcdef!\"}",
+                     "*********************!", "x ***");
+    check_http_error(401, "{\"message\":\"ends sk-test-0123456789abcde\",\"code\":\"f\"}", "*",
+                     "ends ***********************");
+    check_http_error(401, "{\"code\":\"sk-test-01\",\"message\":\"23456789abcdef tail\"}",
+                     "**********", "************** tail");
+    /* a piece of CBK__MASK_MIN (8) bytes or more at an edge, alone */
+    check_http_error(401, "{\"message\":\"pre sk-test-01\",\"code\":\"X\"}", "X", "pre **********");
+    check_http_error(401, "{\"message\":\"89abcdef post\",\"code\":\"X\"}", "X", "******** post");
+    check_http_error(401, "{\"message\":\"mid 0123456789a mid\",\"code\":\"X\"}", "X",
+                     "mid *********** mid");
+    check_http_error(401, "{\"message\":\"9abcdef post\",\"code\":\"X\"}", "X", "9abcdef post");
+    /* shorter, alone: text like any other (documented) */
+    check_http_error(401, "{\"message\":\"sk-te\",\"code\":\"X\"}", "X", "sk-te");
+    /* U+0000 inside the secret: what is shown no longer holds it whole,
+       and the pieces at the NUL are masked where they qualify */
+    check_http_error(401, "{\"message\":\"sk-test-01\\u000023456789abcdef\",\"code\":\"X\"}", "X",
+                     "**********\xE2\x90\x80**************");
+    /* the secret inside an array element */
+    check_http_error(
+        401, "{\"message\":[\"a\",\"" SECRET "\"],\"code\":[\"sk-test\",\"-0123456789abcdef\"]}",
+        "sk-test,*****************", "a,************************");
 }
 
 static void test_http_error_stream_bom(void) {
@@ -1227,6 +1591,8 @@ static void test_result_str(void) {
 void suite_client(void) {
     RUN(test_result_str);
     RUN(test_wire_list_plain);
+    RUN(test_wire_option_headers);
+    RUN(test_client_http_status);
     RUN(test_wire_list_query);
     RUN(test_wire_stream);
     RUN(test_wire_create);
@@ -1240,13 +1606,21 @@ void suite_client(void) {
     RUN(test_decode_list_shapes);
     RUN(test_decode_truncated);
     RUN(test_decode_work_exact);
+    RUN(test_decode_nul);
+    RUN(test_decode_long_fields);
     RUN(test_decode_cursor_buffer);
     RUN(test_stream_lines);
     RUN(test_stream_errors);
+    RUN(test_stream_skips);
+    RUN(test_stream_bad_line);
+    RUN(test_stream_item_at_newline);
     RUN(test_create_decode);
     RUN(test_create_errors);
     RUN(test_update_delete_decode);
     RUN(test_http_errors);
+    RUN(test_http_error_values);
+    RUN(test_http_error_lenient);
+    RUN(test_http_error_secret_split);
     RUN(test_http_error_long_message);
     RUN(test_http_error_stream_bom);
     RUN(test_http_error_secret_at_cut);

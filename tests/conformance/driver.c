@@ -20,9 +20,12 @@
  *   name HEX            description HEX   config HEX    fmeta HEXKEY HEXVALUE  (create/update)
  *   nofields            (create/update with fields = NULL)
  *   runas HEX           timezone HEX      retries N     delay N
+ *   childemail HEX      (X-RunAs-Child-User-Email)
+ *   work N              the work buffer's size (default 65536)
  *
  * Output (stdout, one line):
- *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","createdAt","updatedAt"}...],
+ *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","truncated","createdAt",
+ *    "updatedAt"}...],
  *    "cursor":"...", "created":{"id","token","createdAt"}, "id":"...",
  *    "error":{"result","http_status","transport_code","code","message"}}
  * where meta is the raw JSON text the library handed over (a string) or
@@ -113,9 +116,9 @@ static void out_i64(out_buf *o, int64_t v) {
 
 typedef struct the_case {
     char *op, *secret, *user, *token, *cursor, *order, *name, *description, *config;
-    char *runas, *timezone;
+    char *runas, *timezone, *childemail;
     int take, has_take, nofields;
-    long retries, delay;
+    long retries, delay, work;
     cbk_kv meta[MAX_KV];
     size_t meta_count;
     cbk_kv fmeta[MAX_KV];
@@ -183,6 +186,8 @@ static int read_case(the_case *k) {
             k->retries = atol(p);
         } else if (!strcmp(key, "delay")) {
             k->delay = atol(p);
+        } else if (!strcmp(key, "work")) {
+            k->work = atol(p);
         } else if (!strcmp(key, "nofields")) {
             k->nofields = 1;
         } else if (!strcmp(key, "meta") || !strcmp(key, "fmeta")) {
@@ -207,6 +212,7 @@ static int read_case(the_case *k) {
                          : !strcmp(key, "config")      ? &k->config
                          : !strcmp(key, "runas")       ? &k->runas
                          : !strcmp(key, "timezone")    ? &k->timezone
+                         : !strcmp(key, "childemail")  ? &k->childemail
                                                        : NULL;
             if (!dst) return bad_case(key);
             *dst = hex_word(&p);
@@ -233,16 +239,27 @@ typedef struct tokens_out {
     size_t count;
 } tokens_out;
 
+/* A token's string with its length (it may hold U+0000). */
+static void out_field(out_buf *o, const char *s, size_t n) {
+    if (s)
+        out_json_n(o, s, n);
+    else
+        out_str(o, "null");
+}
+
 static int on_token(void *user, const cbk_token *t) {
     tokens_out *o = (tokens_out *)user;
+    char num[32];
     out_str(&o->buf, o->count++ ? ",{\"id\":" : "{\"id\":");
-    out_json(&o->buf, t->id);
+    out_field(&o->buf, t->id, t->id_len);
     out_str(&o->buf, ",\"name\":");
-    out_json(&o->buf, t->name);
+    out_field(&o->buf, t->name, t->name_len);
     out_str(&o->buf, ",\"description\":");
-    out_json(&o->buf, t->description);
+    out_field(&o->buf, t->description, t->description_len);
     out_str(&o->buf, ",\"meta\":");
-    out_json(&o->buf, t->meta);
+    out_field(&o->buf, t->meta, t->meta_len);
+    sprintf(num, ",\"truncated\":%u", t->truncated);
+    out_str(&o->buf, num);
     out_str(&o->buf, ",\"createdAt\":");
     out_i64(&o->buf, t->created_at);
     out_str(&o->buf, ",\"updatedAt\":");
@@ -283,6 +300,7 @@ int main(int argc, char **argv) {
     opts.sleep_ms = sleep_ms;
     opts.run_as_user_id = k.runas;
     opts.timezone = k.timezone;
+    opts.run_as_child_user_email = k.childemail;
     if (k.retries >= 0) opts.retries = (unsigned)k.retries;
     if (k.delay >= 0) opts.retry_delay_ms = (unsigned)k.delay;
 
@@ -304,7 +322,8 @@ int main(int argc, char **argv) {
     cursor[0] = 0;
     id[0] = 0;
 
-    r = cbk_client_init(&c, k.secret ? k.secret : "", cbk_curl_send, &net, work, sizeof work,
+    r = cbk_client_init(&c, k.secret ? k.secret : "", cbk_curl_send, &net, work,
+                        k.work > 0 && (size_t)k.work < sizeof work ? (size_t)k.work : sizeof work,
                         &opts);
     list_like = !strcmp(k.op, "list") || !strcmp(k.op, "stream");
     out_str(&toks.buf, "");
