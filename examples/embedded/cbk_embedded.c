@@ -28,9 +28,14 @@ static void emb__print_hex(const emb_console *con, unsigned n) {
 
 int emb_print_token(void *user, const cbk_token *token) {
     const emb_console *con = (const emb_console *)user;
-    emb__print(con, token->id);
+    con->write(con->ctx, token->id, token->id_len);
     emb__print(con, " ");
-    emb__print(con, token->name ? token->name : "-");
+    if (token->name)
+        con->write(con->ctx, token->name, token->name_len); /* may hold U+0000 */
+    else
+        emb__print(con, "-");
+    /* a name too long for the 512-byte work buffer arrives cut */
+    if (token->truncated & CBK_FIELD_NAME) emb__print(con, "...");
     emb__print(con, "\n");
     return 0;
 }

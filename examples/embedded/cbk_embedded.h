@@ -39,8 +39,9 @@ typedef struct emb_console {
     void *ctx;
 } emb_console;
 
-/* A cbk_token_fn that prints "<id> <name>\n" (name "-" when absent) as
-   each token arrives; user is an emb_console. Returns 0 (go on). */
+/* A cbk_token_fn that prints "<id> <name>\n" (name "-" when absent, "..."
+   after a name cut to fit the work buffer) as each token arrives; user is
+   an emb_console. Returns 0 (go on). */
 int emb_print_token(void *user, const cbk_token *token);
 
 /* The firmware's whole client state; one, static. */
