@@ -21,7 +21,10 @@
  *
  *   C99, and clean as C++. No heap, no globals, no static mutable state, no
  *   floating point, no recursion, no stdio. Needs <stddef.h>, <stdint.h>
- *   and, in the implementation only, memcpy/memset/strlen (replaceable).
+ *   and, in the implementation only, memcpy/memset/strlen (replaceable)
+ *   and, in hosted POSIX or Windows builds, a sleep and a clock for the
+ *   retries (poll/gettimeofday, Sleep/GetTickCount64; replaceable, or off
+ *   with CBK_NO_DEFAULT_TIME: see RETRIES).
  *
  * QUICK START
  *   #include <stdio.h>
@@ -87,12 +90,18 @@
  *     chunk and are valid only during the callback: copy what you keep.
  *     A request from a *_prepare call is valid until cbk_client_finish or
  *     cbk_client_abort.
- *   - Outputs are always NUL-terminated and never partial: on failure an id
- *     or cursor output is "" and a cbk_token_created is zeroed.
+ *   - Outputs are always NUL-terminated and never partial: on every
+ *     failure, argument errors included (they are reset before anything is
+ *     checked), an id or cursor output is "" and a cbk_token_created is
+ *     zeroed.
  *   - Secrets. The Authorization value is wiped from the work buffer when
- *     an operation ends; after a create, the work buffer bytes that held the
- *     new token's secret are wiped too, so it exists only in your
- *     cbk_token_created. No error field ever contains the client's secret.
+ *     an operation ends (also when a blocking call finds no send callback,
+ *     and when a prepared request is dropped for another operation); after
+ *     a create, the work buffer bytes that held the new token's secret are
+ *     wiped too, so it exists only in your cbk_token_created. No error
+ *     field ever contains the client's secret (see DIFFERENCES for pieces
+ *     of it). Token data (names, cursors) is delivered as the server sent
+ *     it: a program that prints it masks what it must.
  *
  * THE TRANSPORT CONTRACT
  *   int send(void *ctx, const cbk_request *req, cbk_response *res);
@@ -194,7 +203,22 @@
  *   only where the server cannot have acted: 429, 503, CBK_SEND_NOT_SENT.
  *   A transport failure flagged CBK_SEND_FINAL is never retried.
  *   Nothing is retried once a token reached your callback. The blocking
- *   functions wait with opts.sleep_ms; without one they do not retry.
+ *   functions wait with opts.sleep_ms. Without one (opts NULL, or
+ *   sleep_ms NULL) a hosted build waits with its default sleep: poll() on
+ *   POSIX, Sleep() on Windows, or CBK_SLEEP_MS(ms) where you define it;
+ *   so the QUICK START retries as the SDK does. Builds without one
+ *   (CBK_TOKEN_NO_LIBC, freestanding, CBK_NO_DEFAULT_TIME, other systems)
+ *   do not retry unless you set opts.sleep_ms: do so on a device.
+ *   opts.timeout_ms bounds a whole blocking operation (every attempt and
+ *   wait; all the pages of cbk_token_list_all): no wait or attempt starts
+ *   that would end after it, the transport is told the time left in
+ *   cbk_request.timeout_ms, and a body still arriving then is cut off
+ *   (CBK_ERR_TRANSPORT, message "... deadline ..."); when retries stop for
+ *   it, the last attempt's error is returned. Its clock is opts.now_ms,
+ *   else the default one (CLOCK_MONOTONIC where the including file made it
+ *   visible, else gettimeofday(), GetTickCount64() on Windows Vista and
+ *   later, or CBK_NOW_MS()); without a clock timeout_ms is not enforced.
+ *   The sans-I/O halves run no deadline: their caller owns the clock.
  *
  * DIFFERENCES FROM THE NODE SDK (on purpose; tests/conformance checks each)
  *   - Ids are percent-encoded as one path segment ("." and ".." refused);
@@ -230,6 +254,10 @@
  *     depth are counted, not matched, so "[{]}" there passes where
  *     JSON.parse fails.
  *   - take 0 and an empty cursor mean "not set" and are not sent.
+ *   - opts.timeout_ms is one deadline for the whole operation (attempts
+ *     and waits); the SDK's timeout is per attempt, and its retryTimeout
+ *     says whether a timed-out attempt is retried (here a transport's own
+ *     timeout is a transport failure, retried as any).
  *   - A token's name or description too long for the work buffer is cut
  *     at a UTF-8 boundary, a meta too long is left out (NULL), and
  *     cbk_token.truncated says which; the SDK, with all the memory it
@@ -258,6 +286,11 @@
  *                         default 128 (the work buffer must be larger).
  *   CBK_RETRY_AFTER_MAX_MS  the longest Retry-After wait honoured; default
  *                         60000 (a longer one is waited this long).
+ *   CBK_SLEEP_MS(ms), CBK_NOW_MS()  the default sleep and millisecond clock
+ *                         used when the options give none (see RETRIES).
+ *   CBK_NO_DEFAULT_TIME   no default sleep or clock (then set
+ *                         opts.sleep_ms to retry); also implied by
+ *                         CBK_TOKEN_NO_LIBC and freestanding builds.
  *   Constants (not settings): CBK_WORK_MIN (1024), CBK_SEND_NOT_SENT
  *   (0x4000), CBK_SEND_FINAL (0x2000), CBK_SEND_CODE_MAX (0x1FFF), the
  *   macro CBK_SEND_CODE(rc), CBK_JSON_TRUNCATE and CBK_JSON_LINES
@@ -324,6 +357,10 @@
 #endif
 #ifndef CBK_JSON_MAX_DEPTH
 #define CBK_JSON_MAX_DEPTH 32
+#endif
+#ifndef CBK_LIST_MAX_PAGES
+/* cbk_token_list_all's page limit when the options set none. */
+#define CBK_LIST_MAX_PAGES 1000u
 #endif
 
 /* The smallest work buffer that runs every operation with typical ids
@@ -591,6 +628,10 @@ typedef struct cbk_request {
        the response arrived. 0 (a create, a cbk_fetch POST): never re-send
        it once any of its bytes may have reached the server. */
     int idempotent;
+    /* 0: no deadline. Else the milliseconds left of the operation's
+       opts.timeout_ms when the request was handed over: a transport should
+       give up by then (and return a failure without CBK_SEND_FINAL). */
+    unsigned timeout_ms;
 } cbk_request;
 
 struct cbk_client;
@@ -638,13 +679,27 @@ typedef struct cbk_client_options {
     const char *timezone;       /* NULL or "": not sent; else X-Timezone */
     const cbk_header *headers;  /* extra headers on every request */
     size_t header_count;
-    unsigned retries;                         /* default 3 */
-    unsigned retry_delay_ms;                  /* default 250, doubled each retry */
-    void (*sleep_ms)(void *ctx, unsigned ms); /* NULL: no retries */
-    void *sleep_ctx;
+    unsigned retries;        /* default 3 */
+    unsigned retry_delay_ms; /* default 250, doubled each retry */
+    /* How the blocking functions wait between attempts. NULL: the default
+       sleep of a hosted POSIX or Windows build (see RETRIES), or, where
+       there is none (CBK_TOKEN_NO_LIBC, freestanding), no retries. */
+    void (*sleep_ms)(void *ctx, unsigned ms);
+    void *sleep_ctx; /* given to sleep_ms and now_ms */
     /* NULL or "": not sent; else X-RunAs-Child-User-Email (the SDK's
        runAsChildUserEmail) */
     const char *run_as_child_user_email;
+    /* 0: none. A deadline for a whole blocking operation, attempts and
+       waits together (cbk_token_list_all: all its pages): no wait or
+       attempt starts that would end after it, the transport is told the
+       time left (cbk_request.timeout_ms), and a response still arriving
+       then is cut off with CBK_ERR_TRANSPORT. What a watchdog needs; see
+       RETRIES. */
+    unsigned timeout_ms;
+    /* A clock in milliseconds for timeout_ms (monotonic, any origin),
+       called with sleep_ctx. NULL: the default clock of a hosted build;
+       without one, timeout_ms is not enforced. */
+    uint64_t (*now_ms)(void *ctx);
 } cbk_client_options;
 
 /* Fills o with the defaults above. */
@@ -702,6 +757,9 @@ typedef struct cbk_token_list_options {
     int take;           /* 0: the server's default */
     const cbk_kv *meta; /* sent as meta.KEY=VALUE */
     size_t meta_count;
+    /* cbk_token_list_all only: the most pages it reads; 0 means
+       CBK_LIST_MAX_PAGES (1000). */
+    unsigned max_pages;
 } cbk_token_list_options;
 
 typedef struct cbk_token_fields { /* create/update body; NULL fields omitted */
@@ -727,6 +785,15 @@ typedef struct cbk_fetch_options {
     size_t json_len;
     const cbk_file *file; /* multipart/form-data, field "file" */
     int stream;           /* 1: Accept: application/jsonl, one line per callback */
+    /* A raw body sent as application/octet-stream (the SDK's buffer);
+       NULL: none. At most one of json, body and file. */
+    const void *body;
+    size_t body_len;
+    /* Headers for this request only, after the client's: one with the
+       name (in any case) of a header already set replaces its value, as
+       the SDK's per-request headers do. Checked as the client's are. */
+    const cbk_header *headers;
+    size_t header_count;
 } cbk_fetch_options;
 
 /* A decoded token in flight (private). */
@@ -788,10 +855,12 @@ typedef struct cbk_client {
     int field;              /* the top-level field whose value comes next */
     int flags;              /* what the top level held */
     size_t page_items;
-    size_t mark;     /* decoding region bytes kept before the current token */
-    size_t line_len; /* cbk_fetch streaming: bytes of the line so far */
-    int bom;         /* bytes of a UTF-8 byte order mark skipped (3: done) */
-    int last_status; /* cbk_client_http_status: kept across the attempts */
+    size_t mark;      /* decoding region bytes kept before the current token */
+    size_t line_len;  /* cbk_fetch streaming: bytes of the line so far */
+    int bom;          /* bytes of a UTF-8 byte order mark skipped (3: done) */
+    int last_status;  /* cbk_client_http_status: kept across the attempts */
+    int has_deadline; /* a blocking operation's opts.timeout_ms runs */
+    uint64_t deadline;
     /* an error body's message (bit 0) and code (bit 1): */
     unsigned char err_set;   /* a truthy value was given */
     unsigned char err_cut;   /* the text was cut at the field's end */
@@ -883,8 +952,13 @@ CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
 
 /* Every page: calls cbk_token_list page after page, following cursors,
    until the server returns an empty page, an empty cursor, or the cursor
-   it was given. opts->cursor, if set, is where it starts; the other
-   options apply to every page. The cursor is kept in the first
+   it was given (CBK_OK). opts->cursor, if set, is where it starts; the
+   other options apply to every page. It is bounded against a server whose
+   cursors never end: a cursor that an earlier page already gave (a cycle
+   A, B, A, ...; found within twice the cycle's length in pages, by
+   comparing 64-bit hashes) ends it with CBK_ERR_PARSE, and so does a
+   cursor still offered after opts->max_pages pages (0: CBK_LIST_MAX_PAGES,
+   1000); the tokens of the pages read stand. The cursor is kept in the first
    CBK_CURSOR_MAX bytes of the work buffer, so the work buffer must be
    larger than that plus one page's needs. Results as for cbk_token_list,
    plus CBK_ERR_BUFFER_TOO_SMALL when a cursor is CBK_CURSOR_MAX bytes or
@@ -934,10 +1008,14 @@ CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const cha
    stream = 1 one JSON line per call (without its line end; blank lines
    skipped; a line must fit in the work buffer). Any other status is
    decoded into cbk_error and gives CBK_ERR_HTTP without calling on_body.
+   opts->body sends raw bytes as application/octet-stream (the SDK's
+   buffer); opts->headers are added for this request, replacing a header
+   of the same name (in any case).
    Results: CBK_OK; CBK_ERR_INVALID_ARGUMENT (path not starting with '/',
    holding a space, control or non-ASCII byte or '#'; a method other than
-   GET/POST, or GET with a body; json and file both set; json that is not
-   one JSON text; a bad file or query); CBK_ERR_BUFFER_TOO_SMALL;
+   GET/POST, or GET with a body; more than one of json, body and file;
+   body_len without body; json that is not one JSON text; a bad file,
+   query or header); CBK_ERR_BUFFER_TOO_SMALL;
    CBK_ERR_TRANSPORT; CBK_ERR_HTTP; CBK_ERR_CANCELLED (on_body returned
    nonzero). A POST is retried only where the server cannot have acted, as
    a create is. */
@@ -1079,6 +1157,78 @@ static size_t cbk__strlen(const char *s) {
 #define CBK_STRLEN(s) strlen(s)
 #endif
 #endif
+
+/* The default sleep and clock (see RETRIES): CBK_SLEEP_MS(ms) and
+   CBK_NOW_MS() if the user gave them, else those of a hosted POSIX or
+   Windows build, else none. Only functions declared without feature
+   macros are used, since the header is built with -std=c99: poll() and
+   gettimeofday(), or clock_gettime(CLOCK_MONOTONIC) where the including
+   file made it visible. */
+#if !defined(CBK_SLEEP_MS) && !defined(CBK_TOKEN_NO_LIBC) && !defined(CBK_NO_DEFAULT_TIME) &&      \
+    defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#if defined(_WIN32)
+#include <windows.h>
+#define CBK_SLEEP_MS(ms) Sleep((DWORD)(ms))
+#ifndef CBK_NOW_MS
+#if defined(_WIN32_WINNT) && _WIN32_WINNT >= 0x0600
+#define CBK_NOW_MS() ((uint64_t)GetTickCount64())
+#endif
+#endif
+#elif defined(__unix__) || defined(__APPLE__)
+#include <poll.h>
+#include <sys/time.h>
+#include <time.h>
+#define CBK_SLEEP_MS(ms) cbk__poll_sleep(ms)
+/* poll() without descriptors waits; a signal may end it early, then the
+   rest is waited (without a clock, at most 1000 more tries). */
+static void cbk__poll_sleep(unsigned ms) {
+    int tries = 0;
+    while (ms && tries++ < 1000) {
+        int part = ms > 0x7FFFFFFFu ? 0x7FFFFFFF : (int)ms;
+        if (poll(NULL, 0, part) == 0) ms -= (unsigned)part;
+    }
+}
+#ifndef CBK_NOW_MS
+#define CBK_NOW_MS() cbk__clock_ms()
+static uint64_t cbk__clock_ms(void) {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+    {
+        struct timeval tv; /* wall time: a clock step moves the deadline */
+        gettimeofday(&tv, NULL);
+        return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+    }
+}
+#endif
+#endif
+#endif
+
+#ifdef CBK_SLEEP_MS
+static void cbk__sleep_default(void *ctx, unsigned ms) {
+    (void)ctx;
+    CBK_SLEEP_MS(ms);
+}
+#endif
+#ifdef CBK_NOW_MS
+static uint64_t cbk__now_default(void *ctx) {
+    (void)ctx;
+    return (uint64_t)(CBK_NOW_MS());
+}
+#endif
+
+/* Fills in the default sleep and clock where the options give none. */
+static void cbk__default_time(cbk_client_options *o) {
+#ifdef CBK_SLEEP_MS
+    if (!o->sleep_ms) o->sleep_ms = cbk__sleep_default;
+#endif
+#ifdef CBK_NOW_MS
+    if (!o->now_ms) o->now_ms = cbk__now_default;
+#endif
+    (void)o;
+}
 
 /* A wipe the compiler may not drop as a dead store. */
 static void cbk__wipe(void *p, size_t n) {
@@ -1295,6 +1445,27 @@ static int cbk__json_top_is_object(const cbk_json *j) {
     return (j->stack[d >> 3] >> (d & 7)) & 1;
 }
 
+/* A captured value ended at j->pos: its text joined in buf after the kept
+   bytes, NUL-terminated; or, when it does not fit and CBK_JSON_TRUNCATE
+   is on, only its first byte, marked (cap_over). */
+static cbk_result cbk__json_captured(cbk_json *j, const char **text, size_t *len) {
+    size_t n = (size_t)(j->pos - j->cap);
+    if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
+        if (!(j->flags & CBK_JSON_TRUNCATE)) return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+        j->cap_over = 1;
+        *text = &j->cap_first;
+        *len = 1;
+    } else {
+        CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+        *len = j->cap_len + n;
+        if (j->kept + *len + 1 > j->high) j->high = j->kept + *len + 1;
+        j->buf[j->kept + *len] = 0;
+        *text = j->buf + j->kept;
+    }
+    j->cap_len = 0;
+    return CBK_OK;
+}
+
 /* Hands a token to the callback unless a skip or capture hides it. */
 static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *text,
                                         size_t len, unsigned depth) {
@@ -1306,7 +1477,6 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
             if (depth >= j->skip_depth) return CBK_OK;
             j->skipping = 0; /* the skipped container's END: passed on */
         } else {
-            size_t n;
             if (depth > j->skip_depth || type == CBK_JSON_OBJECT_BEGIN ||
                 type == CBK_JSON_ARRAY_BEGIN)
                 return CBK_OK;
@@ -1316,22 +1486,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
                 return CBK_OK;
             }
             j->skipping = 0;
-            n = (size_t)(j->pos - j->cap);
             type = CBK_JSON_RAW;
-            if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
-                if (!(j->flags & CBK_JSON_TRUNCATE))
-                    return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-                j->cap_over = 1; /* its first byte only, marked truncated */
-                text = &j->cap_first;
-                len = 1;
-            } else {
-                CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-                len = j->cap_len + n;
-                if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
-                j->buf[j->kept + len] = 0;
-                text = j->buf + j->kept;
-            }
-            j->cap_len = 0;
+            if (cbk__json_captured(j, &text, &len)) return (cbk_result)j->result;
         }
     }
     if (!j->on_token) return CBK_OK;
@@ -1478,11 +1634,36 @@ static cbk_result cbk__json_lone(cbk_json *j) {
     return cbk__json_join(j, "\xEF\xBF\xBD", 3);
 }
 
+/* A \uXXXX escape is read (in j->ucs): pair it with a waiting high
+   surrogate, wait for a low one, or put the character. */
+static cbk_result cbk__json_unit(cbk_json *j) {
+    char out[4];
+    size_t n;
+    if (j->hi && j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
+        j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
+        j->hi = 0;
+    } else if (j->hi && cbk__json_lone(j)) {
+        return (cbk_result)j->result;
+    }
+    if (j->ucs >= 0xD800 && j->ucs <= 0xDBFF) {
+        j->hi = j->ucs;
+        j->lex = CBK__L_LOW_BS;
+        return CBK_OK;
+    }
+    if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
+        j->ucs = 0xFFFD; /* a lone low surrogate */
+        if (!(j->flags & CBK__JSON_LENIENT)) return cbk__json_fail(j, CBK_ERR_PARSE);
+    }
+    if (!j->ucs) j->nul = 1;
+    cbk__utf8_put(j->ucs, out, &n);
+    j->lex = CBK__L_STR;
+    return cbk__json_join(j, out, n);
+}
+
 /* One byte of an escape sequence, or of a UTF-8 sequence. Returns CBK_OK
    and leaves j->lex at CBK__L_STR when the sequence is complete. */
 static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
     char out[4];
-    size_t n;
     int h;
     switch (j->lex) {
     case CBK__L_UTF8:
@@ -1529,25 +1710,7 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
         if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
         j->ucs = (j->ucs << 4) | (uint32_t)h;
         if (++j->sub < 4) return CBK_OK;
-        if (j->hi && j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
-            j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
-            j->hi = 0;
-        } else if (j->hi && cbk__json_lone(j)) {
-            return (cbk_result)j->result;
-        }
-        if (j->ucs >= 0xD800 && j->ucs <= 0xDBFF) {
-            j->hi = j->ucs;
-            j->lex = CBK__L_LOW_BS;
-            return CBK_OK;
-        }
-        if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
-            j->ucs = 0xFFFD; /* a lone low surrogate */
-            if (!(j->flags & CBK__JSON_LENIENT)) return cbk__json_fail(j, CBK_ERR_PARSE);
-        }
-        if (!j->ucs) j->nul = 1;
-        cbk__utf8_put(j->ucs, out, &n);
-        j->lex = CBK__L_STR;
-        return cbk__json_join(j, out, n);
+        return cbk__json_unit(j);
     default: break;
     }
     return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -2604,6 +2767,21 @@ static int cbk__header_name_ok(const char *s) {
     return 1;
 }
 
+/* Extra headers (the client's or a request's): valid names, values
+   without CR or LF. */
+static cbk_result cbk__check_headers(cbk_client *c, const cbk_header *hs, size_t n) {
+    size_t i;
+    if (n && !hs) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
+    for (i = 0; i < n; i++) {
+        if (!cbk__header_name_ok(hs[i].name))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
+        if (!hs[i].value || !cbk__header_safe(hs[i].value))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "a header value is NULL or holds CR or LF");
+    }
+    return CBK_OK;
+}
+
 CBKDEF void cbk_client_options_init(cbk_client_options *o) {
     if (!o) return;
     CBK_MEMSET(o, 0, sizeof *o);
@@ -2648,16 +2826,9 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
         (c->opts.timezone && !cbk__header_safe(c->opts.timezone)) ||
         (c->opts.run_as_child_user_email && !cbk__header_safe(c->opts.run_as_child_user_email)))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
-    if (c->opts.header_count && !c->opts.headers)
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
-    for (i = 0; i < c->opts.header_count; i++) {
-        const cbk_header *h = &c->opts.headers[i];
-        if (!cbk__header_name_ok(h->name))
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
-        if (!h->value || !cbk__header_safe(h->value))
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                             "a header value is NULL or holds CR or LF");
-    }
+    if (cbk__check_headers(c, c->opts.headers, c->opts.header_count))
+        return CBK_ERR_INVALID_ARGUMENT;
+    cbk__default_time(&c->opts);
     /* base URL: scheme://[userinfo@]host[:port][/path] */
     u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
     c->opts.base_url = u;
@@ -2850,6 +3021,18 @@ static void cbk__add_header(cbk_client *c, cbk_header *h, const char *name, cons
     c->request.header_count++;
 }
 
+/* A per-request header: replaces one of the same name (in any case). */
+static void cbk__set_header(cbk_client *c, cbk_header *h, const char *name, const char *value) {
+    size_t i;
+    for (i = 0; i < c->request.header_count; i++)
+        if (cbk__strieq(h[i].name, CBK_STRLEN(h[i].name), name)) {
+            h[i].name = name;
+            h[i].value = value;
+            return;
+        }
+    cbk__add_header(c, h, name, value);
+}
+
 /* A header from the client options: the SDK sends it only when the value
    is truthy, so NULL and "" are both left out. */
 static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *name,
@@ -2857,18 +3040,50 @@ static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *nam
     if (value && *value) cbk__add_header(c, h, name, value);
 }
 
+/* A POST's body, last in the work buffer (a multipart body's
+   Content-Type goes before it); *start: where the body begins. */
+static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_options *o,
+                               const char **content_type, size_t *start) {
+    char boundary[29];
+    *start = b->len;
+    if (o && o->file) {
+        cbk_result r = cbk__sb_multipart(c, b, o->file, boundary); /* to find the boundary */
+        if (r) return r;
+        b->len = *start;
+        *content_type = b->p + b->len;
+        cbk__sb_str(b, "multipart/form-data; boundary=");
+        cbk__sb_str(b, boundary);
+        cbk__sb_ch(b, 0);
+        *start = b->len;
+        return cbk__sb_multipart(c, b, o->file, boundary);
+    }
+    if (o && (o->json || o->body)) {
+        *content_type = o->json ? "application/json" : "application/octet-stream";
+        cbk__sb_put(b, o->json ? o->json : (const char *)o->body,
+                    o->json ? o->json_len : o->body_len);
+    } else if (!o) {
+        *content_type = "application/json";
+        if (c->op == CBK__OP_DELETE)
+            cbk__sb_str(b, "{}");
+        else
+            cbk__sb_fields(b, c->fields);
+    } /* else a cbk_fetch POST without a body */
+    return CBK_OK;
+}
+
 /* Builds c->request in the work buffer from the stored operation. */
 static cbk_result cbk__build(cbk_client *c) {
     size_t off = 0, nh = 6 + c->opts.header_count, i;
+    const cbk_fetch_options *fo = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
     cbk_header *h;
     cbk__sb b;
     const char *content_type = NULL, *url, *body = NULL;
-    char boundary[29];
     size_t body_len = 0;
     int first = 1, post = 1;
     if (c->op == CBK__OP_LIST && c->cursor) off = CBK_CURSOR_MAX; /* list_all's cursor */
     /* align the header array for its pointers */
     while (((uintptr_t)(c->work + off)) % sizeof(void *)) off++;
+    if (fo) nh += fo->header_count;
     if (off + nh * sizeof(cbk_header) > c->work_size)
         return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold the headers");
     h = (cbk_header *)(void *)(c->work + off);
@@ -2942,35 +3157,9 @@ static cbk_result cbk__build(cbk_client *c) {
         c->auth_len = 7 + c->secret_len;
     }
     if (post) {
-        const cbk_fetch_options *o = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
         size_t start;
-        if (o && o->file) {
-            cbk_result r;
-            /* the header value first, then the body, which must be last */
-            start = b.len;
-            r = cbk__sb_multipart(c, &b, o->file, boundary);
-            if (r) return r;
-            b.len = start;
-            content_type = b.p + b.len;
-            cbk__sb_str(&b, "multipart/form-data; boundary=");
-            cbk__sb_str(&b, boundary);
-            cbk__sb_ch(&b, 0);
-            start = b.len;
-            cbk__sb_multipart(c, &b, o->file, boundary);
-        } else if (o && o->json) {
-            content_type = "application/json";
-            start = b.len;
-            cbk__sb_put(&b, o->json, o->json_len);
-        } else if (o) {
-            start = b.len; /* a POST without a body */
-        } else {
-            content_type = "application/json";
-            start = b.len;
-            if (c->op == CBK__OP_DELETE)
-                cbk__sb_str(&b, "{}");
-            else
-                cbk__sb_fields(&b, c->fields);
-        }
+        cbk_result r = cbk__sb_body(c, &b, fo, &content_type, &start);
+        if (r) return r;
         body = b.p + start;
         body_len = b.len - start;
     }
@@ -2996,6 +3185,8 @@ static cbk_result cbk__build(cbk_client *c) {
     cbk__add_option_header(c, h, "X-Timezone", c->opts.timezone);
     for (i = 0; i < c->opts.header_count; i++)
         cbk__add_header(c, h, c->opts.headers[i].name, c->opts.headers[i].value);
+    for (i = 0; fo && i < fo->header_count; i++)
+        cbk__set_header(c, h, fo->headers[i].name, fo->headers[i].value);
     return CBK_OK;
 }
 
@@ -3535,23 +3726,34 @@ static char cbk__num_digit(const cbk__num *x, size_t i) {
     return i < x->il ? x->ip[i] : x->fp[i - x->il];
 }
 
+/* The exponent after 'e' at p[0..end) (checked), bounded far past any
+   double's. */
+static long cbk__num_exp(const char *p, const char *end) {
+    long e = 0;
+    int neg = p < end && *p == '-';
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    for (; p < end; p++)
+        if (e < 100000) e = e * 10 + (*p - '0');
+    return neg ? -e : e;
+}
+
+/* Leading and trailing zeros are not significant digits. */
+static void cbk__num_trim(cbk__num *x) {
+    x->k = x->il + x->fl;
+    while (x->k && cbk__num_digit(x, 0) == '0') x->skip++, x->k--, x->point--;
+    while (x->k && cbk__num_digit(x, x->k - 1) == '0') x->k--;
+}
+
 /* Reads a number the tokenizer already checked. */
 static void cbk__num_parse(const char *s, size_t n, cbk__num *x) {
     const char *p = s, *end = s + n;
-    long e = 0;
-    int eneg = 0;
     CBK_MEMSET(x, 0, sizeof *x);
     if (*p == '-') x->neg = 1, p++;
     for (x->ip = p; p < end && *p >= '0' && *p <= '9'; p++) x->il++;
     if (p < end && *p == '.')
         for (x->fp = ++p; p < end && *p >= '0' && *p <= '9'; p++) x->fl++;
-    if (p < end && ++p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-    for (; p < end; p++)
-        if (e < 100000) e = e * 10 + (*p - '0'); /* far past any double */
-    x->point = (long)x->il + (eneg ? -e : e);
-    x->k = x->il + x->fl;
-    while (x->k && cbk__num_digit(x, 0) == '0') x->skip++, x->k--, x->point--;
-    while (x->k && cbk__num_digit(x, x->k - 1) == '0') x->k--;
+    x->point = (long)x->il + (p < end ? cbk__num_exp(p + 1, end) : 0);
+    cbk__num_trim(x);
 }
 
 /* Zero as a double: no digit, or below half the smallest one. */
@@ -3723,6 +3925,14 @@ static void cbk__mask_error(cbk_client *c) {
         if (hc[i]) d[i] = '*';
 }
 
+static cbk_result cbk__err_key(cbk_client *c, const cbk_json_token *t) {
+    c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
+               : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
+                                                      : 0;
+    if (!c->field) cbk_json_skip(&c->json);
+    return CBK_OK;
+}
+
 /* An error body: {"message","code"} at the top level. */
 static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
     int which = c->field == CBK__F_CODE;
@@ -3736,13 +3946,7 @@ static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
     }
     if (c->err_arr) return cbk__err_element(c, which, t);
     if (t->depth > 1) return CBK_OK;
-    if (t->type == CBK_JSON_KEY) {
-        c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
-                   : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
-                                                          : 0;
-        if (!c->field) cbk_json_skip(&c->json);
-        return CBK_OK;
-    }
+    if (t->type == CBK_JSON_KEY) return cbk__err_key(c, t);
     if (t->type == CBK_JSON_OBJECT_END || t->type == CBK_JSON_ARRAY_END) return CBK_OK;
     if (c->field != CBK__F_MESSAGE && c->field != CBK__F_CODE) {
         cbk_json_skip(&c->json);
@@ -3829,6 +4033,33 @@ static cbk_result cbk__lines(cbk_client *c, const char *data, size_t len) {
         p = nl + 1;
     }
     return CBK_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * The deadline (opts.timeout_ms)
+ * ------------------------------------------------------------------------- */
+
+/* Starts opts.timeout_ms for a blocking operation (when there is a clock). */
+static void cbk__deadline_start(cbk_client *c) {
+    c->has_deadline = c->opts.timeout_ms && c->opts.now_ms;
+    if (c->has_deadline) c->deadline = c->opts.now_ms(c->opts.sleep_ctx) + c->opts.timeout_ms;
+}
+
+/* Milliseconds left before the deadline (0 also when none runs: see
+   has_deadline); at least 1 while it has not passed. */
+static unsigned cbk__time_left(const cbk_client *c) {
+    uint64_t now;
+    if (!c->has_deadline) return 0;
+    now = c->opts.now_ms(c->opts.sleep_ctx);
+    if (now >= c->deadline) return 0;
+    return c->deadline - now > 0xFFFFFFFFu ? 0xFFFFFFFFu : (unsigned)(c->deadline - now);
+}
+
+/* The receiver stops a response still arriving when the deadline passed. */
+static int cbk__deadline_passed(cbk_client *c) {
+    if (!c->has_deadline || cbk__time_left(c)) return 0;
+    c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the operation's deadline (timeout_ms) passed");
+    return 1;
 }
 
 /* ---------------------------------------------------------------------------
@@ -3927,10 +4158,17 @@ static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
     return CBK_OK;
 }
 
+/* The body to the tokenizer: a stream's up to each newline at a time. */
+static cbk_result cbk__feed(cbk_client *c, const char *data, size_t len) {
+    if (c->json.result) return (cbk_result)c->json.result;
+    if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status)) return cbk__feed_lines(c, data, len);
+    return cbk_json_feed(&c->json, data, len);
+}
+
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     cbk_client *c = r ? r->client : NULL;
     cbk_result res;
-    if (!c || c->result) return 1;
+    if (!c || c->result || cbk__deadline_passed(c)) return 1;
     if (!c->status) {
         c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a body before a status");
         return 1;
@@ -3959,12 +4197,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         if (len) cbk__bom_flush(c);
         if (!len) return 0;
     }
-    if (c->json.result)
-        res = (cbk_result)c->json.result;
-    else if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status))
-        res = cbk__feed_lines(c, data, len);
-    else
-        res = cbk_json_feed(&c->json, data, len);
+    res = cbk__feed(c, data, len);
     if (!res) return 0;
     if (!cbk__is_2xx(c->status)) {
         /* not JSON: the outcome is settled, no need to read a big page */
@@ -4140,10 +4373,13 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
 /* Starts an operation: clears what the last one left. */
 static cbk_result cbk__begin(cbk_client *c, int op) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
+    if (c->auth) cbk__wipe(c->auth, c->auth_len); /* a prepared request left unsent */
+    c->auth = NULL;
     cbk__clear_error(c);
     c->op = op;
     c->status = 0;
     c->last_status = 0;
+    c->has_deadline = 0; /* the sans-I/O halves run none; the blocking ones start it */
     c->finished = 0;
     c->delivered = 0;
     c->has_retry_after = 0;
@@ -4212,11 +4448,22 @@ static cbk_result cbk__prepared(cbk_client *c, cbk_result r, const cbk_request *
     return CBK_OK;
 }
 
+/* Outputs are reset before anything is checked: "" and zeroed on every
+   failure, argument errors included. */
+static void cbk__reset_outputs(char *text, size_t size, cbk_token_created *created,
+                               const cbk_request **out_req) {
+    if (text && size) text[0] = 0;
+    if (created) cbk__wipe(created, sizeof *created);
+    if (out_req) *out_req = NULL;
+}
+
 CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
                                          const cbk_token_list_options *opts, cbk_token_fn on_token,
                                          void *user, char *next_cursor, size_t next_cursor_size,
                                          const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    cbk_result r;
+    cbk__reset_outputs(next_cursor, next_cursor_size, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_LIST);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r && next_cursor && !next_cursor_size)
         r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "next_cursor_size is 0");
@@ -4236,7 +4483,9 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
                                                 const cbk_token_list_options *opts,
                                                 cbk_token_fn on_token, void *user,
                                                 const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_STREAM);
+    cbk_result r;
+    cbk__reset_outputs(NULL, 0, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_STREAM);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r) {
         c->user_id = user_id;
@@ -4250,7 +4499,9 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
 CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
                                            const cbk_token_fields *fields, cbk_token_created *out,
                                            const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_CREATE);
+    cbk_result r;
+    cbk__reset_outputs(NULL, 0, out, out_req);
+    r = cbk__begin(c, CBK__OP_CREATE);
     if (!r && !out) r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "out is NULL");
     if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_fields(c, fields);
@@ -4266,7 +4517,9 @@ CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
 static cbk_result cbk__token_op_prepare(cbk_client *c, int op, const char *user_id,
                                         const char *token_id, const cbk_token_fields *fields,
                                         char *id_out, const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, op);
+    cbk_result r;
+    cbk__reset_outputs(id_out, CBK_ID_MAX, NULL, out_req);
+    r = cbk__begin(c, op);
     if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_id(c, token_id, "token_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_fields(c, fields);
@@ -4292,44 +4545,61 @@ CBKDEF cbk_result cbk_token_delete_prepare(cbk_client *c, const char *user_id, c
     return cbk__token_op_prepare(c, CBK__OP_DELETE, user_id, token_id, NULL, id_out, out_req);
 }
 
+/* A cbk_fetch path: starts with '/', no space, control, non-ASCII or '#'. */
+static cbk_result cbk__check_path(cbk_client *c, const char *path) {
+    const char *p;
+    if (!path || path[0] != '/')
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "path does not start with '/'");
+    for (p = path; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == '#')
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "path holds a space, a control or non-ASCII byte, or '#'");
+    return CBK_OK;
+}
+
+/* cbk_fetch's method: *post is 1 for a POST (the default with a body). */
+static cbk_result cbk__check_method(cbk_client *c, const cbk_fetch_options *o, int *post) {
+    size_t n;
+    *post = o->json || o->file || o->body;
+    if (!o->method) return CBK_OK;
+    n = CBK_STRLEN(o->method);
+    if (cbk__streq(o->method, n, "POST"))
+        *post = 1;
+    else if (!cbk__streq(o->method, n, "GET") || *post)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "method is not GET or POST, or GET with a body");
+    return CBK_OK;
+}
+
+static int cbk__file_ok(const cbk_file *f) {
+    return f->name && cbk__utf8_valid(f->name, CBK_STRLEN(f->name)) && (!f->len || f->data) &&
+           (!f->type || cbk__header_safe(f->type));
+}
+
+/* cbk_fetch's options: one body at most, each checked. */
+static cbk_result cbk__check_fetch(cbk_client *c, const cbk_fetch_options *o, int *post) {
+    const cbk_file *f = o->file;
+    if (cbk__check_method(c, o, post)) return CBK_ERR_INVALID_ARGUMENT;
+    if (!!o->json + !!o->file + !!o->body > 1 || (o->body_len && !o->body))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "more than one of json, body and file, or body_len without body");
+    if (cbk__check_headers(c, o->headers, o->header_count)) return CBK_ERR_INVALID_ARGUMENT;
+    if (o->json && cbk_json_validate(o->json, o->json_len))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
+    if (f && !cbk__file_ok(f))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "file has no name, invalid UTF-8, no data, or CR/LF in its type");
+    return cbk__check_kvs(c, o->query, o->query_count);
+}
+
 CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                                     cbk_body_fn on_body, void *user, const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_FETCH);
+    cbk_result r;
     int post = 0;
-    if (!r) {
-        const char *p;
-        if (!path || path[0] != '/')
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "path does not start with '/'");
-        for (p = path; !r && *p; p++)
-            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == '#')
-                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                              "path holds a space, a control or non-ASCII byte, or '#'");
-    }
-    if (!r && opts) {
-        post = opts->json || opts->file;
-        if (opts->method) {
-            size_t n = CBK_STRLEN(opts->method);
-            if (cbk__streq(opts->method, n, "POST"))
-                post = 1;
-            else if (cbk__streq(opts->method, n, "GET") && !post)
-                post = 0;
-            else
-                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                              "method is not GET or POST, or GET with a body");
-        }
-        if (!r && opts->json && opts->file)
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json and file are both set");
-        if (!r && opts->json && cbk_json_validate(opts->json, opts->json_len))
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
-        if (!r && opts->file &&
-            (!opts->file->name ||
-             !cbk__utf8_valid(opts->file->name, CBK_STRLEN(opts->file->name)) ||
-             (opts->file->len && !opts->file->data) ||
-             (opts->file->type && !cbk__header_safe(opts->file->type))))
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                          "file has no name, invalid UTF-8, no data, or CR/LF in its type");
-        if (!r) r = cbk__check_kvs(c, opts->query, opts->query_count);
-    }
+    cbk__reset_outputs(NULL, 0, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_FETCH);
+    if (!r) r = cbk__check_path(c, path);
+    if (!r && opts) r = cbk__check_fetch(c, opts, &post);
     if (!r) {
         c->path = path;
         c->fetch_opts = opts;
@@ -4340,24 +4610,35 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
     return cbk__prepared(c, r, out_req);
 }
 
-/* The blocking half: send, decode, and retry while the policy allows. */
+/* The blocking half: send, decode, and retry while the policy and the
+   deadline allow. A client without a send callback fails here, after the
+   prepare built the request: the Bearer value is wiped as on every end. */
 static cbk_result cbk__perform(cbk_client *c) {
     unsigned attempt, ms;
     cbk_result r;
     if (!c->send) {
+        r = cbk__end(c, cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client has no send callback"));
         c->op = CBK__OP_NONE;
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client has no send callback");
+        return r;
     }
     for (attempt = 0;; attempt++) {
         int rc;
         if (attempt && (r = cbk__arm(c)) != CBK_OK) break;
+        c->request.timeout_ms = cbk__time_left(c);
         rc = c->send(c->send_ctx, &c->request, &c->response);
         r = rc ? cbk_client_abort(c, rc) : cbk_client_finish(c);
         if (!r || !c->opts.sleep_ms || !cbk_client_retry_delay(c, attempt, &ms)) break;
+        if (c->has_deadline && cbk__time_left(c) <= ms) break; /* no time for the wait */
         c->opts.sleep_ms(c->opts.sleep_ctx, ms);
     }
     c->op = CBK__OP_NONE;
     return r;
+}
+
+/* A blocking operation of its own: its deadline starts now. */
+static cbk_result cbk__run(cbk_client *c) {
+    cbk__deadline_start(c);
+    return cbk__perform(c);
 }
 
 CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
@@ -4365,82 +4646,136 @@ CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
                                  void *user, char *next_cursor, size_t next_cursor_size) {
     cbk_result r = cbk_token_list_prepare(c, user_id, opts, on_token, user, next_cursor,
                                           next_cursor_size, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
                                         const cbk_token_list_options *opts, cbk_token_fn on_token,
                                         void *user) {
     cbk_result r = cbk_token_list_stream_prepare(c, user_id, opts, on_token, user, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
+}
+
+/* list_all's guard against a server whose cursors never end: a page
+   limit, and Brent's cycle detection over the cursors' FNV-1a hashes (the
+   checkpoint moves at every power of two pages, so a cycle is found
+   within twice its length, without a history of cursors). */
+typedef struct cbk__pager {
+    uint64_t mark;
+    unsigned power, lam, pages, max;
+    int marked;
+} cbk__pager;
+
+/* After a page that offers `cursor` for the next: may the next be read? */
+static cbk_result cbk__pager_next(cbk_client *c, cbk__pager *g, const char *cursor) {
+    uint64_t h = cbk__fnv((const unsigned char *)cursor, CBK_STRLEN(cursor), 0xcbf29ce484222325ull);
+    if (g->marked && h == g->mark)
+        return cbk__fail(c, CBK_ERR_PARSE, "the server's cursors go round in a cycle");
+    if (++g->pages >= g->max)
+        return cbk__fail_n(c, CBK_ERR_PARSE,
+                           "the server still offers a cursor after max_pages pages: ", g->pages);
+    if (++g->lam == g->power) {
+        g->mark = h;
+        g->marked = 1;
+        g->power *= 2;
+        g->lam = 0;
+    }
+    return CBK_OK;
+}
+
+/* One page of list_all, asked with the cursor in slot (the new one lands
+   there). *more: a next page is offered. */
+static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
+                                     const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                     void *user, char *slot, int *more) {
+    uint64_t deadline = c->deadline;
+    int has_deadline = c->has_deadline;
+    cbk_result r;
+    (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked */
+    c->deadline = deadline;            /* one deadline for all the pages */
+    c->has_deadline = has_deadline;
+    c->user_id = user_id;
+    c->list_opts = opts;
+    c->on_token = on_token;
+    c->user = user;
+    c->cursor = slot; /* "" asks for the first page */
+    c->out = slot;
+    c->out_size = CBK_CURSOR_MAX;
+    r = cbk__arm(c);
+    if (!r)
+        r = cbk__perform(c);
+    else
+        c->op = CBK__OP_NONE;
+    /* cbk_client_finish copied the new cursor over the old one after
+       noting whether they were equal */
+    *more = !r && c->page_items && slot[0] && !(c->flags & CBK__F_CURSOR);
+    return r;
+}
+
+/* list_all's arguments, and the room for its cursor; *n: the starting
+   cursor's length. */
+static cbk_result cbk__check_list_all(cbk_client *c, const char *user_id,
+                                      const cbk_token_list_options *opts, size_t *n) {
+    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    if (!r) r = cbk__check_list(c, user_id, opts);
+    if (r) return r;
+    if (c->work_size < CBK_CURSOR_MAX)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer is smaller than CBK_CURSOR_MAX");
+    *n = opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
+    if (*n >= CBK_CURSOR_MAX)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
+    return CBK_OK;
 }
 
 CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
                                      const cbk_token_list_options *opts, cbk_token_fn on_token,
                                      void *user) {
-    char *slot;
-    size_t n;
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
-    if (!r) r = cbk__check_list(c, user_id, opts);
-    if (!r && c->work_size < CBK_CURSOR_MAX)
-        r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
-                      "the work buffer is smaller than CBK_CURSOR_MAX");
+    cbk__pager g;
+    size_t n = 0;
+    int more = 1;
+    cbk_result r = cbk__check_list_all(c, user_id, opts, &n);
     if (r) {
         if (c) c->op = CBK__OP_NONE;
         return r;
     }
     /* the cursor lives at the start of the work buffer between pages */
-    slot = c->work;
-    n = opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
-    if (n >= CBK_CURSOR_MAX) {
-        c->op = CBK__OP_NONE;
-        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
-    }
-    if (n) CBK_MEMCPY(slot, opts->cursor, n);
-    slot[n] = 0;
-    for (;;) {
-        (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked above */
-        c->user_id = user_id;
-        c->list_opts = opts;
-        c->on_token = on_token;
-        c->user = user;
-        c->cursor = slot; /* "" asks for the first page */
-        c->out = slot;
-        c->out_size = CBK_CURSOR_MAX;
-        r = cbk__arm(c);
-        if (!r)
-            r = cbk__perform(c);
-        else
-            c->op = CBK__OP_NONE;
+    if (n) CBK_MEMCPY(c->work, opts->cursor, n);
+    c->work[n] = 0;
+    CBK_MEMSET(&g, 0, sizeof g);
+    g.power = 1;
+    g.max = opts && opts->max_pages ? opts->max_pages : CBK_LIST_MAX_PAGES;
+    cbk__deadline_start(c);
+    while (more) {
+        r = cbk__list_all_page(c, user_id, opts, on_token, user, c->work, &more);
+        if (!r && more) r = cbk__pager_next(c, &g, c->work);
         if (r) return r;
-        /* cbk_client_finish copied the new cursor over the old one after
-           noting whether they were equal */
-        if (!c->page_items || !slot[0] || (c->flags & CBK__F_CURSOR)) return CBK_OK;
     }
+    return CBK_OK;
 }
 
 CBKDEF cbk_result cbk_token_create(cbk_client *c, const char *user_id,
                                    const cbk_token_fields *fields, cbk_token_created *out) {
     cbk_result r = cbk_token_create_prepare(c, user_id, fields, out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_update(cbk_client *c, const char *user_id, const char *token_id,
                                    const cbk_token_fields *fields, char id_out[CBK_ID_MAX]) {
     cbk_result r = cbk_token_update_prepare(c, user_id, token_id, fields, id_out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const char *token_id,
                                    char id_out[CBK_ID_MAX]) {
     cbk_result r = cbk_token_delete_prepare(c, user_id, token_id, id_out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                             cbk_body_fn on_body, void *user) {
     cbk_result r = cbk_fetch_prepare(c, path, opts, on_body, user, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 #undef CBK__ONES

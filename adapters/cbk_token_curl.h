@@ -71,16 +71,19 @@
  *   byte of it goes out again (CURLOPT_PREREQFUNCTION, libcurl 7.80.0:
  *   called before each attempt; a second one for such a request aborts):
  *   the call fails with CURLE_GOT_NOTHING and the library does not re-send
- *   either. Creates keep the reused connection, so they cost no extra round
- *   trips. Before 7.80.0 a non-idempotent request gets a fresh connection
- *   instead (CURLOPT_FRESH_CONNECT), where curl never re-sends.
- *   TLS: the session cache of the handle (on by default) resumes sessions
- *   on a new connection; with curl 7.87.0 or newer and OpenSSL the parsed
- *   CA store is cached in the handle (CURLOPT_CA_CACHE_TIMEOUT, 24 h) when
- *   it comes from one file: so the adapter clears CURLOPT_CAPATH whenever it
- *   sets CURLOPT_CAINFO (ca_file, or on its own handle curl's default
- *   bundle file when curl has one), else Debian's default CApath would make
- *   curl parse the whole bundle again for every connection (~35 ms of CPU).
+ *   either (curl has opened the new connection by then; it stays for the
+ *   next call). Creates keep the reused connection, so they cost no extra
+ *   round trips. A server that sends bytes past the end of a response in a
+ *   later packet makes curl read them as the next response on that
+ *   connection: that call fails (e.g. CURLE_UNSUPPORTED_PROTOCOL for what
+ *   looks like HTTP/0.9, without CBK_SEND_NOT_SENT or CBK_SEND_FINAL, as the
+ *   request went out), and the connection is closed. Before 7.80.0 a non-idempotent request gets a
+ * fresh connection instead (CURLOPT_FRESH_CONNECT), where curl never re-sends. TLS: the session
+ * cache of the handle (on by default) resumes sessions on a new connection; with curl 7.87.0 or
+ * newer and OpenSSL the parsed CA store is cached in the handle (CURLOPT_CA_CACHE_TIMEOUT, 24 h)
+ * when it comes from one file: so the adapter clears CURLOPT_CAPATH whenever it sets CURLOPT_CAINFO
+ * (ca_file, or on its own handle curl's default bundle file when curl has one), else Debian's
+ * default CApath would make curl parse the whole bundle again for every connection (~35 ms of CPU).
  *   One handle per context: no CURLSH share is needed; to share DNS and TLS
  *   sessions across threads, give each context its own handle with one
  *   share set (with its lock callbacks).

@@ -145,6 +145,18 @@ run "examples: dropin, docs/porting.md helpers, README.md code, the CLI on the m
 
 [ "$quick" = 1 ] && finish # make check ends here
 
+# embedded: lwIP + mbedTLS for real on a TAP device in a network namespace (mk/embedded.mk)
+emb_why=$(make -s --no-print-directory embedded-why 2>&1)
+if [ -z "$emb_why" ]; then
+    run "embedded: lwIP and lwIP+mbedTLS through a TAP device, every operation and the faults" \
+        make -s --no-print-directory embedded-test
+    run "embedded: examples/embedded over lwIP + mbedTLS" make -s --no-print-directory embedded-example
+    run "embedded: library, engine and adapters for Cortex-M4 (lwIP, mbedTLS headers)" \
+        make -s --no-print-directory embedded-cross
+else
+    skip "embedded (lwIP, mbedTLS, Cortex-M4)" "$emb_why"
+fi
+
 run "portable: matrix, nolibc, cross, -m32, s390x, Cortex-M3, examples/embedded" \
     make -s --no-print-directory portable
 

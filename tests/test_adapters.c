@@ -560,6 +560,19 @@ int main(int argc, char **argv) {
     a.name = "curl, a handle per call (NULL context)";
     a.ctx = NULL;
     test_canned(&a, raw_port);
+    {
+        /* bytes past a response that arrive later (canned case 6, byte by byte) are
+           read by curl as the next response on the kept connection: that call fails,
+           without CBK_SEND_NOT_SENT or CBK_SEND_FINAL (the request went out) */
+        char raw_url[64];
+        snprintf(raw_url, sizeof raw_url, "http://127.0.0.1:%u", raw_port);
+        x = run(cbk_curl_send, &cu, raw_url, "GET", "/raw/6/1", NULL, 0, 0);
+        CHECK(x.rc == 0 && x.result == CBK_OK, "rc=%d", x.rc);
+        x = run(cbk_curl_send, &cu, raw_url, "GET", "/raw/6/1", NULL, 0, 0);
+        CHECK(x.rc == (int)CURLE_UNSUPPORTED_PROTOCOL && x.result == CBK_ERR_TRANSPORT,
+              "stale bytes on a kept connection: rc=%d", x.rc);
+        cbk_curl_cleanup(&cu);
+    }
 
     cbk_curl_init(&cu_reuse);
     cu_reuse.easy = curl_easy_init();

@@ -1334,15 +1334,31 @@ static void test_retry_never_after_delivery(void) {
     CHECK_STR(seen, "a|-|-|-|1|2\n");
 }
 
+/* Without sleep_ms a hosted build waits with its default sleep (poll()
+   here) and clock, so the README's example retries as the SDK does. */
+static void test_retry_default_sleep(void) {
+    cbk_client_options o;
+    uint64_t t0;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.retry_delay_ms = 20;
+    setup_opts(&o);
+    CHECK(cl.opts.sleep_ms != NULL && cl.opts.now_ms != NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    t0 = cl.opts.now_ms(NULL);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+    CHECK(cl.opts.now_ms(NULL) - t0 >= 19); /* it waited */
+    /* NULL options: the same defaults */
+    CHECK_EQ(cbk_client_init(&cl, SECRET, fake_send, &ft, work, sizeof work, NULL), CBK_OK);
+    CHECK(cl.opts.sleep_ms != NULL && cl.opts.retries == 3 && cl.opts.retry_delay_ms == 250);
+}
+
 static void test_retry_off(void) {
     cbk_client_options o;
     cbk_client_options_init(&o);
     o.base_url = "http://h";
-    setup_opts(&o); /* no sleep_ms: no retries */
-    add_status(503, NULL);
-    fake_add(&ft, 200, "{\"items\":[]}");
-    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
-    CHECK_EQ(ft.calls, 1);
     o.sleep_ms = fake_sleep;
     o.sleep_ctx = &ft;
     o.retries = 0;
@@ -1478,6 +1494,397 @@ static void test_fetch(void) {
     expect_invalid(cbk_fetch(&cl, "api/v1/x", NULL, NULL, NULL));
     expect_invalid(cbk_fetch(&cl, "/api/v1/x y", NULL, NULL, NULL));
     expect_invalid(cbk_fetch(&cl, "/api/v1/x\r\nHost: evil", NULL, NULL, NULL));
+}
+
+/* The SDK's clientFetch buffer: a raw body as application/octet-stream;
+   per-request headers after the client's, replacing one of the same name
+   in any case. */
+static void test_fetch_body_headers(void) {
+    static const char raw[5] = {'a', 0, '\xFF', '\n', 'z'};
+    cbk_header client_h[1] = {{"X-Team", "t1"}};
+    cbk_header req_h[3] = {
+        {"x-team", "t2"}, {"content-type", "application/x-thing"}, {"X-New", "n"}};
+    cbk_header bad_h[1] = {{"Bad Name", "v"}};
+    cbk_fetch_options f;
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.headers = client_h;
+    o.header_count = 1;
+    o.sleep_ms = fake_sleep;
+    o.sleep_ctx = &ft;
+    setup_opts(&o);
+    memset(&f, 0, sizeof f);
+    f.body = raw;
+    f.body_len = sizeof raw;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/file/x/upload", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "POST");
+    CHECK_EQ(ft.requests[0].body_len, sizeof raw);
+    CHECK(memcmp(ft.requests[0].body, raw, sizeof raw) == 0);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "Content-Type: application/octet-stream\n"
+                                      "X-Team: t1\n");
+    f.headers = req_h;
+    f.header_count = 3;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/file/x/upload", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[1].headers, "Authorization: Bearer " SECRET "\n"
+                                      "content-type: application/x-thing\n"
+                                      "x-team: t2\n"
+                                      "X-New: n\n");
+    /* an empty body is a body: POST, nothing sent */
+    f.headers = NULL;
+    f.header_count = 0;
+    f.body_len = 0;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[2].method, "POST");
+    CHECK_EQ(ft.requests[2].body_len, 0);
+    /* refused: two bodies, a GET with a body, body_len without body, a bad header */
+    f.json = "{}";
+    f.json_len = 2;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.json = NULL;
+    f.json_len = 0;
+    f.method = "GET";
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.method = NULL;
+    f.body = NULL;
+    f.body_len = 3;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.body_len = 0;
+    f.headers = bad_h;
+    f.header_count = 1;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.headers = NULL;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(ft.calls, 3);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Promises kept on every path                                              */
+
+/* Outputs are "" / zeroed on every failure, argument errors included,
+   whatever they held before (here bytes without any NUL). */
+static char fill_cursor[16], fill_id[CBK_ID_MAX];
+static cbk_token_created fill_created;
+static const cbk_request *fill_req;
+
+static void prefill(void) {
+    memset(fill_cursor, 'A', sizeof fill_cursor);
+    memset(fill_id, 'B', sizeof fill_id);
+    memset(&fill_created, 'C', sizeof fill_created);
+    fill_req = (const cbk_request *)(const void *)&fill_created;
+}
+
+typedef struct bad_args {
+    const char *user, *token;
+    const cbk_token_fields *fields;
+    const cbk_token_list_options *lo;
+} bad_args;
+
+/* Every operation, blocking and prepared, with one set of bad arguments. */
+static void check_outputs_reset(cbk_client *c, const bad_args *a) {
+    int op;
+    for (op = 0; op < 10; op++) {
+        cbk_result r = CBK_OK;
+        prefill();
+        switch (op) {
+        case 0:
+            r = cbk_token_list(c, a->user, a->lo, NULL, NULL, fill_cursor, sizeof fill_cursor);
+            break;
+        case 1:
+            r = cbk_token_list_prepare(c, a->user, a->lo, NULL, NULL, fill_cursor,
+                                       sizeof fill_cursor, &fill_req);
+            break;
+        case 2: r = cbk_token_create(c, a->user, a->fields, &fill_created); break;
+        case 3:
+            r = cbk_token_create_prepare(c, a->user, a->fields, &fill_created, &fill_req);
+            break;
+        case 4: r = cbk_token_update(c, a->user, a->token, a->fields, fill_id); break;
+        case 5:
+            r = cbk_token_update_prepare(c, a->user, a->token, a->fields, fill_id, &fill_req);
+            break;
+        case 6: r = cbk_token_delete(c, a->user, a->token, fill_id); break;
+        case 7: r = cbk_token_delete_prepare(c, a->user, a->token, fill_id, &fill_req); break;
+        case 8: r = cbk_token_list_stream_prepare(c, a->user, a->lo, NULL, NULL, &fill_req); break;
+        default: r = cbk_token_list_stream(c, a->user, a->lo, NULL, NULL); break;
+        }
+        /* an operation the bad argument does not concern goes on (and
+           fails at the empty fake transport, or is prepared) */
+        if (r == CBK_OK) cbk_client_abort(c, 1);
+        if (r == CBK_OK || r == CBK_ERR_TRANSPORT) continue;
+        CHECK_EQ(r, CBK_ERR_INVALID_ARGUMENT);
+        if (op == 0 || op == 1) CHECK_EQ(fill_cursor[0], 0);
+        if (op == 2 || op == 3)
+            CHECK(fill_created.id[0] == 0 && fill_created.token[0] == 0 &&
+                  fill_created.created_at == 0);
+        if (op >= 4 && op <= 7) CHECK_EQ(fill_id[0], 0);
+        if (op == 1 || op == 3 || op == 5 || op == 7 || op == 8) CHECK(fill_req == NULL);
+        if (c) CHECK(cbk_client_error(c)->message[0] != 0);
+    }
+}
+
+static void test_outputs_reset_on_argument_errors(void) {
+    static const cbk_kv bad_kv[1] = {{"k", "\xC3"}};
+    cbk_token_fields bad_name = {0}, bad_config = {0}, bad_meta = {0};
+    cbk_token_list_options bad_order = {0}, bad_take = {0}, bad_cursor = {0};
+    cbk_client uninit;
+    bad_args cases[14];
+    size_t i;
+    bad_name.name = "\xFF";
+    bad_config.config_json = "[1]";
+    bad_meta.meta_count = 2; /* no array */
+    bad_order.order = "sideways";
+    bad_take.take = -1;
+    bad_cursor.cursor = "\xE2\x82";
+    bad_cursor.meta = bad_kv;
+    bad_cursor.meta_count = 1;
+    memset(cases, 0, sizeof cases);
+    cases[0].user = NULL;
+    cases[1].user = "";
+    cases[2].user = ".";
+    cases[3].user = "..";
+    cases[4].user = "\xC3\x28";
+    for (i = 5; i < 14; i++) cases[i].user = "u";
+    cases[5].token = NULL;
+    cases[6].token = "";
+    cases[7].token = "..";
+    cases[8].token = "t\xFF";
+    for (i = 9; i < 14; i++) cases[i].token = "t";
+    cases[9].fields = &bad_name;
+    cases[10].fields = &bad_config;
+    cases[11].fields = &bad_meta;
+    cases[12].lo = &bad_order;
+    cases[13].lo = &bad_take;
+    for (i = 0; i < 14; i++) {
+        setup();
+        check_outputs_reset(&cl, &cases[i]);
+    }
+    setup();
+    cases[13].lo = &bad_cursor;
+    check_outputs_reset(&cl, &cases[13]);
+    /* a NULL client, and one never initialised (no work buffer) */
+    check_outputs_reset(NULL, &cases[9]);
+    memset(&uninit, 0, sizeof uninit);
+    check_outputs_reset(&uninit, &cases[9]);
+    /* create without out; list with next_cursor_size 0 */
+    setup();
+    prefill();
+    CHECK_EQ(cbk_token_create_prepare(&cl, "u", NULL, NULL, &fill_req), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(fill_req == NULL);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, fill_cursor, 0), CBK_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(ft.calls, 0);
+}
+
+static int work_holds_secret(void) {
+    size_t i, k = strlen(SECRET);
+    for (i = 0; i + 8 <= sizeof work; i++)
+        if (memcmp(work + i, SECRET + k - 8, 8) == 0 || memcmp(work + i, SECRET, 8) == 0) return 1;
+    return 0;
+}
+
+/* A blocking call on a client without a send callback builds the request
+   (the prepare half) and then fails: the Bearer value is wiped, as it is
+   when a prepared request is dropped for another. */
+static void test_no_send_wipes_secret(void) {
+    cbk_token_created out;
+    char id[CBK_ID_MAX];
+    const cbk_request *req;
+    int op;
+    for (op = 0; op < 6; op++) {
+        cbk_result r;
+        memset(work, 0, sizeof work);
+        REQUIRE(cbk_client_init(&cl, SECRET, NULL, NULL, work, sizeof work, NULL) == CBK_OK);
+        switch (op) {
+        case 0: r = cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0); break;
+        case 1: r = cbk_token_list_stream(&cl, "u", NULL, NULL, NULL); break;
+        case 2: r = cbk_token_create(&cl, "u", NULL, &out); break;
+        case 3: r = cbk_token_update(&cl, "u", "t", NULL, id); break;
+        case 4: r = cbk_token_delete(&cl, "u", "t", id); break;
+        default: r = cbk_token_list_all(&cl, "u", NULL, NULL, NULL); break;
+        }
+        CHECK_EQ(r, CBK_ERR_INVALID_ARGUMENT);
+        CHECK(!work_holds_secret());
+        CHECK(strstr(cbk_client_error(&cl)->message, "send") != NULL);
+    }
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", NULL, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(!work_holds_secret());
+    /* a prepared request dropped for another operation */
+    CHECK_EQ(cbk_token_delete_prepare(&cl, "u", "a-longer-token-id", NULL, &req), CBK_OK);
+    CHECK(work_holds_secret());
+    CHECK_EQ(cbk_token_delete_prepare(&cl, "", "t", NULL, &req), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(!work_holds_secret());
+}
+
+/* list_all ends on cursor cycles and at max_pages, with CBK_ERR_PARSE
+   and the tokens of the pages read. */
+static char page_body[FAKE_MAX_REPLIES][128];
+
+static void add_page(int i, const char *cursor) {
+    snprintf(page_body[i], sizeof page_body[i],
+             "{\"items\":[{\"id\":\"t%d\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"%s\"}", i,
+             cursor);
+    fake_add(&ft, 200, page_body[i]);
+}
+
+static int endless_pages;
+static int endless_send(void *ctx, const cbk_request *req, cbk_response *res) {
+    char body[128];
+    (void)ctx;
+    (void)req;
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"t\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"c%d\"}",
+             ++endless_pages);
+    if (cbk_response_status(res, 200)) return 1;
+    cbk_response_body(res, body, strlen(body));
+    return 0;
+}
+
+static void test_list_all_bounded(void) {
+    static const char *cycles[3][7] = {{"A", "B", "A", "B", "A", NULL},
+                                       {"A", "B", "C", "A", "B", "C", "A"},
+                                       {"A", "B", "C", "D", "B", "C", "D"}};
+    static const int calls[3] = {3, 6, 6};
+    cbk_token_list_options o = {0};
+    int k, i;
+    for (k = 0; k < 3; k++) {
+        setup();
+        for (i = 0; i < 7 && cycles[k][i]; i++) add_page(i, cycles[k][i]);
+        add_page(i, "");
+        seen[0] = 0;
+        CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, record_token, NULL), CBK_ERR_PARSE);
+        CHECK(strstr(cbk_client_error(&cl)->message, "cycle") != NULL);
+        CHECK_EQ(ft.calls, calls[k]);
+        CHECK(strncmp(seen, "t0|", 3) == 0);
+    }
+    /* distinct cursors: max_pages */
+    setup();
+    for (i = 0; i < 8; i++) {
+        char c[16];
+        snprintf(c, sizeof c, "c%d", i);
+        add_page(i, c);
+    }
+    o.max_pages = 5;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", &o, NULL, NULL), CBK_ERR_PARSE);
+    CHECK_EQ(ft.calls, 5);
+    CHECK(strstr(cbk_client_error(&cl)->message, "max_pages") != NULL);
+    /* the default limit */
+    REQUIRE(cbk_client_init(&cl, SECRET, endless_send, NULL, work, sizeof work, NULL) == CBK_OK);
+    endless_pages = 0;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_ERR_PARSE);
+    CHECK_EQ(endless_pages, (int)CBK_LIST_MAX_PAGES);
+    /* a page that offers the cursor it was given, or none: CBK_OK */
+    setup();
+    add_page(0, "A");
+    add_page(1, "A");
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+}
+
+/* A fake clock: sleeps and slow sends move it. */
+typedef struct fake_time {
+    uint64_t now;
+    unsigned per_send; /* ms each exchange takes, before its response */
+    unsigned timeouts[8];
+    int nsends;
+    unsigned sleeps[8];
+    int nsleeps;
+} fake_time;
+static fake_time ftm;
+
+static void time_sleep(void *ctx, unsigned ms) {
+    fake_time *t = (fake_time *)ctx;
+    t->now += ms;
+    if (t->nsleeps < 8) t->sleeps[t->nsleeps++] = ms;
+}
+
+static uint64_t time_now(void *ctx) {
+    return ((fake_time *)ctx)->now;
+}
+
+static int slow_send(void *ctx, const cbk_request *req, cbk_response *res) {
+    if (ftm.nsends < 8) ftm.timeouts[ftm.nsends] = req->timeout_ms;
+    ftm.nsends++;
+    ftm.now += ftm.per_send;
+    return fake_send(ctx, req, res);
+}
+
+static void setup_time(unsigned timeout_ms, unsigned per_send) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.sleep_ms = time_sleep;
+    o.now_ms = time_now;
+    o.sleep_ctx = &ftm;
+    o.timeout_ms = timeout_ms;
+    memset(&ft, 0, sizeof ft);
+    memset(&ftm, 0, sizeof ftm);
+    ftm.now = 5000;
+    ftm.per_send = per_send;
+    cbk_client_init(&cl, SECRET, slow_send, &ft, work, sizeof work, &o);
+}
+
+/* opts.timeout_ms: one deadline for the attempts and waits together. */
+static void test_deadline(void) {
+    /* 503s at 0, 250, 750 ms; the next wait (1000) would end past it */
+    setup_time(1000, 0);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(ft.calls, 3);
+    CHECK_EQ(ftm.nsleeps, 2);
+    CHECK_EQ(ftm.timeouts[0], 1000);
+    CHECK_EQ(ftm.timeouts[1], 750);
+    CHECK_EQ(ftm.timeouts[2], 250);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 503);
+    /* without a deadline the same script succeeds on the 4th attempt */
+    setup_time(0, 0);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ftm.timeouts[0], 0);
+    /* slow exchanges: 400 ms each; the wait of 250 fits once, and the
+       second answer comes after the deadline */
+    setup_time(1000, 400);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(ft.calls, 2);
+    CHECK_EQ(ftm.timeouts[1], 350);
+    /* a response still arriving after the deadline is cut off */
+    setup_time(100, 200);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK(strstr(cbk_client_error(&cl)->message, "deadline") != NULL);
+    CHECK_EQ(ft.calls, 1);
+    /* list_all: one deadline for all its pages */
+    setup_time(100, 60);
+    fake_add(&ft, 200,
+             "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"c1\"}");
+    fake_add(&ft, 200,
+             "{\"items\":[{\"id\":\"b\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}");
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_EQ(ftm.timeouts[1], 40);
+    /* the sans-I/O halves run no deadline */
+    setup_time(1, 0);
+    {
+        const cbk_request *req;
+        CHECK_EQ(cbk_token_delete_prepare(&cl, "u", "t", NULL, &req), CBK_OK);
+        CHECK_EQ(req->timeout_ms, 0);
+        ftm.now += 10000;
+        CHECK_EQ(cbk_response_status(cbk_client_response(&cl), 200), 0);
+        CHECK_EQ(cbk_response_body(cbk_client_response(&cl), "{\"id\":\"t\"}", 10), 0);
+        CHECK_EQ(cbk_client_finish(&cl), CBK_OK);
+    }
 }
 
 static void test_fetch_multipart(void) {
@@ -1636,6 +2043,12 @@ void suite_client(void) {
     RUN(test_retry_update_delete_transport);
     RUN(test_retry_never_after_delivery);
     RUN(test_retry_off);
+    RUN(test_retry_default_sleep);
+    RUN(test_deadline);
+    RUN(test_outputs_reset_on_argument_errors);
+    RUN(test_no_send_wipes_secret);
+    RUN(test_list_all_bounded);
+    RUN(test_fetch_body_headers);
     RUN(test_list_all_pages);
     RUN(test_list_all_stops);
     RUN(test_fetch);

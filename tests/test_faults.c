@@ -1703,26 +1703,29 @@ static void retry_safe_ops(const adapter *a) {
     after_op(r);
     case_close("%s, 10 of 30 delivered", outcome(r));
 
-    case_open("retry", a->name, "no sleep_ms: no retry; retries=0: no retry");
+    case_open("retry", a->name, "no sleep_ms: the default sleep retries; retries=0: no retry");
     mock_reset();
-    mock_fault("[{\"status\":503,\"match\":\"list\"},{\"status\":503,\"match\":\"list\"}]");
+    mock_fault("[{\"status\":503,\"match\":\"list\"},{\"status\":503,\"match\":\"list\"},"
+               "{\"status\":503,\"match\":\"list\"}]");
     {
         cbk_client_options o;
-        cbk_client_options_init(&o); /* retries 3, sleep_ms NULL */
+        cbk_client_options_init(&o); /* sleep_ms NULL: the default sleep (issue 13) */
         o.base_url = base;
+        o.retries = 1;
+        o.retry_delay_ms = 1;
         memset(&cnt, 0, sizeof cnt);
         cnt.a = a;
         cbk_client_init(&cl, SECRET, counting_send, &cnt, work, 4096, &o);
         r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
-        CHECK(r == CBK_ERR_HTTP && cnt.calls == 1, "%s calls=%d", cbk_result_str(r), cnt.calls);
+        CHECK(r == CBK_ERR_HTTP && cnt.calls == 2, "%s calls=%d", cbk_result_str(r), cnt.calls);
     }
     client(a, 4096, 0);
     r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
     CHECK(r == CBK_ERR_HTTP && cnt.calls == 1 && nsleeps == 0, "%s calls=%d", cbk_result_str(r),
           cnt.calls);
-    CHECK(mock_requests() == 2, "reqs=%d", nreqs);
+    CHECK(mock_requests() == 3, "reqs=%d", nreqs);
     after_op(r);
-    case_close("%s, 1 request each", outcome(r));
+    case_close("%s, 2 requests, then 1", outcome(r));
 }
 
 /* ==== security ================================================================================ */

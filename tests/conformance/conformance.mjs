@@ -248,6 +248,12 @@ async function runSdk(sdk, k, srv) {
         out.id = v.id;
         break;
       }
+      case 'fetch': { // the SDK's clientFetch with a buffer and per-request headers
+        const client = new sdk.ChatBotKit(options);
+        await client.clientFetch(k.path, { buffer: Buffer.from(k.buffer, 'utf8'), headers: k.headers });
+        out.fetched = true;
+        break;
+      }
       default:
         throw new Error(`unknown op ${k.op}`);
     }
@@ -285,7 +291,13 @@ function normToken(x) {
 const hex = (s) => 'x' + Buffer.from(String(s), 'utf8').toString('hex'); // driver.c's HEX word
 
 function driverInput(k) {
-  const L = [`op ${k.op}`, `secret ${hex(k.secret ?? SECRET)}`, `user ${hex(k.user)}`];
+  const L = [`op ${k.op}`, `secret ${hex(k.secret ?? SECRET)}`, `user ${hex(k.user ?? '')}`];
+  if (k.op === 'fetch') {
+    L.push(`path ${hex(k.path)}`, `fbody ${hex(k.buffer)}`);
+    for (const [a, b] of Object.entries(k.headers || {})) L.push(`fheader ${hex(a)} ${hex(b)}`);
+  }
+  if (k.defaultSleep) L.push('defaultsleep');
+  if (k.client?.timeout !== undefined) L.push(`timeout ${k.client.timeout}`);
   if (k.token !== undefined) L.push(`token ${hex(k.token)}`);
   if (k.list) {
     const { cursor, order, take, meta, ...rest } = k.list;
@@ -346,6 +358,7 @@ async function runC(k, srv) {
   if ('cursor' in d) out.cursor = d.cursor;
   if (d.created) out.created = d.created;
   if ('id' in d) out.id = d.id;
+  if (k.op === 'fetch' && !d.error) out.fetched = true;
   if (d.error) {
     out.error = d.error.result === 'CBK_ERR_HTTP'
       ? { status: d.error.http_status, code: d.error.code, message: d.error.message }
@@ -795,6 +808,32 @@ cases.push(
     },
   })),
 );
+
+// Issue 13, what the SDK has: clientFetch's buffer body (application/
+// octet-stream) with per-request headers (one replaces the client's
+// content-type); the retry schedule with the library's default sleep
+// (sleep_ms NULL: poll()), a loopback 503 then 200.
+cases.push(
+  { name: 'fetch: a raw buffer body with per-request headers', op: 'fetch', path: '/api/v1/file/f1/upload', buffer: 'raw bytes\n\u00e9', headers: { 'x-trace': 't-1' }, script: [json(200, { id: 'f1' })], skip119: 'v1.1.9 has no clientFetch buffer' },
+  { name: 'fetch: a per-request header replaces content-type', op: 'fetch', path: '/api/v1/file/f1/upload', buffer: 'x', headers: { 'content-type': 'image/png' }, script: [json(200, { id: 'f1' })], skip119: 'v1.1.9 has no clientFetch buffer' },
+  { name: 'retry: list 503 then 200 with the default sleep (sleep_ms NULL)', op: 'list', user: USER, defaultSleep: true, script: [json(503, { message: 'down', code: 'DOWN' }), LIST_OK], delays: [250] },
+);
+
+// D14: timeout is one deadline for the whole operation here; the SDK's is
+// per attempt. 503, 503, 200 with timeout 400: ours stops before the wait
+// of 500 ms that would pass it (2 requests, the 503); the SDK's attempts
+// each take little, so it retries to the 200.
+cases.push({
+  name: 'retry: timeout bounds the whole operation (D14)', op: 'list', user: USER, client: { timeout: 400 },
+  script: [json(503, { message: 'down', code: 'DOWN' }), json(503, { message: 'down', code: 'DOWN' }), LIST_OK], skip119: 'v1.1.9 has no timeout option (V3)', slow: true,
+  check(ctx, fails) {
+    if (ctx.sdkReqs.length !== 3 || !ctx.sdkOut.tokens) fails.push(`D14: SDK ${ctx.sdkReqs.length} requests, ${show(ctx.sdkOut)}`);
+    if (ctx.cReqs.length !== 2) fails.push(`D14: ours ${ctx.cReqs.length} requests, expected 2`);
+    const want = { error: { status: 503, code: 'DOWN', message: 'down' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D14: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+    checkDelays('ours', ctx.cReqs, [250], fails);
+  },
+});
 
 // Item 7 of issue 13, settled: U+0000 in a token's string field no longer
 // fails the list: the field comes with its length (the driver prints it).

@@ -22,6 +22,9 @@
  *   runas HEX           timezone HEX      retries N     delay N
  *   childemail HEX      (X-RunAs-Child-User-Email)
  *   work N              the work buffer's size (default 65536)
+ *   defaultsleep        opts.sleep_ms NULL: the library's default sleep
+ *   timeout N           opts.timeout_ms (the whole operation's deadline)
+ *   op fetch: path HEX, fbody HEX (application/octet-stream), fheader HEXNAME HEXVALUE
  *
  * Output (stdout, one line):
  *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","truncated","createdAt",
@@ -132,9 +135,12 @@ static void out_i64(out_buf *o, int64_t v) {
 
 typedef struct the_case {
     char *op, *secret, *user, *token, *cursor, *order, *name, *description, *config;
-    char *runas, *timezone, *childemail;
+    char *runas, *timezone, *childemail, *path, *fbody;
+    int defaultsleep;
+    cbk_header fheaders[MAX_KV];
+    size_t fheader_count;
     int take, has_take, nofields;
-    long retries, delay, work;
+    long retries, delay, work, timeout;
     cbk_kv meta[MAX_KV];
     size_t meta_count;
     cbk_kv fmeta[MAX_KV];
@@ -204,8 +210,19 @@ static int read_case(the_case *k) {
             k->delay = atol(p);
         } else if (!strcmp(key, "work")) {
             k->work = atol(p);
+        } else if (!strcmp(key, "timeout")) {
+            k->timeout = atol(p);
         } else if (!strcmp(key, "nofields")) {
             k->nofields = 1;
+        } else if (!strcmp(key, "defaultsleep")) {
+            k->defaultsleep = 1;
+        } else if (!strcmp(key, "fheader")) {
+            cbk_header *h = &k->fheaders[k->fheader_count];
+            if (k->fheader_count >= MAX_KV) return bad_case(key);
+            h->name = hex_word(&p);
+            h->value = hex_word(&p);
+            if (!h->name || !h->value) return bad_case(key);
+            k->fheader_count++;
         } else if (!strcmp(key, "meta") || !strcmp(key, "fmeta")) {
             int f = key[0] == 'f';
             cbk_kv *kv = f ? &k->fmeta[k->fmeta_count] : &k->meta[k->meta_count];
@@ -229,6 +246,8 @@ static int read_case(the_case *k) {
                          : !strcmp(key, "runas")       ? &k->runas
                          : !strcmp(key, "timezone")    ? &k->timezone
                          : !strcmp(key, "childemail")  ? &k->childemail
+                         : !strcmp(key, "path")        ? &k->path
+                         : !strcmp(key, "fbody")       ? &k->fbody
                                                        : NULL;
             if (!dst) return bad_case(key);
             *dst = hex_word(&p);
@@ -312,7 +331,8 @@ int main(int argc, char **argv) {
     }
     cbk_client_options_init(&opts); /* retries 3, 250 ms doubling: the defaults */
     opts.base_url = argv[1];
-    opts.sleep_ms = sleep_ms;
+    opts.sleep_ms = k.defaultsleep ? NULL : sleep_ms;
+    if (k.timeout > 0) opts.timeout_ms = (unsigned)k.timeout;
     opts.run_as_user_id = k.runas;
     opts.timezone = k.timezone;
     opts.run_as_child_user_email = k.childemail;
@@ -353,7 +373,15 @@ int main(int argc, char **argv) {
             r = cbk_token_update(&c, k.user, k.token, k.nofields ? NULL : &fields, id);
         else if (!strcmp(k.op, "delete"))
             r = cbk_token_delete(&c, k.user, k.token, id);
-        else
+        else if (!strcmp(k.op, "fetch")) {
+            cbk_fetch_options fo;
+            memset(&fo, 0, sizeof fo);
+            fo.body = k.fbody;
+            fo.body_len = k.fbody ? strlen(k.fbody) : 0;
+            fo.headers = k.fheaders;
+            fo.header_count = k.fheader_count;
+            r = cbk_fetch(&c, k.path ? k.path : "/", &fo, NULL, NULL);
+        } else
             return bad_case(k.op);
     }
 
@@ -376,7 +404,7 @@ int main(int argc, char **argv) {
             out_str(&o, ",\"createdAt\":");
             out_i64(&o, created.created_at);
             out_str(&o, "}");
-        } else if (!list_like) {
+        } else if (!list_like && strcmp(k.op, "fetch")) {
             out_str(&o, ",\"id\":");
             out_json(&o, id);
         }
