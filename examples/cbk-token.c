@@ -35,8 +35,10 @@
 #define CLI_VERSION      CBK_TOKEN_VERSION
 #define CLI_META_MAX     32
 #define CLI_TAKE_DEFAULT 20 /* list's page size when --take is not given */
-#define CLI_MASK_PIECE   8  /* a run of the secret this long is masked anywhere */
-#define CLI_MASK_EDGE    4  /* ... and this long at a field's start or end */
+#define CLI_MASK_PIECE                                                                             \
+    8                   /* a run of the secret this long is masked anywhere                        \
+                         */
+#define CLI_MASK_EDGE 4 /* ... and this long at a field's start or end */
 
 /* Exit statuses (documented in --help and cbk-token(1)). */
 #define EXIT_OUTPUT 1 /* stdout could not be written (not a closed pipe) */
@@ -53,25 +55,35 @@ static const char usage_text[] =
     "usage: cbk-token [global options] COMMAND [options] ARGS\n"
     "\n"
     "commands (cbk-token help COMMAND, or COMMAND --help, for each):\n"
-    "  list USER_ID                one page of a user's tokens (--all, --stream)\n"
+    "  list USER_ID                one page of a user's tokens (--all, "
+    "--stream)\n"
     "  create USER_ID              create a token; shows its secret once\n"
     "  update USER_ID TOKEN_ID     change a token's name, description, meta\n"
     "  delete USER_ID TOKEN_ID     delete a token\n"
     "\n"
     "global options (anywhere on the line):\n"
-    "  --base-url URL         default $CBK_BASE_URL, else https://api.chatbotkit.com\n"
-    "  --transport curl|posix default curl when built with it (posix: http:// only)\n"
+    "  --base-url URL         default $CBK_BASE_URL, else "
+    "https://api.chatbotkit.com\n"
+    "  --transport curl|posix default curl when built with it (posix: http:// "
+    "only)\n"
     "  --ca-file PATH         CA bundle for TLS (curl); default: the system's\n"
-    "  --secret-file PATH     read the secret from PATH (\"-\": stdin); default:\n"
+    "  --secret-file PATH     read the secret from PATH (\"-\": stdin); "
+    "default:\n"
     "                         $CBK_SECRET. Never taken from the command line.\n"
-    "  --run-as-user ID       act as this user (X-RunAs-User-Id); $CBK_RUN_AS_USER_ID\n"
-    "  --run-as-child-email E act as this child user (X-RunAs-Child-User-Email);\n"
+    "  --run-as-user ID       act as this user (X-RunAs-User-Id); "
+    "$CBK_RUN_AS_USER_ID\n"
+    "  --run-as-child-email E act as this child user "
+    "(X-RunAs-Child-User-Email);\n"
     "                         $CBK_RUN_AS_CHILD_EMAIL\n"
     "  --json                 JSON Lines instead of a table\n"
-    "  -v, --verbose          each request on stderr: method, URL, status, time,\n"
-    "                         and every retry with its wait (never the secret)\n"
-    "  -q, --quiet            no table header, no notes on stderr; errors only\n"
-    "  -h, --help             this text      --version  version and transports\n"
+    "  -v, --verbose          each request on stderr: method, URL, status, "
+    "time,\n"
+    "                         and every retry with its wait (never the "
+    "secret)\n"
+    "  -q, --quiet            no table header, no notes on stderr; errors "
+    "only\n"
+    "  -h, --help             this text      --version  version and "
+    "transports\n"
     "An empty environment variable counts as unset.\n"
     "\n"
     "exit status:\n"
@@ -89,8 +101,10 @@ static const char help_list[] =
     "                      [--take N] [--meta K=V]... USER_ID\n"
     "\n"
     "One page of USER_ID's tokens (--take of them, default 20), newest first\n"
-    "unless --order asc. --all follows the cursors to the end; --stream asks for\n"
-    "every token in one response (JSON Lines on the wire). --meta K=V keeps the\n"
+    "unless --order asc. --all follows the cursors to the end; --stream asks "
+    "for\n"
+    "every token in one response (JSON Lines on the wire). --meta K=V keeps "
+    "the\n"
     "tokens whose meta has K equal to V.\n"
     "\n"
     "Table: ID, NAME, DESCRIPTION, CREATED, UPDATED (UTC); long names and\n"
@@ -101,10 +115,13 @@ static const char help_list[] =
     "The next page: when a single page is full and the API gave a cursor, the\n"
     "table ends with \"next cursor: C\"; with --json the line\n"
     "\"cbk-token: next cursor: C\" goes to stderr (stdout holds tokens only).\n"
-    "Not on the last page; not with --all or --stream; not with -q.\n";
+    "Not on the last page; not with --all or --stream; not with -q.\n"
+    "A token too long for the CLI's 16 KiB buffer is listed with its name or\n"
+    "description cut, its meta left out, and a note on stderr naming them.\n";
 
 static const char help_create[] =
-    "usage: cbk-token create [--name N] [--description D] [--meta K=V]... USER_ID\n"
+    "usage: cbk-token create [--name N] [--description D] [--meta K=V]... "
+    "USER_ID\n"
     "\n"
     "Creates a token for USER_ID and prints its id, its secret (shown only\n"
     "this once) and when it was created; with --json one line\n"
@@ -122,7 +139,8 @@ static const char help_delete[] = "usage: cbk-token delete USER_ID TOKEN_ID\n"
                                   "\n"
                                   "Deletes TOKEN_ID and prints its id; with --json {\"id\":..}\n";
 
-/* ---- the command line ------------------------------------------------------ */
+/* ---- the command line ------------------------------------------------------
+ */
 
 typedef struct cli {
     const char *command;
@@ -168,7 +186,9 @@ static const option options[] = {
 };
 
 static int usage_error(const char *what, const char *arg) {
-    fprintf(stderr, "cbk-token: %s%s%s\ncbk-token: try 'cbk-token --help' for more information\n",
+    fprintf(stderr,
+            "cbk-token: %s%s%s\ncbk-token: try 'cbk-token --help' for more "
+            "information\n",
             what, arg ? ": " : "", arg ? arg : "");
     return EXIT_USAGE;
 }
@@ -299,7 +319,8 @@ static const char *env(const char *name) {
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-/* ---- masking and terminal-safe text ----------------------------------------- */
+/* ---- masking and terminal-safe text -----------------------------------------
+ */
 
 /* The length of the run of the secret's bytes at s[i] that must be masked:
    CLI_MASK_PIECE bytes or more anywhere (all of a shorter secret), or
@@ -434,13 +455,15 @@ static int text_width(const char *s, size_t len) {
     return cols;
 }
 
-/* A table cell of width columns, padded. cut = 0 never cuts (ids must stay
-   copyable); else longer text is cut to width - 1 columns and ends in '~'. */
-static void put_cell(const char *s, int width, int cut) {
-    size_t len;
+/* A table cell of width columns, padded: s is len bytes (it may hold U+0000,
+   shown as '?'), NULL is "-". cut = 0 never cuts (ids must stay copyable);
+   else longer text is cut to width - 1 columns and ends in '~'. */
+static void put_cell(const char *s, size_t len, int width, int cut) {
     int cols;
-    if (s == NULL) s = "-";
-    len = strlen(s);
+    if (s == NULL) {
+        s = "-";
+        len = 1;
+    }
     if (!cut || text_width(s, len) <= width) {
         cols = put_text(stdout, s, len, -1);
     } else {
@@ -449,6 +472,10 @@ static void put_cell(const char *s, int width, int cut) {
         cols++;
     }
     for (; cols < width; cols++) fputc(' ', stdout);
+}
+
+static void put_heading(const char *s, int width) {
+    put_cell(s, strlen(s), width, 0);
 }
 
 /* A JSON escape for a code point a terminal would act on, or that breaks
@@ -476,15 +503,15 @@ static const char *json_escape(unsigned long cp, char buf[8]) {
     return buf;
 }
 
-/* A JSON string (or null), masked, every control escaped (C1 included). */
-static void put_json_string(const char *s) {
-    size_t len, i = 0;
+/* A JSON string of len bytes (or null), masked, every control escaped (C1
+   and U+0000 included). */
+static void put_json_text(const char *s, size_t len) {
+    size_t i = 0;
     char buf[8];
     if (s == NULL) {
         fputs("null", stdout);
         return;
     }
-    len = strlen(s);
     s = masked(s, &len);
     fputc('"', stdout);
     while (i < len) {
@@ -498,11 +525,15 @@ static void put_json_string(const char *s) {
     fputc('"', stdout);
 }
 
-/* Valid JSON text (the library checked it) on one line, masked: whitespace
-   outside strings dropped, C1 controls and U+2028/9 inside strings
-   escaped (C0 cannot be there raw). */
-static void put_json_compact(const char *s) {
-    size_t len = strlen(s), i = 0;
+static void put_json_string(const char *s) {
+    put_json_text(s, s != NULL ? strlen(s) : 0);
+}
+
+/* Valid JSON text (the library checked it) of len bytes on one line,
+   masked: whitespace outside strings dropped, C1 controls and U+2028/9
+   inside strings escaped (C0 cannot be there raw). */
+static void put_json_compact(const char *s, size_t len) {
+    size_t i = 0;
     int in_string = 0, escaped = 0;
     char buf[8];
     s = masked(s, &len);
@@ -553,7 +584,8 @@ static void format_time(int64_t ms, char out[64]) {
              (long long)(rem % 60), (long long)millis);
 }
 
-/* ---- token output ------------------------------------------------------------ */
+/* ---- token output
+ * ------------------------------------------------------------ */
 
 typedef struct output {
     int json, quiet;
@@ -565,26 +597,26 @@ typedef struct output {
 static void table_header(output *out) {
     if (out->json || out->header || out->quiet) return;
     out->header = 1;
-    put_cell("ID", 25, 0);
+    put_heading("ID", 25);
     fputs("  ", stdout);
-    put_cell("NAME", 20, 1);
+    put_heading("NAME", 20);
     fputs("  ", stdout);
-    put_cell("DESCRIPTION", 30, 1);
+    put_heading("DESCRIPTION", 30);
     fputs("  ", stdout);
-    put_cell("CREATED", 24, 1);
+    put_heading("CREATED", 24);
     fputs("  UPDATED\n", stdout);
 }
 
 static void token_json(const cbk_token *t) {
     fputs("{\"id\":", stdout);
-    put_json_string(t->id);
+    put_json_text(t->id, t->id_len);
     fputs(",\"name\":", stdout);
-    put_json_string(t->name);
+    put_json_text(t->name, t->name_len);
     fputs(",\"description\":", stdout);
-    put_json_string(t->description);
+    put_json_text(t->description, t->description_len);
     fputs(",\"meta\":", stdout);
     if (t->meta != NULL)
-        put_json_compact(t->meta);
+        put_json_compact(t->meta, t->meta_len);
     else
         fputs("null", stdout);
     printf(",\"createdAt\":%lld,\"updatedAt\":%lld}\n", (long long)t->created_at,
@@ -595,11 +627,11 @@ static void token_row(const cbk_token *t) {
     char created[64], updated[64];
     format_time(t->created_at, created);
     format_time(t->updated_at, updated);
-    put_cell(t->id, 25, 0);
+    put_cell(t->id, t->id_len, 25, 0);
     fputs("  ", stdout);
-    put_cell(t->name, 20, 1);
+    put_cell(t->name, t->name_len, 20, 1);
     fputs("  ", stdout);
-    put_cell(t->description, 30, 1);
+    put_cell(t->description, t->description_len, 30, 1);
     printf("  %s  %s\n", created, updated);
 }
 
@@ -609,8 +641,21 @@ static int output_failed(output *out) {
     return out->write_errno != 0;
 }
 
+/* A token the work buffer could not hold whole: which fields were cut (or,
+   for meta, left out), on stderr unless -q. */
+static void note_truncated(const output *out, const cbk_token *t) {
+    if (t->truncated == 0 || out->quiet) return;
+    fputs("cbk-token: token ", stderr);
+    put_text(stderr, t->id, t->id_len, -1);
+    fprintf(stderr, ": too long for the CLI's buffer, cut:%s%s%s\n",
+            (t->truncated & CBK_FIELD_NAME) ? " name" : "",
+            (t->truncated & CBK_FIELD_DESCRIPTION) ? " description" : "",
+            (t->truncated & CBK_FIELD_META) ? " meta (left out)" : "");
+}
+
 static int on_token(void *user, const cbk_token *t) {
     output *out = (output *)user;
+    note_truncated(out, t);
     table_header(out);
     if (out->json)
         token_json(t);
@@ -620,7 +665,8 @@ static int on_token(void *user, const cbk_token *t) {
     return output_failed(out); /* a failed write stops the operation */
 }
 
-/* ---- the session: one client, one transport ---------------------------------- */
+/* ---- the session: one client, one transport
+ * ---------------------------------- */
 
 typedef struct session {
     cbk_client client;
@@ -850,7 +896,8 @@ static void session_close(session *s) {
 #endif
 }
 
-/* ---- the secret ------------------------------------------------------------ */
+/* ---- the secret ------------------------------------------------------------
+ */
 
 /* Fills the static secret from the file or CBK_SECRET. 0, or an exit status. */
 static int load_secret(const char *path) {
@@ -885,7 +932,8 @@ static void wipe_secret(void) {
     secret_len = 0;
 }
 
-/* ---- errors ---------------------------------------------------------------- */
+/* ---- errors ----------------------------------------------------------------
+ */
 
 /* One line on stderr: "cbk-token: " and what went wrong, in words. Returns
    the exit status, 1 + the cbk_result. */
@@ -916,7 +964,8 @@ static int report(const session *s, cbk_result r) {
     return 1 + (int)r;
 }
 
-/* ---- the commands ------------------------------------------------------------ */
+/* ---- the commands
+ * ------------------------------------------------------------ */
 
 static void print_next_cursor(const output *out, const char *cursor) {
     if (out->quiet) return;
@@ -1009,7 +1058,8 @@ static cbk_result cmd_change(session *s, const cli *o, const output *out) {
     return r;
 }
 
-/* ---- main ------------------------------------------------------------------ */
+/* ---- main ------------------------------------------------------------------
+ */
 
 static void print_version(void) {
     printf("cbk-token %s (cbk_token.h %s)\ntransports:", CLI_VERSION, CBK_TOKEN_VERSION);

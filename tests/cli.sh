@@ -306,6 +306,22 @@ t = json.loads(open(sys.argv[1], encoding="utf-8").readline())
 raw = open(sys.argv[1], encoding="utf-8").read()
 sys.exit(0 if t["name"] == "a\x9b31mb" and t["meta"]["k"] == "\x9d0;title\x07" and "\\u009b" in raw else 1)' \
     "$tmp/out"
+nul_spec='{"status":200,"match":"list","body":{"items":[{"id":"t3","name":"a\u0000b","description":"x","createdAt":1,"updatedAt":2}],"cursor":""}}'
+fault "$nul_spec"
+cli list u1
+check "table: a U+0000 inside a name shows as '?', and the rest of the name too" grep -q '^t3  *a?b  ' \
+    "$tmp/out"
+fault "$nul_spec"
+cli --json list u1
+check "--json: a U+0000 inside a name is \\u0000, and the rest of the name too" grep -qF \
+    '"name":"a\u0000b"' "$tmp/out"
+big=$(python3 -c 'print("d" * 20000)')
+fault "{\"status\":200,\"match\":\"list\",\"body\":{\"items\":[{\"id\":\"t4\",\"name\":\"n\",\"description\":\"$big\",\"meta\":{\"k\":\"$big\"},\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}}"
+cli --json list u1
+check "a token too long for the CLI's buffer is listed; the cut fields are named on stderr" sh -c \
+    '[ '"$rc"' = 0 ] && [ "$(wc -l <"$1")" -eq 1 ] && grep -q "\"meta\":null" "$1" &&
+     [ "$(cat "$2")" = "cbk-token: token t4: too long for the CLI'"'"'s buffer, cut: description meta (left out)" ]' \
+    sh "$tmp/out" "$tmp/err"
 fault "{\"status\":200,\"match\":\"create\",\"body\":{\"id\":\"$SECRET\",\"token\":\"sk-new\",\"createdAt\":5}}"
 cli create u1
 check "create: an id that is the secret is masked" sh -c '[ '"$rc"' = 0 ] && grep -q "sk-new" "$1"' \
