@@ -185,6 +185,7 @@
  *     CBK_ERR_TRANSPORT         the send callback failed
  *     CBK_ERR_HTTP              the server answered outside 2xx
  *     CBK_ERR_PARSE             the body is not the JSON the API documents
+ *                               (or cbk_token_list_all's cursors never end)
  *     CBK_ERR_CANCELLED         a callback of yours returned nonzero
  *     CBK_ERR_NOT_FOUND         cbk_json_get_string: no such key
  *   cbk_result_str() names them. cbk_client_error(c) has the details of the
@@ -3723,7 +3724,8 @@ typedef struct cbk__num {
 
 static char cbk__num_digit(const cbk__num *x, size_t i) {
     i += x->skip;
-    return i < x->il ? x->ip[i] : x->fp[i - x->il];
+    if (i < x->il) return x->ip[i];
+    return x->fp[i - x->il];
 }
 
 /* The exponent after 'e' at p[0..end) (checked), bounded far past any
