@@ -1007,7 +1007,9 @@ CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const cha
    clientFetch. opts NULL: a GET with no query. A 2xx body goes to on_body
    (NULL ok: it is read and dropped), raw chunks as they arrive, or with
    stream = 1 one JSON line per call (without its line end; blank lines
-   skipped; a line must fit in the work buffer). Any other status is
+   skipped; a line must fit in the work buffer; a line that is not one JSON
+   value gives CBK_ERR_PARSE and is not handed over, as the SDK's
+   JSON.parse of it throws). Any other status is
    decoded into cbk_error and gives CBK_ERR_HTTP without calling on_body.
    opts->body sends raw bytes as application/octet-stream (the SDK's
    buffer); opts->headers are added for this request, replacing a header
@@ -3195,6 +3197,8 @@ static cbk_result cbk__build(cbk_client *c) {
  * Response decoding
  * ------------------------------------------------------------------------- */
 
+static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
+
 /* The n bytes at a are the n bytes of lit (a known key of that length):
    compared a word at a time. */
 static int cbk__same(const char *a, const char *lit, size_t n) {
@@ -3988,14 +3992,22 @@ static int cbk__on_object_json(void *user, cbk_json *j, const cbk_json_token *t)
     return (int)cbk__object_event((cbk_client *)user, t);
 }
 
-/* cbk_fetch with stream = 1: one line per callback. */
+/* cbk_fetch with stream = 1: one line per callback, each one JSON value
+   as the SDK's JSON.parse of the line wants it (a byte order mark may open
+   the body); a line that is not is handed nothing and fails the stream. */
 static cbk_result cbk__line(cbk_client *c, const char *s, size_t n) {
+    if (!c->bom) {
+        c->bom = 3;
+        if (n >= 3 && cbk__same(s, cbk__bom, 3)) s += 3, n -= 3;
+    }
     while (n && (s[n - 1] == '\r')) n--;
     {
         size_t i = 0;
         while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
         if (i == n) return CBK_OK; /* blank */
     }
+    if (cbk_json_validate(s, n))
+        return cbk__fail_n(c, CBK_ERR_PARSE, "a stream line is not one JSON value; its bytes: ", n);
     c->delivered = 1;
     if (c->on_body && c->on_body(c->user, s, n))
         return cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
@@ -4071,8 +4083,6 @@ static int cbk__deadline_passed(cbk_client *c) {
 static int cbk__is_2xx(int s) {
     return s >= 200 && s <= 299;
 }
-
-static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
 
 /* The body did not go on with a whole byte order mark: what was taken for
    its start is fed after all (and fails, as it must). */
