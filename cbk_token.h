@@ -1258,6 +1258,14 @@ static int cbk__strieq(const char *a, size_t alen, const char *lit) {
     return lit[alen] == 0;
 }
 
+/* NUL-terminated s starts with lit, in any case. */
+static int cbk__prefix_ci(const char *s, const char *lit) {
+    size_t i;
+    for (i = 0; lit[i]; i++)
+        if (cbk__lower((unsigned char)s[i]) != cbk__lower((unsigned char)lit[i])) return 0;
+    return 1;
+}
+
 CBKDEF const char *cbk_result_str(cbk_result r) {
     switch (r) {
     case CBK_OK: return "CBK_OK";
@@ -2836,9 +2844,9 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
     u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
     c->opts.base_url = u;
     n = CBK_STRLEN(u);
-    if (n > 7 && cbk__strieq(u, 7, "http://"))
+    if (n > 7 && cbk__prefix_ci(u, "http://"))
         auth = u + 7;
-    else if (n > 8 && cbk__strieq(u, 8, "https://"))
+    else if (n > 8 && cbk__prefix_ci(u, "https://"))
         auth = u + 8;
     else
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url is not http:// or https://");
@@ -3302,8 +3310,9 @@ static cbk_result cbk__item_string(cbk_client *c, const cbk_json_token *t, const
                                    size_t *len) {
     cbk__item *it = &c->item;
     unsigned bit = cbk__field_bit(it->field);
-    cbk_json_token cut = *t;
+    cbk_json_token cut;
     size_t room = c->json.buf_size - c->json.kept;
+    CBK_MEMCPY(&cut, t, sizeof cut); /* not `=`: that may call memcpy */
     it->token.nul &= ~bit;
     it->token.truncated &= ~bit;
     if (t->truncated || t->len >= room) {
