@@ -2999,7 +2999,12 @@ static cbk_result cbk__sb_multipart(cbk_client *c, cbk__sb *b, const cbk_file *f
     int tries, i;
     for (tries = 0;; tries++) {
         CBK_MEMCPY(bnd, "----cbktoken", 12);
-        for (i = 0; i < 16; i++) bnd[12 + i] = cbk__hexdig[(h >> (60 - 4 * i)) & 15];
+        {
+            /* shifts by a constant: a variable 64-bit shift is a runtime
+               helper on 32-bit targets */
+            uint64_t v = h;
+            for (i = 15; i >= 0; i--, v >>= 4) bnd[12 + i] = cbk__hexdig[v & 15];
+        }
         bnd[28] = 0;
         if (!cbk__contains((const char *)f->data, f->len, bnd, 28)) break;
         if (tries == 8)
