@@ -263,6 +263,11 @@
  *     at a UTF-8 boundary, a meta too long is left out (NULL), and
  *     cbk_token.truncated says which; the SDK, with all the memory it
  *     wants, has them whole.
+ *   - A U+0000 in a created token's id or secret, or in the id an update
+ *     or delete answers with, fails the operation (CBK_ERR_PARSE): those
+ *     are fixed C string outputs that a caller sends back as ids or
+ *     headers. The SDK returns them. In a listed token's fields it is
+ *     delivered, with the fields' lengths and cbk_token.nul.
  *
  * CONFIGURATION (all optional; define before including)
  *   In every file that includes the header (they change declarations or
