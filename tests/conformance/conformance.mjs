@@ -876,6 +876,19 @@ for (const [what, op, desc, meta] of [
   });
 }
 
+// D15: U+0000 in a created token's secret (a fixed C string output sent
+// back as a header later) fails the create; the SDK returns it.
+cases.push({
+  name: 'create: U+0000 in the created secret is refused (D15)', op: 'create', user: USER, fields: { name: 'n' },
+  script: [raw(200, '{"id":"tok_new","token":"sec\\u0000x","createdAt":1}', JSON_CT)],
+  check(ctx, fails) {
+    compareAll(ctx, fails, { outcome: false });
+    const sdkWant = { created: { id: 'tok_new', token: 'sec\u0000x', createdAt: 1 } };
+    if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D15: SDK ${show(ctx.sdkOut)}`);
+    if (ctx.cOut.error?.result !== 'CBK_ERR_PARSE') fails.push(`D15: ours ${show(ctx.cOut)}, expected CBK_ERR_PARSE`);
+  },
+});
+
 // D11: U+0000 in error text is shown as U+2400 (a C string would end at
 // it); the SDK's string holds U+0000.
 cases.push({
