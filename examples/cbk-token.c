@@ -4,7 +4,8 @@
  * client and one transport context (libcurl, or the POSIX socket adapter)
  * for the whole run, so connections are reused; retries with nanosleep. The
  * secret is read from CBK_SECRET or --secret-file, never from argv, and
- * never printed: any run of its bytes in what the CLI prints is masked.
+ * never printed: any run of its bytes in what the CLI prints (decoded text,
+ * meta's keys and strings included) is masked.
  * "cbk-token --help", "cbk-token help COMMAND" and cbk-token(1) (docs/
  * cbk-token.1) describe usage, output and exit statuses.
  *
@@ -529,30 +530,59 @@ static void put_json_string(const char *s) {
     put_json_text(s, s != NULL ? strlen(s) : 0);
 }
 
-/* Valid JSON text (the library checked it) of len bytes on one line,
-   masked: whitespace outside strings dropped, C1 controls and U+2028/9
-   inside strings escaped (C0 cannot be there raw). */
-static void put_json_compact(const char *s, size_t len) {
-    size_t i = 0;
-    int in_string = 0, escaped = 0;
-    char buf[8];
-    s = masked(s, &len);
-    while (i < len) {
-        size_t at = i;
-        unsigned long cp = next_code_point(s, len, &i);
-        const char *esc = cp >= 0x7f ? json_escape(cp, buf) : NULL;
-        if (!in_string && (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r')) continue;
-        if (in_string && escaped)
-            escaped = 0;
-        else if (in_string && cp == '\\')
-            escaped = 1;
-        else if (cp == '"')
-            in_string = !in_string;
-        if (esc != NULL)
-            fputs(esc, stdout);
-        else
-            fwrite(s + at, 1, i - at, stdout);
+/* Walking a token's meta: its strings decoded, so that the secret is
+   masked in what they hold, not in how the server escaped them. */
+typedef struct meta_walk {
+    int need_comma; /* a value or a closed container came last */
+} meta_walk;
+
+static char meta_buf[sizeof work]; /* meta's strings, decoded (no longer than meta) */
+
+/* A number of meta as written, or, when masking touched it, the masked
+   text as a string (a secret of digits must not print either). */
+static void put_json_number(const char *s, size_t len) {
+    size_t n = len;
+    if (memcmp(masked(s, &n), s, len) == 0)
+        fwrite(s, 1, len, stdout);
+    else
+        put_json_text(s, len);
+}
+
+static int meta_token(void *user, cbk_json *json, const cbk_json_token *t) {
+    meta_walk *w = (meta_walk *)user;
+    int is_end = t->type == CBK_JSON_OBJECT_END || t->type == CBK_JSON_ARRAY_END;
+    (void)json;
+    if (w->need_comma && !is_end) fputc(',', stdout);
+    w->need_comma = t->type != CBK_JSON_KEY && t->type != CBK_JSON_OBJECT_BEGIN &&
+                    t->type != CBK_JSON_ARRAY_BEGIN;
+    switch (t->type) {
+    case CBK_JSON_OBJECT_BEGIN: fputc('{', stdout); break;
+    case CBK_JSON_OBJECT_END: fputc('}', stdout); break;
+    case CBK_JSON_ARRAY_BEGIN: fputc('[', stdout); break;
+    case CBK_JSON_ARRAY_END: fputc(']', stdout); break;
+    case CBK_JSON_KEY:
+        put_json_text(t->text, t->len);
+        fputc(':', stdout);
+        break;
+    case CBK_JSON_STRING: put_json_text(t->text, t->len); break;
+    case CBK_JSON_NUMBER: put_json_number(t->text, t->len); break;
+    case CBK_JSON_TRUE: fputs("true", stdout); break;
+    case CBK_JSON_FALSE: fputs("false", stdout); break;
+    default: fputs("null", stdout); break;
     }
+    return 0;
+}
+
+/* A token's meta (valid JSON: the library checked it) on one line: every
+   key and string decoded, masked as names are, and escaped again by
+   put_json_text; whitespace dropped. */
+static void put_json_meta(const char *s, size_t len) {
+    cbk_json json;
+    meta_walk w;
+    w.need_comma = 0;
+    cbk_json_init(&json, meta_buf, sizeof meta_buf, 0, meta_token, &w);
+    if (cbk_json_feed(&json, s, len) == CBK_OK) cbk_json_finish(&json);
+    memset(meta_buf, 0, len < sizeof meta_buf ? len : sizeof meta_buf); /* unmasked text */
 }
 
 /* Milliseconds since the epoch as "2024-05-01T12:00:00.000Z" (proleptic
@@ -616,7 +646,7 @@ static void token_json(const cbk_token *t) {
     put_json_text(t->description, t->description_len);
     fputs(",\"meta\":", stdout);
     if (t->meta != NULL)
-        put_json_compact(t->meta, t->meta_len);
+        put_json_meta(t->meta, t->meta_len);
     else
         fputs("null", stdout);
     printf(",\"createdAt\":%lld,\"updatedAt\":%lld}\n", (long long)t->created_at,

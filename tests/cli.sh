@@ -14,7 +14,8 @@
 # page, -v (method, URL, status, time, retries with their waits; never the
 # secret), -q, empty environment variables as unset, columns by display
 # width, the secret masked in tokens a server sends back (also cut in two at
-# a field boundary), C1 controls escaped in --json, make install and
+# a field boundary, and in meta whatever escapes the server used), C1
+# controls escaped in --json, make install and
 # cmake --install. Needs python3; the curl checks need a CLI built with
 # libcurl, cmake --install needs cmake (else skipped; a failure under CI).
 set -u
@@ -121,13 +122,16 @@ cli() {
     "$CLI" "$@" >"$tmp/out" 2>"$tmp/err"
     rc=$?
 }
-# no_secret: no 8-byte piece of the secret in stdout or stderr
+# no_secret [SECRET]: no 8-byte piece of the secret (default $SECRET) in stdout
+# or stderr, neither as it is nor JSON-escaped (\", \\, \u20ac; all as \uXXXX)
 no_secret() {
-    python3 - "$SECRET" "$tmp/out" "$tmp/err" <<'EOF'
-import sys
-s = sys.argv[1].encode()
+    python3 - "${1:-$SECRET}" "$tmp/out" "$tmp/err" <<'EOF'
+import json, sys
 data = b"".join(open(p, "rb").read() for p in sys.argv[2:])
-bad = [s[i:i + 8] for i in range(len(s) - 7) if s[i:i + 8] in data]
+forms = [sys.argv[1].encode(), json.dumps(sys.argv[1])[1:-1].encode(),
+         json.dumps(sys.argv[1], ensure_ascii=False)[1:-1].encode(),
+         "".join("\\u%04x" % ord(c) for c in sys.argv[1]).encode()]
+bad = [s[i:i + 8] for s in forms for i in range(len(s) - 7) if s[i:i + 8] in data]
 sys.exit(1 if bad else 0)
 EOF
 }
@@ -287,6 +291,42 @@ for mode in "" --json; do
         "list ${mode:-(table)}: not even its halves are printed" sh -c \
         '! grep -qF "$1" "$3" && ! grep -qF "$2" "$3"' sh "$half" "$rest" "$tmp/out" &&
         check "list ${mode:-(table)}: no 8-byte piece of the secret anywhere" no_secret
+done
+# the secret in a token's meta (key, value, array element) as the server
+# escapes it: \" \\ \u20ac (JSON.stringify-like), or every character as \uXXXX
+SECRET2='sk-"q\€SECRETsecretXYZ'
+esc_spec() { # esc_spec list|stream quote|all
+    python3 - "$SECRET2" "$1" "$2" <<'EOF'
+import json, sys
+k, match, mode = sys.argv[1:4]
+text = "".join("\\u%04x" % ord(c) for c in k) if mode == "all" else json.dumps(k)[1:-1]
+item = ('{"id":"t1","createdAt":1,"updatedAt":2,"name":"n","meta":{"k":"%s","%s":[1,"x %s",true]}}'
+        % (text, text, text))
+body = '{"type":"item","data":%s}\n' % item if match == "stream" else '{"items":[%s],"cursor":""}' % item
+print(json.dumps({"status": 200, "match": match, "body": body}))
+EOF
+}
+meta_shape() { # one token line; its meta keeps its shape and its harmless values
+    python3 - "$1" <<'EOF'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+m = json.loads(lines[0])["meta"] if len(lines) == 1 else None
+ok = isinstance(m, dict) and len(m) == 2 and set(m["k"]) == {"*"}
+ok = ok and [v for k, v in m.items() if k != "k"][0][0::2] == [1, True]
+sys.exit(0 if ok else 1)
+EOF
+}
+for how in quote all; do
+    for op in list stream; do
+        flag=
+        [ "$op" = stream ] && flag=--stream
+        fault "$(esc_spec "$op" "$how")"
+        CBK_SECRET=$SECRET2 cli --json list $flag u1
+        check "--json list $flag: the secret in meta, escaped by the server ($how), masked whole" sh -c \
+            '[ '"$rc"' = 0 ]' && check "--json list $flag ($how): meta keeps its shape and other values" \
+            meta_shape "$tmp/out" && check "--json list $flag ($how): no 8-byte piece of the secret" \
+            no_secret "$SECRET2"
+    done
 done
 c1_spec='{"status":200,"match":"list","body":{"items":[{"id":"t2","name":"a\u009b31mb","description":"c\u0085d\u001b[2J","meta":{"k":"\u009d0;title\u0007"},"createdAt":1,"updatedAt":2}],"cursor":""}}'
 for mode in "" --json; do
