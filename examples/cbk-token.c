@@ -712,6 +712,7 @@ typedef struct session {
     unsigned retry;   /* retries made in this operation */
     char host[256];   /* host[:port] of the last request */
     int last_rc;      /* what the transport returned last */
+    int failed;       /* the last attempt failed in the transport: no response */
 } session;
 
 static long long now_ms(void) {
@@ -839,6 +840,23 @@ static void transport_failure(const session *s, int rc, failure *f) {
     posix_failure(s, rc, f);
 }
 
+/* The transport's code for "the receiver asked to stop": the library had
+   its verdict (an HTTP error whose body is not JSON, a callback that ended
+   the list), so it is no transport failure. */
+static int receiver_stopped(const session *s, int rc) {
+    int code = CBK_SEND_CODE(rc);
+#ifndef CBK_CLI_NO_CURL
+    if (s->use_curl) return code == CURLE_WRITE_ERROR;
+#endif
+    return code == CBK_POSIX_ERR_STOPPED;
+}
+
+/* Whether the attempt that returned rc brought a response (a status): it
+   completed, or the library stopped reading it once the status was in. */
+static int got_response(const session *s, int rc) {
+    return rc == 0 || (receiver_stopped(s, rc) && last_status(s) != 0);
+}
+
 /* The send callback the client calls: the transport's, timed and traced. */
 static int traced_send(void *ctx, const cbk_request *req, cbk_response *res) {
     session *s = (session *)ctx;
@@ -847,10 +865,11 @@ static int traced_send(void *ctx, const cbk_request *req, cbk_response *res) {
     remember_host(s, req->url);
     rc = s->send(s->send_ctx, req, res);
     s->last_rc = rc;
+    s->failed = !got_response(s, rc);
     if (!s->verbose) return rc;
     fprintf(stderr, "cbk-token: %s ", req->method);
     put_str(stderr, req->url);
-    if (rc == 0) {
+    if (!s->failed) {
         fprintf(stderr, " -> %d (%lld ms)\n", last_status(s), now_ms() - t0);
     } else {
         failure f;
@@ -870,7 +889,7 @@ static void traced_sleep(void *ctx, unsigned ms) {
     s->retry++;
     if (!s->quiet) {
         fputs("cbk-token: ", stderr);
-        if (s->last_rc != 0) {
+        if (s->failed) {
             failure f;
             transport_failure(s, s->last_rc, &f);
             put_str(stderr, f.what);

@@ -378,6 +378,13 @@ for t in $transports; do
         'grep -q "^cbk-token: HTTP 503; retry 1 of 3 in [0-9]* ms$" "$1" &&
          grep -q "^cbk-token: HTTP 500; retry 2 of 3 in [0-9]* ms$" "$1"' sh "$tmp/err"
     check "$t -v: never the secret" no_secret
+    # the library stops reading a body that is not JSON: an HTTP error all the same
+    fault '{"status":500,"match":"list","body":"oops","content_type":"text/plain","headers":{"Retry-After":"0"}}'
+    cli -v --transport "$t" list u1
+    check "$t -v: a 500 with a text/plain body is '-> 500 (N ms)' and 'HTTP 500; retry 1 of 3', no transport failure" \
+        sh -c '[ '"$rc"' = 0 ] && [ "$(grep -Ec " -> 500 \([0-9]+ ms\)$" "$1")" -eq 1 ] &&
+        grep -q "^cbk-token: HTTP 500; retry 1 of 3 in [0-9]* ms$" "$1" && ! grep -q "failed\|stopped" "$1"' \
+        sh "$tmp/err"
 done
 fault '{"status":503,"match":"list","headers":{"Retry-After":"0"}}'
 cli list u1
