@@ -35,7 +35,10 @@
 
 #define CLI_VERSION      CBK_TOKEN_VERSION
 #define CLI_META_MAX     32
-#define CLI_TAKE_DEFAULT 20 /* list's page size when --take is not given */
+#define CLI_TAKE_DEFAULT 20      /* list's page size when --take is not given */
+#define CLI_TAKE_MAX     1000000 /* the API allows 1 to 100; above this is a typo */
+#define CLI_STR_(x)      #x
+#define CLI_STR(x)       CLI_STR_(x)
 #define CLI_MASK_PIECE                                                                             \
     8                   /* a run of the secret this long is masked anywhere                        \
                          */
@@ -264,16 +267,15 @@ static int parse_args(int argc, char **argv, cli *o) {
     return status;
 }
 
+/* --take as a number; an error echoes the whole argument. */
 static int parse_take(cli *o) {
     long v = 0;
     const char *s = o->take_text;
     if (s == NULL) return 0;
-    if (*s == '\0') return usage_error("--take needs a number from 1 to 100", s);
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > 1000) return usage_error("--take needs a number", s);
-        v = v * 10 + (*s - '0');
-    }
-    if (v < 1) return usage_error("--take needs a positive number", o->take_text);
+    for (; *s >= '0' && *s <= '9' && v <= CLI_TAKE_MAX; s++) v = v * 10 + (*s - '0');
+    if (*s != '\0' || s == o->take_text || v < 1 || v > CLI_TAKE_MAX)
+        return usage_error("--take needs a whole number from 1 to " CLI_STR(CLI_TAKE_MAX),
+                           o->take_text);
     o->take = (int)v;
     return 0;
 }

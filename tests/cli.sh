@@ -159,6 +159,12 @@ cli --bogus list u1
 check "unknown option: one line and a hint, exit 2" sh -c '[ '"$rc"' = 2 ] &&
     [ "$(sed -n 1p "$1")" = "cbk-token: unknown option: --bogus" ] && [ "$(wc -l <"$1")" -eq 2 ]' \
     sh "$tmp/err"
+for a in 99999999999999999999 1x x 0 -5 1000001 " 5"; do # every numeric option: --take
+    cli list --take "$a" u1
+    check "--take '$a': the error echoes the whole argument, exit 2" sh -c '[ '"$rc"' = 2 ] &&
+        [ "$(sed -n 1p "$1")" = "cbk-token: --take needs a whole number from 1 to 1000000: $2" ]' \
+        sh "$tmp/err" "$a"
+done
 for t in $transports; do
     cli -q --transport "$t" --base-url http://127.0.0.1:1 list u1
     check "$t: refused connection: 'cbk-token: cannot connect to 127.0.0.1:1: connection refused', exit 4" \
