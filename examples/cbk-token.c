@@ -2,7 +2,8 @@
  *
  * A small, complete program on cbk_token.h: one static work buffer, one
  * client and one transport context (libcurl, or the POSIX socket adapter)
- * for the whole run, so connections are reused; retries with nanosleep. The
+ * for the whole run, so connections are reused; its own opts.sleep_ms (the
+ * library's default sleep is not reachable to wrap) announces each retry. The
  * secret is read from CBK_SECRET or --secret-file, never from argv, and
  * never printed: any run of its bytes in what the CLI prints (decoded text,
  * meta's keys and strings included) is masked.
@@ -723,6 +724,7 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The one sleep of the CLI, under traced_sleep. */
 static void sleep_ms(unsigned ms) {
     struct timespec ts;
     ts.tv_sec = (time_t)(ms / 1000u);
