@@ -862,6 +862,40 @@ static int got_response(const session *s, int rc) {
     return rc == 0 || (receiver_stopped(s, rc) && last_status(s) != 0);
 }
 
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* A request's URL for -v, masked: the library percent-encodes ids and
+   cursors (which the server may have sent), so the secret is looked for
+   in the URL with its %XX decoded, and each decoded byte that is masked
+   prints as one '*' in place of its escape. */
+static void put_url(FILE *f, const char *url) {
+    static char dec[sizeof scratch], shown[sizeof scratch];
+    static size_t from[sizeof scratch + 1]; /* where dec[k] starts in url */
+    size_t n = 0, i = 0, k, m = 0;
+    while (url[i] != '\0' && n < sizeof dec - 1) {
+        int hi = url[i] == '%' ? hex_digit(url[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_digit(url[i + 2]) : -1;
+        from[n] = i;
+        dec[n++] = lo >= 0 ? (char)(hi * 16 + lo) : url[i];
+        i += lo >= 0 ? 3 : 1;
+    }
+    from[n] = i;
+    masked(dec, &n); /* into scratch, same length */
+    for (k = 0; k < n && m < sizeof shown - 4; k++) {
+        size_t len = from[k + 1] - from[k];
+        if (scratch[k] == '*' && dec[k] != '*')
+            shown[m++] = '*';
+        else
+            for (i = 0; i < len; i++) shown[m++] = url[from[k] + i];
+    }
+    put_text(f, shown, m, -1);
+}
+
 /* The send callback the client calls: the transport's, timed and traced. */
 static int traced_send(void *ctx, const cbk_request *req, cbk_response *res) {
     session *s = (session *)ctx;
@@ -873,7 +907,7 @@ static int traced_send(void *ctx, const cbk_request *req, cbk_response *res) {
     s->failed = !got_response(s, rc);
     if (!s->verbose) return rc;
     fprintf(stderr, "cbk-token: %s ", req->method);
-    put_str(stderr, req->url);
+    put_url(stderr, req->url);
     if (!s->failed) {
         fprintf(stderr, " -> %d (%lld ms)\n", last_status(s), now_ms() - t0);
     } else {

@@ -124,13 +124,15 @@ cli() {
 }
 # no_secret [SECRET]: no 8-byte piece of the secret (default $SECRET) in stdout
 # or stderr, neither as it is nor JSON-escaped (\", \\, \u20ac; all as \uXXXX)
+# nor percent-encoded
 no_secret() {
     python3 - "${1:-$SECRET}" "$tmp/out" "$tmp/err" <<'EOF'
-import json, sys
+import json, sys, urllib.parse
 data = b"".join(open(p, "rb").read() for p in sys.argv[2:])
 forms = [sys.argv[1].encode(), json.dumps(sys.argv[1])[1:-1].encode(),
          json.dumps(sys.argv[1], ensure_ascii=False)[1:-1].encode(),
-         "".join("\\u%04x" % ord(c) for c in sys.argv[1]).encode()]
+         "".join("\\u%04x" % ord(c) for c in sys.argv[1]).encode(),
+         urllib.parse.quote(sys.argv[1], safe="").encode()]
 bad = [s[i:i + 8] for s in forms for i in range(len(s) - 7) if s[i:i + 8] in data]
 sys.exit(1 if bad else 0)
 EOF
@@ -334,6 +336,13 @@ for how in quote all; do
             no_secret "$SECRET2"
     done
 done
+# a cursor that is the secret: -v shows the next page's URL, where the
+# library percent-encoded it (%22 %5C %E2%82%AC)
+fault "$(python3 -c 'import json, sys; print(json.dumps({"status": 200, "match": "list", "body": {"items": [{"id": "t1", "createdAt": 1, "updatedAt": 2}], "cursor": sys.argv[1]}}))' "$SECRET2")"
+CBK_SECRET=$SECRET2 cli -v list --all --take 1 u1
+check "-v list --all: the next page's URL, a cursor that is the secret percent-encoded, masked" sh -c \
+    '[ "$(grep -c "token/list?.*cursor=\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*" "$1")" -eq 1 ]' \
+    sh "$tmp/err" && check "-v list --all: no 8-byte piece of the secret in the URLs" no_secret "$SECRET2"
 c1_spec='{"status":200,"match":"list","body":{"items":[{"id":"t2","name":"a\u009b31mb","description":"c\u0085d\u001b[2J","meta":{"k":"\u009d0;title\u0007"},"createdAt":1,"updatedAt":2}],"cursor":""}}'
 for mode in "" --json; do
     fault "$c1_spec"
