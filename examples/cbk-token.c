@@ -852,6 +852,8 @@ static int receiver_stopped(const session *s, int rc) {
     int code = CBK_SEND_CODE(rc);
 #ifndef CBK_CLI_NO_CURL
     if (s->use_curl) return code == CURLE_WRITE_ERROR;
+#else
+    (void)s;
 #endif
     return code == CBK_POSIX_ERR_STOPPED;
 }
@@ -881,8 +883,12 @@ static void put_url(FILE *f, const char *url) {
         int hi = url[i] == '%' ? hex_digit(url[i + 1]) : -1;
         int lo = hi >= 0 ? hex_digit(url[i + 2]) : -1;
         from[n] = i;
-        dec[n++] = lo >= 0 ? (char)(hi * 16 + lo) : url[i];
-        i += lo >= 0 ? 3 : 1;
+        if (lo >= 0) {
+            dec[n++] = (char)(hi * 16 + lo);
+            i += 3;
+        } else {
+            dec[n++] = url[i++];
+        }
     }
     from[n] = i;
     masked(dec, &n); /* into scratch, same length */
