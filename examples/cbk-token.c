@@ -2,9 +2,11 @@
  *
  * A small, complete program on cbk_token.h: one static work buffer, one
  * client and one transport context (libcurl, or the POSIX socket adapter)
- * for the whole run, so connections are reused; retries with nanosleep. The
+ * for the whole run, so connections are reused; its own opts.sleep_ms (the
+ * library's default sleep is not reachable to wrap) announces each retry. The
  * secret is read from CBK_SECRET or --secret-file, never from argv, and
- * never printed: any run of its bytes in what the CLI prints is masked.
+ * never printed: any run of its bytes in what the CLI prints (decoded text,
+ * meta's keys and strings included) is masked.
  * "cbk-token --help", "cbk-token help COMMAND" and cbk-token(1) (docs/
  * cbk-token.1) describe usage, output and exit statuses.
  *
@@ -34,7 +36,10 @@
 
 #define CLI_VERSION      CBK_TOKEN_VERSION
 #define CLI_META_MAX     32
-#define CLI_TAKE_DEFAULT 20 /* list's page size when --take is not given */
+#define CLI_TAKE_DEFAULT 20      /* list's page size when --take is not given */
+#define CLI_TAKE_MAX     1000000 /* the API allows 1 to 100; above this is a typo */
+#define CLI_STR_(x)      #x
+#define CLI_STR(x)       CLI_STR_(x)
 #define CLI_MASK_PIECE                                                                             \
     8                   /* a run of the secret this long is masked anywhere                        \
                          */
@@ -109,7 +114,8 @@ static const char help_list[] =
     "\n"
     "Table: ID, NAME, DESCRIPTION, CREATED, UPDATED (UTC); long names and\n"
     "descriptions are cut to the column (by display width) and end in '~'.\n"
-    "--json: one line per token, always the same shape, never cut:\n"
+    "--json: one line per token, always the same shape, not cut to a\n"
+    "column (only where a token exceeds the buffer, below):\n"
     "  {\"id\":..,\"name\":..,\"description\":..,\"meta\":{..}|null,\n"
     "   \"createdAt\":ms,\"updatedAt\":ms}\n"
     "The next page: when a single page is full and the API gave a cursor, the\n"
@@ -263,16 +269,15 @@ static int parse_args(int argc, char **argv, cli *o) {
     return status;
 }
 
+/* --take as a number; an error echoes the whole argument. */
 static int parse_take(cli *o) {
     long v = 0;
     const char *s = o->take_text;
     if (s == NULL) return 0;
-    if (*s == '\0') return usage_error("--take needs a number from 1 to 100", s);
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > 1000) return usage_error("--take needs a number", s);
-        v = v * 10 + (*s - '0');
-    }
-    if (v < 1) return usage_error("--take needs a positive number", o->take_text);
+    for (; *s >= '0' && *s <= '9' && v <= CLI_TAKE_MAX; s++) v = v * 10 + (*s - '0');
+    if (*s != '\0' || s == o->take_text || v < 1 || v > CLI_TAKE_MAX)
+        return usage_error("--take needs a whole number from 1 to " CLI_STR(CLI_TAKE_MAX),
+                           o->take_text);
     o->take = (int)v;
     return 0;
 }
@@ -529,30 +534,59 @@ static void put_json_string(const char *s) {
     put_json_text(s, s != NULL ? strlen(s) : 0);
 }
 
-/* Valid JSON text (the library checked it) of len bytes on one line,
-   masked: whitespace outside strings dropped, C1 controls and U+2028/9
-   inside strings escaped (C0 cannot be there raw). */
-static void put_json_compact(const char *s, size_t len) {
-    size_t i = 0;
-    int in_string = 0, escaped = 0;
-    char buf[8];
-    s = masked(s, &len);
-    while (i < len) {
-        size_t at = i;
-        unsigned long cp = next_code_point(s, len, &i);
-        const char *esc = cp >= 0x7f ? json_escape(cp, buf) : NULL;
-        if (!in_string && (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r')) continue;
-        if (in_string && escaped)
-            escaped = 0;
-        else if (in_string && cp == '\\')
-            escaped = 1;
-        else if (cp == '"')
-            in_string = !in_string;
-        if (esc != NULL)
-            fputs(esc, stdout);
-        else
-            fwrite(s + at, 1, i - at, stdout);
+/* Walking a token's meta: its strings decoded, so that the secret is
+   masked in what they hold, not in how the server escaped them. */
+typedef struct meta_walk {
+    int need_comma; /* a value or a closed container came last */
+} meta_walk;
+
+static char meta_buf[sizeof work]; /* meta's strings, decoded (no longer than meta) */
+
+/* A number of meta as written, or, when masking touched it, the masked
+   text as a string (a secret of digits must not print either). */
+static void put_json_number(const char *s, size_t len) {
+    size_t n = len;
+    if (memcmp(masked(s, &n), s, len) == 0)
+        fwrite(s, 1, len, stdout);
+    else
+        put_json_text(s, len);
+}
+
+static int meta_token(void *user, cbk_json *json, const cbk_json_token *t) {
+    meta_walk *w = (meta_walk *)user;
+    int is_end = t->type == CBK_JSON_OBJECT_END || t->type == CBK_JSON_ARRAY_END;
+    (void)json;
+    if (w->need_comma && !is_end) fputc(',', stdout);
+    w->need_comma = t->type != CBK_JSON_KEY && t->type != CBK_JSON_OBJECT_BEGIN &&
+                    t->type != CBK_JSON_ARRAY_BEGIN;
+    switch (t->type) {
+    case CBK_JSON_OBJECT_BEGIN: fputc('{', stdout); break;
+    case CBK_JSON_OBJECT_END: fputc('}', stdout); break;
+    case CBK_JSON_ARRAY_BEGIN: fputc('[', stdout); break;
+    case CBK_JSON_ARRAY_END: fputc(']', stdout); break;
+    case CBK_JSON_KEY:
+        put_json_text(t->text, t->len);
+        fputc(':', stdout);
+        break;
+    case CBK_JSON_STRING: put_json_text(t->text, t->len); break;
+    case CBK_JSON_NUMBER: put_json_number(t->text, t->len); break;
+    case CBK_JSON_TRUE: fputs("true", stdout); break;
+    case CBK_JSON_FALSE: fputs("false", stdout); break;
+    default: fputs("null", stdout); break;
     }
+    return 0;
+}
+
+/* A token's meta (valid JSON: the library checked it) on one line: every
+   key and string decoded, masked as names are, and escaped again by
+   put_json_text; whitespace dropped. */
+static void put_json_meta(const char *s, size_t len) {
+    cbk_json json;
+    meta_walk w;
+    w.need_comma = 0;
+    cbk_json_init(&json, meta_buf, sizeof meta_buf, 0, meta_token, &w);
+    if (cbk_json_feed(&json, s, len) == CBK_OK) cbk_json_finish(&json);
+    memset(meta_buf, 0, len < sizeof meta_buf ? len : sizeof meta_buf); /* unmasked text */
 }
 
 /* Milliseconds since the epoch as "2024-05-01T12:00:00.000Z" (proleptic
@@ -616,7 +650,7 @@ static void token_json(const cbk_token *t) {
     put_json_text(t->description, t->description_len);
     fputs(",\"meta\":", stdout);
     if (t->meta != NULL)
-        put_json_compact(t->meta, t->meta_len);
+        put_json_meta(t->meta, t->meta_len);
     else
         fputs("null", stdout);
     printf(",\"createdAt\":%lld,\"updatedAt\":%lld}\n", (long long)t->created_at,
@@ -682,6 +716,7 @@ typedef struct session {
     unsigned retry;   /* retries made in this operation */
     char host[256];   /* host[:port] of the last request */
     int last_rc;      /* what the transport returned last */
+    int failed;       /* the last attempt failed in the transport: no response */
 } session;
 
 static long long now_ms(void) {
@@ -690,6 +725,7 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The one sleep of the CLI, under traced_sleep. */
 static void sleep_ms(unsigned ms) {
     struct timespec ts;
     ts.tv_sec = (time_t)(ms / 1000u);
@@ -809,6 +845,63 @@ static void transport_failure(const session *s, int rc, failure *f) {
     posix_failure(s, rc, f);
 }
 
+/* The transport's code for "the receiver asked to stop": the library had
+   its verdict (an HTTP error whose body is not JSON, a callback that ended
+   the list), so it is no transport failure. */
+static int receiver_stopped(const session *s, int rc) {
+    int code = CBK_SEND_CODE(rc);
+#ifndef CBK_CLI_NO_CURL
+    if (s->use_curl) return code == CURLE_WRITE_ERROR;
+#else
+    (void)s;
+#endif
+    return code == CBK_POSIX_ERR_STOPPED;
+}
+
+/* Whether the attempt that returned rc brought a response (a status): it
+   completed, or the library stopped reading it once the status was in. */
+static int got_response(const session *s, int rc) {
+    return rc == 0 || (receiver_stopped(s, rc) && last_status(s) != 0);
+}
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* A request's URL for -v, masked: the library percent-encodes ids and
+   cursors (which the server may have sent), so the secret is looked for
+   in the URL with its %XX decoded, and each decoded byte that is masked
+   prints as one '*' in place of its escape. */
+static void put_url(FILE *f, const char *url) {
+    static char dec[sizeof scratch], shown[sizeof scratch];
+    static size_t from[sizeof scratch + 1]; /* where dec[k] starts in url */
+    size_t n = 0, i = 0, k, m = 0;
+    while (url[i] != '\0' && n < sizeof dec - 1) {
+        int hi = url[i] == '%' ? hex_digit(url[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_digit(url[i + 2]) : -1;
+        from[n] = i;
+        if (lo >= 0) {
+            dec[n++] = (char)(hi * 16 + lo);
+            i += 3;
+        } else {
+            dec[n++] = url[i++];
+        }
+    }
+    from[n] = i;
+    masked(dec, &n); /* into scratch, same length */
+    for (k = 0; k < n && m < sizeof shown - 4; k++) {
+        size_t len = from[k + 1] - from[k];
+        if (scratch[k] == '*' && dec[k] != '*')
+            shown[m++] = '*';
+        else
+            for (i = 0; i < len; i++) shown[m++] = url[from[k] + i];
+    }
+    put_text(f, shown, m, -1);
+}
+
 /* The send callback the client calls: the transport's, timed and traced. */
 static int traced_send(void *ctx, const cbk_request *req, cbk_response *res) {
     session *s = (session *)ctx;
@@ -817,10 +910,11 @@ static int traced_send(void *ctx, const cbk_request *req, cbk_response *res) {
     remember_host(s, req->url);
     rc = s->send(s->send_ctx, req, res);
     s->last_rc = rc;
+    s->failed = !got_response(s, rc);
     if (!s->verbose) return rc;
     fprintf(stderr, "cbk-token: %s ", req->method);
-    put_str(stderr, req->url);
-    if (rc == 0) {
+    put_url(stderr, req->url);
+    if (!s->failed) {
         fprintf(stderr, " -> %d (%lld ms)\n", last_status(s), now_ms() - t0);
     } else {
         failure f;
@@ -840,7 +934,7 @@ static void traced_sleep(void *ctx, unsigned ms) {
     s->retry++;
     if (!s->quiet) {
         fputs("cbk-token: ", stderr);
-        if (s->last_rc != 0) {
+        if (s->failed) {
             failure f;
             transport_failure(s, s->last_rc, &f);
             put_str(stderr, f.what);

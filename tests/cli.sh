@@ -14,7 +14,8 @@
 # page, -v (method, URL, status, time, retries with their waits; never the
 # secret), -q, empty environment variables as unset, columns by display
 # width, the secret masked in tokens a server sends back (also cut in two at
-# a field boundary), C1 controls escaped in --json, make install and
+# a field boundary, and in meta whatever escapes the server used), C1
+# controls escaped in --json, make install and
 # cmake --install. Needs python3; the curl checks need a CLI built with
 # libcurl, cmake --install needs cmake (else skipped; a failure under CI).
 set -u
@@ -121,13 +122,18 @@ cli() {
     "$CLI" "$@" >"$tmp/out" 2>"$tmp/err"
     rc=$?
 }
-# no_secret: no 8-byte piece of the secret in stdout or stderr
+# no_secret [SECRET]: no 8-byte piece of the secret (default $SECRET) in stdout
+# or stderr, neither as it is nor JSON-escaped (\", \\, \u20ac; all as \uXXXX)
+# nor percent-encoded
 no_secret() {
-    python3 - "$SECRET" "$tmp/out" "$tmp/err" <<'EOF'
-import sys
-s = sys.argv[1].encode()
+    python3 - "${1:-$SECRET}" "$tmp/out" "$tmp/err" <<'EOF'
+import json, sys, urllib.parse
 data = b"".join(open(p, "rb").read() for p in sys.argv[2:])
-bad = [s[i:i + 8] for i in range(len(s) - 7) if s[i:i + 8] in data]
+forms = [sys.argv[1].encode(), json.dumps(sys.argv[1])[1:-1].encode(),
+         json.dumps(sys.argv[1], ensure_ascii=False)[1:-1].encode(),
+         "".join("\\u%04x" % ord(c) for c in sys.argv[1]).encode(),
+         urllib.parse.quote(sys.argv[1], safe="").encode()]
+bad = [s[i:i + 8] for s in forms for i in range(len(s) - 7) if s[i:i + 8] in data]
 sys.exit(1 if bad else 0)
 EOF
 }
@@ -155,6 +161,12 @@ cli --bogus list u1
 check "unknown option: one line and a hint, exit 2" sh -c '[ '"$rc"' = 2 ] &&
     [ "$(sed -n 1p "$1")" = "cbk-token: unknown option: --bogus" ] && [ "$(wc -l <"$1")" -eq 2 ]' \
     sh "$tmp/err"
+for a in 99999999999999999999 1x x 0 -5 1000001 " 5"; do # every numeric option: --take
+    cli list --take "$a" u1
+    check "--take '$a': the error echoes the whole argument, exit 2" sh -c '[ '"$rc"' = 2 ] &&
+        [ "$(sed -n 1p "$1")" = "cbk-token: --take needs a whole number from 1 to 1000000: $2" ]' \
+        sh "$tmp/err" "$a"
+done
 for t in $transports; do
     cli -q --transport "$t" --base-url http://127.0.0.1:1 list u1
     check "$t: refused connection: 'cbk-token: cannot connect to 127.0.0.1:1: connection refused', exit 4" \
@@ -288,6 +300,49 @@ for mode in "" --json; do
         '! grep -qF "$1" "$3" && ! grep -qF "$2" "$3"' sh "$half" "$rest" "$tmp/out" &&
         check "list ${mode:-(table)}: no 8-byte piece of the secret anywhere" no_secret
 done
+# the secret in a token's meta (key, value, array element) as the server
+# escapes it: \" \\ \u20ac (JSON.stringify-like), or every character as \uXXXX
+SECRET2='sk-"q\€SECRETsecretXYZ'
+esc_spec() { # esc_spec list|stream quote|all
+    python3 - "$SECRET2" "$1" "$2" <<'EOF'
+import json, sys
+k, match, mode = sys.argv[1:4]
+text = "".join("\\u%04x" % ord(c) for c in k) if mode == "all" else json.dumps(k)[1:-1]
+item = ('{"id":"t1","createdAt":1,"updatedAt":2,"name":"n","meta":{"k":"%s","%s":[1,"x %s",true]}}'
+        % (text, text, text))
+body = '{"type":"item","data":%s}\n' % item if match == "stream" else '{"items":[%s],"cursor":""}' % item
+print(json.dumps({"status": 200, "match": match, "body": body}))
+EOF
+}
+meta_shape() { # one token line; its meta keeps its shape and its harmless values
+    python3 - "$1" <<'EOF'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+m = json.loads(lines[0])["meta"] if len(lines) == 1 else None
+ok = isinstance(m, dict) and len(m) == 2 and set(m["k"]) == {"*"}
+ok = ok and [v for k, v in m.items() if k != "k"][0][0::2] == [1, True]
+sys.exit(0 if ok else 1)
+EOF
+}
+for how in quote all; do
+    for op in list stream; do
+        flag=
+        [ "$op" = stream ] && flag=--stream
+        fault "$(esc_spec "$op" "$how")"
+        CBK_SECRET=$SECRET2 cli --json list $flag u1
+        check "--json list $flag: the secret in meta, escaped by the server ($how), masked whole" sh -c \
+            '[ '"$rc"' = 0 ]' && check "--json list $flag ($how): meta keeps its shape and other values" \
+            meta_shape "$tmp/out" && check "--json list $flag ($how): no 8-byte piece of the secret" \
+            no_secret "$SECRET2"
+    done
+done
+# a cursor that is the secret: -v shows the next page's URL, where the
+# library percent-encoded it (%22 %5C %E2%82%AC)
+fault "$(python3 -c 'import json, sys; print(json.dumps({"status": 200, "match": "list", "body": {"items": [{"id": "t1", "createdAt": 1, "updatedAt": 2}], "cursor": sys.argv[1]}}))' "$SECRET2")"
+CBK_SECRET=$SECRET2 cli -v list --all --take 1 u1
+check "-v list --all: the next page's URL, a cursor that is the secret percent-encoded, masked" sh -c \
+    '[ "$(grep -c "token/list?.*cursor=\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*" "$1")" -eq 1 ]' \
+    sh "$tmp/err" && check "-v list --all: no 8-byte piece of the secret in the URLs" no_secret "$SECRET2"
 c1_spec='{"status":200,"match":"list","body":{"items":[{"id":"t2","name":"a\u009b31mb","description":"c\u0085d\u001b[2J","meta":{"k":"\u009d0;title\u0007"},"createdAt":1,"updatedAt":2}],"cursor":""}}'
 for mode in "" --json; do
     fault "$c1_spec"
@@ -338,6 +393,13 @@ for t in $transports; do
         'grep -q "^cbk-token: HTTP 503; retry 1 of 3 in [0-9]* ms$" "$1" &&
          grep -q "^cbk-token: HTTP 500; retry 2 of 3 in [0-9]* ms$" "$1"' sh "$tmp/err"
     check "$t -v: never the secret" no_secret
+    # the library stops reading a body that is not JSON: an HTTP error all the same
+    fault '{"status":500,"match":"list","body":"oops","content_type":"text/plain","headers":{"Retry-After":"0"}}'
+    cli -v --transport "$t" list u1
+    check "$t -v: a 500 with a text/plain body is '-> 500 (N ms)' and 'HTTP 500; retry 1 of 3', no transport failure" \
+        sh -c '[ '"$rc"' = 0 ] && [ "$(grep -Ec " -> 500 \([0-9]+ ms\)$" "$1")" -eq 1 ] &&
+        grep -q "^cbk-token: HTTP 500; retry 1 of 3 in [0-9]* ms$" "$1" && ! grep -q "failed\|stopped" "$1"' \
+        sh "$tmp/err"
 done
 fault '{"status":503,"match":"list","headers":{"Retry-After":"0"}}'
 cli list u1

@@ -22,7 +22,8 @@
  *   runas HEX           timezone HEX      retries N     delay N
  *   childemail HEX      (X-RunAs-Child-User-Email)
  *   work N              the work buffer's size (default 65536)
- *   defaultsleep        opts.sleep_ms NULL: the library's default sleep
+ *   defaultsleep        accepted: the driver always leaves opts.sleep_ms NULL
+ *                       (retries wait with the library's default sleep)
  *   timeout N           opts.timeout_ms (the whole operation's deadline)
  *   op fetch: path HEX, fbody HEX (application/octet-stream), fheader HEXNAME HEXVALUE
  *
@@ -38,11 +39,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_token.h"
@@ -260,15 +259,6 @@ static int read_case(the_case *k) {
 
 /* ---- callbacks ---------------------------------------------------------- */
 
-static void sleep_ms(void *ctx, unsigned ms) {
-    struct timespec ts;
-    (void)ctx;
-    ts.tv_sec = (time_t)(ms / 1000u);
-    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 typedef struct tokens_out {
     out_buf buf;
     size_t count;
@@ -331,7 +321,7 @@ int main(int argc, char **argv) {
     }
     cbk_client_options_init(&opts); /* retries 3, 250 ms doubling: the defaults */
     opts.base_url = argv[1];
-    opts.sleep_ms = k.defaultsleep ? NULL : sleep_ms;
+    /* opts.sleep_ms stays NULL: retries wait with the library's default sleep */
     if (k.timeout > 0) opts.timeout_ms = (unsigned)k.timeout;
     opts.run_as_user_id = k.runas;
     opts.timezone = k.timezone;
