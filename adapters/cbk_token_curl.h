@@ -45,7 +45,11 @@
  *                     cleared, see REUSE).
  *   connect_timeout_ms  connect phase limit, default 10000; 0: curl's default.
  *   timeout_ms        whole-exchange limit, default 0 (none: a streamed list
- *                     may legitimately take long).
+ *                     may legitimately take long). A request's timeout_ms
+ *                     (the time left of the library's opts.timeout_ms)
+ *                     cuts it for that call: curl then ends it with
+ *                     CURLE_OPERATION_TIMEDOUT (28) by the operation's
+ *                     deadline.
  *   low_speed_time_s  abort when fewer than 1 byte/s arrived for this many
  *                     seconds, default 60; 0: off. This is the stall guard.
  *   verbose           1: curl's trace on stderr. It shows the request
@@ -443,6 +447,17 @@ static CURLcode cbk__curl_set_ca(cbk_curl *ctx, CURL *easy) {
     return rc;
 }
 
+/* This call's whole-exchange limit (CURLOPT_TIMEOUT_MS): timeout_ms, cut
+   to the time the library has left of its opts.timeout_ms (left, the
+   request's timeout_ms; 0: none). Set on every call, so a deadline never
+   outlives its call on a reused handle. */
+static long cbk__curl_timeout(long own, unsigned left) {
+    long cut;
+    if (left == 0) return own;
+    cut = (long)(left > 0x7FFFFFFFu ? 0x7FFFFFFFu : left);
+    return (own <= 0 || cut < own) ? cut : own;
+}
+
 /* Sets every option of one exchange. */
 static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *req,
                                 struct curl_slist **list, cbk__curl_call *call) {
@@ -488,7 +503,7 @@ static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *re
     rc = cbk__curl_set_ca(ctx, easy);
     if (rc != CURLE_OK) return rc;
     CBK__CURL_SET(CURLOPT_CONNECTTIMEOUT_MS, ctx->connect_timeout_ms);
-    CBK__CURL_SET(CURLOPT_TIMEOUT_MS, ctx->timeout_ms);
+    CBK__CURL_SET(CURLOPT_TIMEOUT_MS, cbk__curl_timeout(ctx->timeout_ms, req->timeout_ms));
     CBK__CURL_SET(CURLOPT_LOW_SPEED_LIMIT, ctx->low_speed_time_s > 0 ? 1L : 0L);
     CBK__CURL_SET(CURLOPT_LOW_SPEED_TIME, ctx->low_speed_time_s > 0 ? ctx->low_speed_time_s : 0L);
     CBK__CURL_SET(CURLOPT_VERBOSE, ctx->verbose ? 1L : 0L);

@@ -25,4 +25,26 @@ static void dead_port_url(char *url, size_t size) {
     snprintf(url, size, "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
 }
 
+/* A loopback server that says nothing, without a process: a socket that
+   listens and never accepts (the kernel completes the connections and takes
+   the request's bytes). Its URL in url; returns the socket (close it when
+   done), or -1. */
+static int silent_listener(char *url, size_t size) {
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    url[0] = '\0';
+    if (fd < 0) return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(0x7f000001);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    snprintf(url, size, "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    return fd;
+}
+
 #endif

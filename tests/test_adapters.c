@@ -350,8 +350,21 @@ static const canned cans[] = {
 
 #define CANS ((int)(sizeof cans / sizeof cans[0]))
 
+/* "/drip": "HTTP/1.1 100 Continue" lines, a byte every 50 ms, never silent
+   for a read timeout; until the client hangs up (at most 2 minutes). */
+static void raw_drip(int c) {
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct timespec ts = {0, 50000000L};
+    int i;
+    for (i = 0; i < 2400; i++) {
+        if (send(c, line + i % (int)(sizeof line - 1), 1, 0) != 1) return;
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The forked server: for each connection reads the request head, answers
-   "/raw/<case>/<split>" with cans[case], one byte per write when split. */
+   "/raw/<case>/<split>" with cans[case], one byte per write when split;
+   "/drip" with raw_drip. */
 static void raw_server(int lfd) {
     for (;;) {
         char req[8192];
@@ -368,8 +381,10 @@ static void raw_server(int lfd) {
         }
         req[n] = '\0';
         p = strstr(req, "/raw/");
-        if (p != NULL && sscanf(p, "/raw/%d/%d", &which, &split) == 2 && which >= 0 &&
-            which < CANS) {
+        if (strncmp(req, "GET /drip ", 10) == 0) {
+            raw_drip(c);
+        } else if (p != NULL && sscanf(p, "/raw/%d/%d", &which, &split) == 2 && which >= 0 &&
+                   which < CANS) {
             w = cans[which].wire;
             if (split) {
                 struct timespec ts = {0, 300000};
@@ -452,6 +467,52 @@ static void test_canned(const adapter *a, unsigned port) {
 
 /* ---- the mocks ------------------------------------------------------------ */
 
+/* ---- the operation's deadline (opts.timeout_ms) -------------------------- */
+
+static long elapsed_ms(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* opts.timeout_ms reaches the adapter as cbk_request.timeout_ms and ends
+   the call by then, whatever the adapter's own (longer) limits: a server
+   that accepts and says nothing, and one that drips 1xx bytes faster than
+   any read timeout. The upper bound is generous (a loaded machine): it
+   only has to be far below the adapters' own 30 s and 60 s limits. */
+static void test_deadline(const adapter *a, const char *silent_url, const char *drip_url) {
+    static cbk_client c;
+    static const char *const paths[2] = {"/silent", "/drip"};
+    const char *urls[2];
+    cbk_client_options o;
+    int i;
+    urls[0] = silent_url;
+    urls[1] = drip_url;
+    printf("-- %s: opts.timeout_ms\n", a->name);
+    for (i = 0; i < 2; i++) {
+        struct timespec t0;
+        cbk_result r;
+        long ms;
+        int rc;
+        cbk_client_options_init(&o);
+        o.base_url = urls[i];
+        o.retries = 0;
+        o.timeout_ms = 1500;
+        cbk_client_init(&c, "sk-test-secret", a->send, a->ctx, work, sizeof work, &o);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = cbk_fetch(&c, paths[i], NULL, NULL, NULL);
+        ms = elapsed_ms(&t0);
+        rc = cbk_client_error(&c)->transport_code;
+        CHECK(r == CBK_ERR_TRANSPORT, "%s: %s", paths[i], cbk_result_str(r));
+        CHECK(ms >= 1000 && ms < 1500 + 8000, "%s: ended after %ld ms", paths[i], ms);
+        CHECK(!CBK_SEND_HAS(rc, CBK_SEND_FINAL), "%s: rc=%d", paths[i], rc);
+        CHECK(CBK_SEND_CODE(rc) ==
+                  (a->is_curl ? (int)CURLE_OPERATION_TIMEDOUT : CBK_POSIX_ERR_DEADLINE),
+              "%s: rc=%d", paths[i], rc);
+        if (!a->is_curl) cbk_posix_cleanup((cbk_posix *)a->ctx);
+    }
+}
+
 static pid_t children[3];
 
 static void stop_children(void) {
@@ -510,7 +571,8 @@ static pid_t start_mock(const char *host, char *port, size_t size) {
 
 int main(int argc, char **argv) {
     unsigned raw_port = 0;
-    static char port4[16], port6[16];
+    static char port4[16], port6[16], silent_url[64], drip_url[64];
+    int silent_fd;
     const char *p6 = argc > 2 ? argv[2] : NULL;
     static cbk_curl cu, cu_reuse;
     static cbk_posix px;
@@ -531,6 +593,9 @@ int main(int argc, char **argv) {
     }
     snprintf(base, sizeof base, "http://127.0.0.1:%s", port4);
     children[2] = raw_start(&raw_port);
+    snprintf(drip_url, sizeof drip_url, "http://127.0.0.1:%u", raw_port);
+    silent_fd = silent_listener(silent_url, sizeof silent_url);
+    CHECK(silent_fd >= 0, "no loopback listener");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     mock("/__mock/reset", "{}");
     mock("/__mock/seed", "{\"user\":\"ta\",\"count\":30,\"name_prefix\":\"token name \"}");
@@ -542,6 +607,7 @@ int main(int argc, char **argv) {
     a.is_curl = 0;
     test_adapter(&a, NULL, &px, p6);
     test_canned(&a, raw_port);
+    test_deadline(&a, silent_url, drip_url);
 
     /* POSIX-only refusals */
     x = run(cbk_posix_send, &px, "https://127.0.0.1:1", "GET", LIST, NULL, 0, 0);
@@ -555,6 +621,11 @@ int main(int argc, char **argv) {
     a.ctx = &cu;
     a.is_curl = 1;
     test_adapter(&a, &cu, NULL, p6);
+    test_deadline(&a, silent_url, drip_url);
+    /* the deadline was for those calls only: a later one without it waits */
+    mock("/__mock/faults", "{\"delay_ms\":2500}");
+    x = run(cbk_curl_send, &cu, base, "GET", LIST, NULL, 0, 0);
+    CHECK(x.rc == 0 && x.result == CBK_OK, "after a deadline: rc=%d", x.rc);
     cbk_curl_cleanup(&cu);
     /* the canned server writes some bytes past a response: a fresh handle each */
     a.name = "curl, a handle per call (NULL context)";
@@ -582,6 +653,7 @@ int main(int argc, char **argv) {
     curl_easy_cleanup(cu_reuse.easy);
 
     stop_children();
+    if (silent_fd >= 0) close(silent_fd);
 
     curl_global_cleanup();
     printf("%d passed, %d failed\n", checks - failures, failures);

@@ -202,6 +202,10 @@ typedef struct result {
 enum { REQ_GET, REQ_POST_FETCH, REQ_CREATE, REQ_DELETE, REQ_HEAD };
 
 /* One exchange: the library prepares, cbk_http1_send sends, no retries. */
+/* The time left that run_kind's requests carry (cbk_request.timeout_ms,
+   as the library sets it from opts.timeout_ms); 0: none. */
+static unsigned req_timeout_ms;
+
 static result run_kind(cbk_http1 *h, int kind) {
     static cbk_client c;
     static cbk_token_created out;
@@ -209,7 +213,7 @@ static result run_kind(cbk_http1 *h, int kind) {
     cbk_client_options o;
     cbk_fetch_options fo;
     const cbk_request *req = NULL;
-    cbk_request head;
+    cbk_request copy;
     result x;
     memset(&x, 0, sizeof x);
     got.len = 0;
@@ -229,12 +233,10 @@ static result run_kind(cbk_http1 *h, int kind) {
     else
         x.r = cbk_fetch_prepare(&c, "/api/v1/x", &fo, on_body, &got, &req);
     if (x.r != CBK_OK) return x;
-    if (kind == REQ_HEAD) {
-        head = *req;
-        head.method = "HEAD";
-        req = &head;
-    }
-    x.rc = cbk_http1_send(h, req, cbk_client_response(&c));
+    copy = *req;
+    if (kind == REQ_HEAD) copy.method = "HEAD";
+    copy.timeout_ms = req_timeout_ms;
+    x.rc = cbk_http1_send(h, &copy, cbk_client_response(&c));
     x.r = x.rc == 0 ? cbk_client_finish(&c) : cbk_client_abort(&c, x.rc);
     x.status = cbk_client_error(&c)->http_status;
     return x;
@@ -912,6 +914,67 @@ static void test_deadline_dripping_server(void) {
     cbk_http1_close(&h);
 }
 
+/* The library's time left (cbk_request.timeout_ms) is the call's deadline
+   when deadline_ms is 0 or longer; the shorter of the two wins. */
+static void test_request_timeout_cuts_deadline(void) {
+    static char drip[20000];
+    static const struct {
+        uint32_t deadline_ms;
+        unsigned timeout_ms;
+        int reads_min, reads_max; /* 500 ms a read */
+    } cases[] = {{0, 3000, 5, 7}, {10000, 3000, 5, 7}, {2000, 5000, 3, 5}, {0, 1, 0, 1}};
+    fake f;
+    cbk_http1 h;
+    result x;
+    size_t n = 0, i;
+    while (n + 30 < sizeof drip) n += (size_t)sprintf(drip + n, "HTTP/1.1 100 Continue\r\n\r\n");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake_init(&f);
+        f.nconn = 1;
+        add_turn(&f.conn[0], drip);
+        f.chunk = 1;
+        f.first = 1;
+        f.tick = 500;
+        engine_init(&h, &f, 256, 1);
+        h.deadline_ms = cases[i].deadline_ms;
+        req_timeout_ms = cases[i].timeout_ms;
+        x = run_get(&h);
+        CHECK_EQ(x.rc, CBK_HTTP1_ERR_DEADLINE);
+        CHECK_EQ(x.r, CBK_ERR_TRANSPORT);
+        CHECK(f.reads >= cases[i].reads_min && f.reads <= cases[i].reads_max);
+        CHECK(!h.internal.open);
+    }
+    /* a silent server: the io cut its wait short (a timeout) after the
+       time left passed: the deadline's failure, not the read timeout's */
+    fake_init(&f);
+    f.nconn = 2;
+    f.conn[0].end = f.conn[1].end = END_TIMEOUT;
+    f.tick = 1000;
+    engine_init(&h, &f, 256, 1);
+    req_timeout_ms = 700;
+    x = run_get(&h);
+    CHECK_EQ(x.rc, CBK_HTTP1_ERR_DEADLINE);
+    req_timeout_ms = 0; /* without it the same read is the read timeout */
+    x = run_get(&h);
+    CHECK_EQ(x.rc, CBK_HTTP1_ERR_TIMEOUT);
+    /* remaining_ms follows the request's time left, and a later call
+       without one has no deadline again */
+    fake_init(&f);
+    f.nconn = 2;
+    add_turn(&f.conn[0], ok_hi);
+    add_turn(&f.conn[1], ok_hi);
+    f.tick = 10;
+    req_timeout_ms = 3000;
+    x = run_get(&h);
+    CHECK_EQ(x.rc, 0);
+    CHECK(cbk_http1_remaining_ms(&h) > 0 && cbk_http1_remaining_ms(&h) <= 3000);
+    req_timeout_ms = 0;
+    x = run_get(&h);
+    CHECK_EQ(x.rc, 0);
+    CHECK_EQ(cbk_http1_remaining_ms(&h), -1);
+    cbk_http1_close(&h);
+}
+
 /* ---- secrets ------------------------------------------------------------ */
 
 static void test_buffer_wiped(void) {
@@ -1207,6 +1270,7 @@ int main(void) {
     RUN(test_no_resend_after_timeout_or_bytes);
     RUN(test_receiver_stop);
     RUN(test_deadline_dripping_server);
+    RUN(test_request_timeout_cuts_deadline);
     RUN(test_buffer_wiped);
     RUN(test_posix_list_one_connection);
     RUN(test_posix_hostile_close_after_create);
