@@ -126,9 +126,12 @@
  *                          handed to any connection: it never left
  *   CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code   CURLE_UNSUPPORTED_PROTOCOL
  *                          (1), CURLE_URL_MALFORMAT (3),
- *                          CURLE_PEER_FAILED_VERIFICATION (60) or
- *                          CURLE_SSL_CACERT_BADFILE (77): nothing was sent
- *                          and a retry cannot help, so none is made
+ *                          CURLE_PEER_FAILED_VERIFICATION (60),
+ *                          CURLE_SSL_CACERT_BADFILE (77) or
+ *                          CURLE_BAD_FUNCTION_ARGUMENT (43: a NULL request,
+ *                          response, URL, method, headers, or header name
+ *                          or value): nothing was sent and a retry cannot
+ *                          help, so none is made
  *   the same codes without CBK_SEND_NOT_SENT  when they come from curl's
  *                          reconnect after the request had gone out on a
  *                          reused connection that died (libcurl 7.80.0 or
@@ -473,7 +476,6 @@ static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *re
 
     for (i = 0; i < req->header_count; i++) {
         const cbk_header *h = &req->headers[i];
-        if (h->name == NULL || h->value == NULL) return CURLE_BAD_FUNCTION_ARGUMENT;
         if (cbk__curl_name_is(h->name, "content-type")) has_content_type = 1;
         rc = cbk__curl_add_header(list, h->name, h->value);
         if (rc != CURLE_OK) return rc;
@@ -637,9 +639,16 @@ static int cbk__curl_result(cbk_curl *ctx, CURLcode rc, const cbk__curl_call *ca
     return cbk__curl_code(rc, call->attempts > 0);
 }
 
+/* A NULL where the request needs a pointer (a header's name or value
+   included): nothing can be sent. */
 static int cbk__curl_bad_request(const cbk_request *req, const cbk_response *res) {
-    return req == NULL || res == NULL || req->url == NULL || req->method == NULL ||
-           (req->header_count > 0 && req->headers == NULL);
+    size_t i;
+    if (req == NULL || res == NULL || req->url == NULL || req->method == NULL ||
+        (req->header_count > 0 && req->headers == NULL))
+        return 1;
+    for (i = 0; i < req->header_count; i++)
+        if (req->headers[i].name == NULL || req->headers[i].value == NULL) return 1;
+    return 0;
 }
 
 CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) {
@@ -658,7 +667,7 @@ CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) 
     ctx->errbuf[0] = '\0';
     if (cbk__curl_bad_request(req, res)) {
         cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, "cbk_curl_send: bad argument");
-        return (int)CURLE_BAD_FUNCTION_ARGUMENT;
+        return CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)CURLE_BAD_FUNCTION_ARGUMENT;
     }
     easy = cbk__curl_handle(ctx);
     if (easy == NULL) {

@@ -467,6 +467,50 @@ static void test_canned(const adapter *a, unsigned port) {
 
 /* ---- the mocks ------------------------------------------------------------ */
 
+/* ---- bad arguments --------------------------------------------------------- */
+
+/* A NULL where a pointer is needed: refused before anything is sent, and
+   flagged so (CBK_SEND_NOT_SENT | CBK_SEND_FINAL), the same for both
+   adapters (and the engine). */
+static void test_bad_arguments(const adapter *a) {
+    static cbk_client c;
+    static const cbk_header ok_header = {"X-A", "1"};
+    cbk_header bad_headers[2][1] = {{{NULL, "1"}}, {{"X-A", NULL}}};
+    const cbk_request *prepared = NULL;
+    cbk_request req[6];
+    cbk_fetch_options f;
+    cbk_response *res;
+    int code = a->is_curl ? (int)CURLE_BAD_FUNCTION_ARGUMENT : CBK_POSIX_ERR_ARGUMENT;
+    int want = CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code, i, rc;
+    printf("-- %s: bad arguments\n", a->name);
+    memset(&f, 0, sizeof f);
+    cbk_client_init(&c, "sk-test-secret", a->send, a->ctx, work, sizeof work, NULL);
+    if (cbk_fetch_prepare(&c, "/unused", &f, NULL, NULL, &prepared) != CBK_OK) {
+        CHECK(0, "prepare failed");
+        return;
+    }
+    res = cbk_client_response(&c);
+    for (i = 0; i < 6; i++) {
+        req[i] = *prepared;
+        req[i].headers = &ok_header;
+        req[i].header_count = 1;
+    }
+    req[0].url = NULL;
+    req[1].method = NULL;
+    req[2].headers = NULL;
+    req[3].headers = bad_headers[0];
+    req[4].headers = bad_headers[1];
+    rc = a->send(a->ctx, NULL, res);
+    CHECK(rc == want, "NULL request: rc=%d want %d", rc, want);
+    rc = a->send(a->ctx, &req[5], NULL);
+    CHECK(rc == want, "NULL response: rc=%d want %d", rc, want);
+    for (i = 0; i < 5; i++) {
+        rc = a->send(a->ctx, &req[i], res);
+        CHECK(rc == want, "bad request %d: rc=%d want %d", i, rc, want);
+    }
+    cbk_client_abort(&c, want);
+}
+
 /* ---- the operation's deadline (opts.timeout_ms) -------------------------- */
 
 static long elapsed_ms(const struct timespec *t0) {
@@ -608,6 +652,7 @@ int main(int argc, char **argv) {
     test_adapter(&a, NULL, &px, p6);
     test_canned(&a, raw_port);
     test_deadline(&a, silent_url, drip_url);
+    test_bad_arguments(&a);
 
     /* POSIX-only refusals */
     x = run(cbk_posix_send, &px, "https://127.0.0.1:1", "GET", LIST, NULL, 0, 0);
@@ -622,6 +667,7 @@ int main(int argc, char **argv) {
     a.is_curl = 1;
     test_adapter(&a, &cu, NULL, p6);
     test_deadline(&a, silent_url, drip_url);
+    test_bad_arguments(&a);
     /* the deadline was for those calls only: a later one without it waits */
     mock("/__mock/faults", "{\"delay_ms\":2500}");
     x = run(cbk_curl_send, &cu, base, "GET", LIST, NULL, 0, 0);
