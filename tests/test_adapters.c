@@ -27,24 +27,12 @@
 
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_token.h"
+#include "tests/cases.h"
 #include "tests/loopback.h"
 #define CBK_TOKEN_CURL_IMPLEMENTATION
 #include "adapters/cbk_token_curl.h"
 #define CBK_TOKEN_POSIX_IMPLEMENTATION
 #include "adapters/cbk_token_posix.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 typedef struct sink {
     char data[1 << 20];
@@ -155,6 +143,7 @@ static void test_adapter(const adapter *a, cbk_curl *cu, cbk_posix *px, const ch
     char url[256];
     int is_curl = a->is_curl;
     printf("-- %s\n", a->name);
+    case_title = a->name;
 
     x = run(a->send, a->ctx, base, "GET", LIST, NULL, 0, 0);
     CHECK(x.rc == 0 && x.result == CBK_OK, "rc=%d %s", x.rc, cbk_result_str(x.result));
@@ -433,6 +422,7 @@ static void test_canned(const adapter *a, unsigned port) {
     char url[64], path[32];
     int i, split;
     printf("-- %s: canned responses\n", a->name);
+    case_title = a->name;
     snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
     for (i = 0; i < CANS; i++) {
         for (split = 0; split < 2; split++) {
@@ -483,6 +473,7 @@ static void test_bad_arguments(const adapter *a) {
     int code = a->is_curl ? (int)CURLE_BAD_FUNCTION_ARGUMENT : CBK_POSIX_ERR_ARGUMENT;
     int want = CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code, i, rc;
     printf("-- %s: bad arguments\n", a->name);
+    case_title = a->name;
     memset(&f, 0, sizeof f);
     cbk_client_init(&c, "sk-test-secret", a->send, a->ctx, work, sizeof work, NULL);
     if (cbk_fetch_prepare(&c, "/unused", &f, NULL, NULL, &prepared) != CBK_OK) {
@@ -533,6 +524,7 @@ static void test_deadline(const adapter *a, const char *silent_url, const char *
     urls[0] = silent_url;
     urls[1] = drip_url;
     printf("-- %s: opts.timeout_ms\n", a->name);
+    case_title = a->name;
     for (i = 0; i < 2; i++) {
         struct timespec t0;
         cbk_result r;
@@ -557,59 +549,22 @@ static void test_deadline(const adapter *a, const char *silent_url, const char *
     }
 }
 
-static pid_t children[3];
-
-static void stop_children(void) {
-    int i;
-    for (i = 0; i < 3; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGTERM);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-}
-
 /* Starts tests/mock_api.py on host; its port in port (a string), or "" when
-   it did not come up within 10 s. */
+   it did not come up. */
 static pid_t start_mock(const char *host, char *port, size_t size) {
-    char file[] = "/tmp/cbk_mock_port_XXXXXX";
-    const char *python = getenv("PYTHON");
-    int fd = mkstemp(file), i;
-    pid_t pid;
-    port[0] = '\0';
-    if (fd < 0) return 0;
-    close(fd);
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 1);
-        if (python == NULL || python[0] == '\0') python = "python3";
-        execlp(python, python, "tests/mock_api.py", "--host", host, "--port", "0", "--port-file",
-               file, "--max-seconds", "300", (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; pid > 0 && i < 200 && port[0] == '\0'; i++) {
-        struct timespec ts = {0, 50000000L};
-        FILE *f = fopen(file, "r");
-        if (f != NULL) {
-            if (fgets(port, (int)size, f) == NULL) port[0] = '\0';
-            fclose(f);
-        }
-        port[strcspn(port, "\r\n")] = '\0';
-        if (port[0] == '\0') nanosleep(&ts, NULL);
-        if (waitpid(pid, NULL, WNOHANG) == pid) { /* it died */
-            pid = 0;
-            port[0] = '\0';
-        }
-    }
-    unlink(file);
-    if (port[0] == '\0' && pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        pid = 0;
-    }
+    char *argv[] = {(char *)loopback_python(),
+                    "tests/mock_api.py",
+                    "--host",
+                    (char *)host,
+                    "--port",
+                    "0",
+                    "--max-seconds",
+                    "300",
+                    NULL};
+    unsigned n;
+    pid_t pid = loopback_spawn(argv, &n, NULL);
+    snprintf(port, size, "%s", "");
+    if (pid > 0) snprintf(port, size, "%u", n);
     return pid;
 }
 
@@ -622,21 +577,20 @@ int main(int argc, char **argv) {
     static cbk_posix px;
     adapter a;
     exchange x;
-    atexit(stop_children);
+    atexit(loopback_stop_all);
     if (argc < 2) {
-        children[0] = start_mock("127.0.0.1", port4, sizeof port4);
-        if (children[0] == 0) {
+        if (start_mock("127.0.0.1", port4, sizeof port4) == 0) {
             printf("cannot start tests/mock_api.py (run from the repository root)\n");
             return 2;
         }
-        children[1] = start_mock("::1", port6, sizeof port6);
-        if (children[1] == 0) printf("note: no mock on [::1]; the IPv6 check is skipped\n");
+        if (start_mock("::1", port6, sizeof port6) == 0)
+            printf("note: no mock on [::1]; the IPv6 check is skipped\n");
         p6 = port6[0] ? port6 : NULL;
     } else {
         snprintf(port4, sizeof port4, "%s", argv[1]);
     }
     snprintf(base, sizeof base, "http://127.0.0.1:%s", port4);
-    children[2] = raw_start(&raw_port);
+    loopback_track(raw_start(&raw_port));
     snprintf(drip_url, sizeof drip_url, "http://127.0.0.1:%u", raw_port);
     silent_fd = silent_listener(silent_url, sizeof silent_url);
     CHECK(silent_fd >= 0, "no loopback listener");
@@ -698,7 +652,7 @@ int main(int argc, char **argv) {
     test_adapter(&a, &cu_reuse, NULL, p6);
     curl_easy_cleanup(cu_reuse.easy);
 
-    stop_children();
+    loopback_stop_all();
     if (silent_fd >= 0) close(silent_fd);
 
     curl_global_cleanup();

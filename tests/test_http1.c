@@ -33,6 +33,7 @@
 #include "adapters/cbk_token_posix.h"
 #define TEST_MAIN
 #include "tests/test.h"
+#include "tests/loopback.h"
 
 #define SECRET "sk-test-secret-0123456789"
 
@@ -1009,64 +1010,27 @@ static void test_buffer_wiped(void) {
 
 /* ---- the POSIX adapter on loopback --------------------------------------- */
 
-static pid_t children[2];
-
-static void stop_children(void) {
-    int i;
-    for (i = 0; i < 2; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGTERM);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-}
-
-/* Starts a Python server script that writes its port to --port-file; the
-   port in port, or "" when it did not come up within 10 s. */
-static pid_t start_server(const char *script, char *port, size_t size) {
-    char file[] = "/tmp/cbk_h1_port_XXXXXX";
-    const char *python = getenv("PYTHON");
-    int fd = mkstemp(file), i;
-    pid_t pid;
-    port[0] = '\0';
-    if (fd < 0) return 0;
-    close(fd);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 1);
-        if (python == NULL || python[0] == '\0') python = "python3";
-        execlp(python, python, script, "--host", "127.0.0.1", "--port", "0", "--port-file", file,
-               "--secret", SECRET, "--max-seconds", "120", (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; pid > 0 && i < 200 && port[0] == '\0'; i++) {
-        struct timespec ts = {0, 50000000L};
-        FILE *fp = fopen(file, "r");
-        if (fp != NULL) {
-            if (fgets(port, (int)size, fp) == NULL) port[0] = '\0';
-            fclose(fp);
-        }
-        port[strcspn(port, "\r\n")] = '\0';
-        if (port[0] == '\0') nanosleep(&ts, NULL);
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            pid = 0;
-            port[0] = '\0';
-        }
-    }
-    unlink(file);
-    if (port[0] == '\0' && pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        pid = 0;
-    }
-    return pid;
-}
-
 static char base[64];
+
+/* Starts a Python server script (tests/loopback.h) on 127.0.0.1; its URL
+   in base. 0, or -1 when it did not come up. */
+static int start_server(const char *script) {
+    char *argv[] = {(char *)loopback_python(),
+                    (char *)script,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--secret",
+                    SECRET,
+                    "--max-seconds",
+                    "120",
+                    NULL};
+    unsigned port;
+    if (loopback_spawn(argv, &port, NULL) == 0) return -1;
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    return 0;
+}
 
 /* A control request to the mock (its own POSIX context, no keep-alive). */
 static int mock_get(const char *method, const char *path, const char *json, char *out,
@@ -1118,14 +1082,12 @@ static int count_tokens(void *user, const cbk_token *t) {
 static void test_posix_list_one_connection(void) {
     static cbk_posix px;
     static cbk_client c;
-    char port[16], stats[4096];
+    char stats[4096];
     cbk_client_options o;
     cbk_token_list_options lo;
     int n = 0;
     cbk_result r;
-    children[0] = start_server("tests/mock_api.py", port, sizeof port);
-    REQUIRE(children[0] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/mock_api.py") == 0);
     CHECK_EQ(mock_get("POST", "/__mock/seed", "{\"user\":\"u1\",\"count\":250}", NULL, 0), 0);
     cbk_posix_init(&px);
     cbk_client_options_init(&o);
@@ -1151,7 +1113,7 @@ static void test_posix_list_one_connection(void) {
         printf("note: this tests/mock_api.py has no /__mock/stats; only the client's own "
                "connection count was checked\n");
     }
-    stop_children();
+    loopback_stop_all();
 }
 
 /* A server that answers one request on a kept-alive connection, then reads
@@ -1161,12 +1123,10 @@ static void test_posix_hostile_close_after_create(void) {
     static cbk_posix px;
     static cbk_client c;
     static cbk_token_created out;
-    char port[16], stats[256];
+    char stats[256];
     cbk_client_options o;
     cbk_result r;
-    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
-    REQUIRE(children[1] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/hostile_http.py") == 0);
     cbk_posix_init(&px);
     cbk_client_options_init(&o);
     o.base_url = base;
@@ -1184,7 +1144,7 @@ static void test_posix_hostile_close_after_create(void) {
     CHECK_EQ(mock_get("GET", "/__stats", NULL, stats, sizeof stats), 0);
     CHECK_EQ(json_number(stats, "creates"), 1);
     CHECK_EQ(json_number(stats, "requests"), 2);
-    stop_children();
+    loopback_stop_all();
 }
 
 /* The server closed the kept connection after answering (no "Connection:
@@ -1195,12 +1155,10 @@ static void test_posix_idle_close_noticed(void) {
     static cbk_posix px;
     static cbk_client c;
     static cbk_token_created out;
-    char port[16], stats[256];
+    char stats[256];
     cbk_client_options o;
     struct timespec ts = {0, 150000000L};
-    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
-    REQUIRE(children[1] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/hostile_http.py") == 0);
     cbk_posix_init(&px);
     cbk_client_options_init(&o);
     o.base_url = base;
@@ -1218,7 +1176,7 @@ static void test_posix_idle_close_noticed(void) {
     CHECK_EQ(mock_get("GET", "/__stats", NULL, stats, sizeof stats), 0);
     CHECK_EQ(json_number(stats, "creates"), 1);
     CHECK_EQ(json_number(stats, "requests"), 3);
-    stop_children();
+    loopback_stop_all();
 }
 
 /* A server that sends a byte of a 1xx line every 50 ms: never silent for
@@ -1226,13 +1184,10 @@ static void test_posix_idle_close_noticed(void) {
 static void test_posix_deadline_drip(void) {
     static cbk_posix px;
     static cbk_client c;
-    char port[16];
     cbk_client_options o;
     struct timespec t0, t1;
     long ms;
-    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
-    REQUIRE(children[1] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/hostile_http.py") == 0);
     cbk_posix_init(&px);
     px.read_timeout_ms = 2000;
     px.deadline_ms = 600;
@@ -1249,11 +1204,11 @@ static void test_posix_deadline_drip(void) {
     CHECK(ms >= 550); /* DEADLINE (not TIMEOUT) says the deadline ended it, not the read timeout */
     CHECK(px.fd < 0);
     cbk_posix_cleanup(&px);
-    stop_children();
+    loopback_stop_all();
 }
 
 int main(void) {
-    atexit(stop_children);
+    atexit(loopback_stop_all);
     RUN(test_framing_every_split);
     RUN(test_head_has_no_body);
     RUN(test_head_limits);
