@@ -45,7 +45,11 @@
  *                     cleared, see REUSE).
  *   connect_timeout_ms  connect phase limit, default 10000; 0: curl's default.
  *   timeout_ms        whole-exchange limit, default 0 (none: a streamed list
- *                     may legitimately take long).
+ *                     may legitimately take long). A request's timeout_ms
+ *                     (the time left of the library's opts.timeout_ms)
+ *                     cuts it for that call: curl then ends it with
+ *                     CURLE_OPERATION_TIMEDOUT (28) by the operation's
+ *                     deadline.
  *   low_speed_time_s  abort when fewer than 1 byte/s arrived for this many
  *                     seconds, default 60; 0: off. This is the stall guard.
  *   verbose           1: curl's trace on stderr. It shows the request
@@ -122,9 +126,12 @@
  *                          handed to any connection: it never left
  *   CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code   CURLE_UNSUPPORTED_PROTOCOL
  *                          (1), CURLE_URL_MALFORMAT (3),
- *                          CURLE_PEER_FAILED_VERIFICATION (60) or
- *                          CURLE_SSL_CACERT_BADFILE (77): nothing was sent
- *                          and a retry cannot help, so none is made
+ *                          CURLE_PEER_FAILED_VERIFICATION (60),
+ *                          CURLE_SSL_CACERT_BADFILE (77) or
+ *                          CURLE_BAD_FUNCTION_ARGUMENT (43: a NULL request,
+ *                          response, URL, method, headers, or header name
+ *                          or value): nothing was sent and a retry cannot
+ *                          help, so none is made
  *   the same codes without CBK_SEND_NOT_SENT  when they come from curl's
  *                          reconnect after the request had gone out on a
  *                          reused connection that died (libcurl 7.80.0 or
@@ -443,6 +450,17 @@ static CURLcode cbk__curl_set_ca(cbk_curl *ctx, CURL *easy) {
     return rc;
 }
 
+/* This call's whole-exchange limit (CURLOPT_TIMEOUT_MS): timeout_ms, cut
+   to the time the library has left of its opts.timeout_ms (left, the
+   request's timeout_ms; 0: none). Set on every call, so a deadline never
+   outlives its call on a reused handle. */
+static long cbk__curl_timeout(long own, unsigned left) {
+    long cut;
+    if (left == 0) return own;
+    cut = (long)(left > 0x7FFFFFFFu ? 0x7FFFFFFFu : left);
+    return (own <= 0 || cut < own) ? cut : own;
+}
+
 /* Sets every option of one exchange. */
 static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *req,
                                 struct curl_slist **list, cbk__curl_call *call) {
@@ -458,7 +476,6 @@ static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *re
 
     for (i = 0; i < req->header_count; i++) {
         const cbk_header *h = &req->headers[i];
-        if (h->name == NULL || h->value == NULL) return CURLE_BAD_FUNCTION_ARGUMENT;
         if (cbk__curl_name_is(h->name, "content-type")) has_content_type = 1;
         rc = cbk__curl_add_header(list, h->name, h->value);
         if (rc != CURLE_OK) return rc;
@@ -488,7 +505,7 @@ static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *re
     rc = cbk__curl_set_ca(ctx, easy);
     if (rc != CURLE_OK) return rc;
     CBK__CURL_SET(CURLOPT_CONNECTTIMEOUT_MS, ctx->connect_timeout_ms);
-    CBK__CURL_SET(CURLOPT_TIMEOUT_MS, ctx->timeout_ms);
+    CBK__CURL_SET(CURLOPT_TIMEOUT_MS, cbk__curl_timeout(ctx->timeout_ms, req->timeout_ms));
     CBK__CURL_SET(CURLOPT_LOW_SPEED_LIMIT, ctx->low_speed_time_s > 0 ? 1L : 0L);
     CBK__CURL_SET(CURLOPT_LOW_SPEED_TIME, ctx->low_speed_time_s > 0 ? ctx->low_speed_time_s : 0L);
     CBK__CURL_SET(CURLOPT_VERBOSE, ctx->verbose ? 1L : 0L);
@@ -622,9 +639,16 @@ static int cbk__curl_result(cbk_curl *ctx, CURLcode rc, const cbk__curl_call *ca
     return cbk__curl_code(rc, call->attempts > 0);
 }
 
+/* A NULL where the request needs a pointer (a header's name or value
+   included): nothing can be sent. */
 static int cbk__curl_bad_request(const cbk_request *req, const cbk_response *res) {
-    return req == NULL || res == NULL || req->url == NULL || req->method == NULL ||
-           (req->header_count > 0 && req->headers == NULL);
+    size_t i;
+    if (req == NULL || res == NULL || req->url == NULL || req->method == NULL ||
+        (req->header_count > 0 && req->headers == NULL))
+        return 1;
+    for (i = 0; i < req->header_count; i++)
+        if (req->headers[i].name == NULL || req->headers[i].value == NULL) return 1;
+    return 0;
 }
 
 CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) {
@@ -643,7 +667,7 @@ CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) 
     ctx->errbuf[0] = '\0';
     if (cbk__curl_bad_request(req, res)) {
         cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, "cbk_curl_send: bad argument");
-        return (int)CURLE_BAD_FUNCTION_ARGUMENT;
+        return CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)CURLE_BAD_FUNCTION_ARGUMENT;
     }
     easy = cbk__curl_handle(ctx);
     if (easy == NULL) {

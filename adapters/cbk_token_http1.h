@@ -88,7 +88,8 @@
  *   void close(ctx)
  *     Close the connection, idempotent; also called when none is open.
  *
- *   uint32_t now_ms(ctx)      optional (NULL: no deadline)
+ *   uint32_t now_ms(ctx)      optional (NULL: no deadline, neither
+ *                             deadline_ms nor the request's timeout_ms)
  *     Milliseconds from any fixed origin, monotonic; wrapping at 2^32 is
  *     fine (only differences are used).
  *
@@ -116,7 +117,12 @@
  *                      it was read.
  *   deadline_ms        the longest a whole cbk_http1_send may take (connect,
  *                      request, 1xx, head and body), checked before every
- *                      write and read; 0: none. Needs io.now_ms. It bounds
+ *                      write and read; 0: none. Needs io.now_ms. A
+ *                      request with timeout_ms set (the time left of the
+ *                      library's opts.timeout_ms, cbk_request) cuts it to
+ *                      that for the call, also when deadline_ms is 0: the
+ *                      call then ends with CBK_HTTP1_ERR_DEADLINE by the
+ *                      operation's deadline. It bounds
  *                      what a read timeout cannot: a server that drips
  *                      bytes just faster than the timeout. It can be
  *                      overshot by one callback's own timeout (an io may
@@ -273,7 +279,7 @@ enum cbk_http1_error {
     CBK_HTTP1_ERR_LINE_TOO_LONG = 12, /* a response line does not fit in buf */
     CBK_HTTP1_ERR_TRUNCATED = 13,     /* closed inside a framed body */
     CBK_HTTP1_ERR_STOPPED = 14,       /* the library wanted no more bytes */
-    CBK_HTTP1_ERR_DEADLINE = 15,      /* deadline_ms passed */
+    CBK_HTTP1_ERR_DEADLINE = 15,      /* deadline_ms or the timeout_ms passed */
     CBK_HTTP1_ERR_HEAD_TOO_LARGE = 16 /* more than max_headers or max_head */
 };
 
@@ -294,8 +300,9 @@ typedef struct cbk__h1_conn {
     int reusable; /* the last exchange left it fit for another request */
     int tls;
     unsigned port;
-    uint32_t start_ms; /* when the current call began */
-    size_t used;       /* high-water mark of buf in the current call */
+    uint32_t start_ms;   /* when the current call began */
+    unsigned timeout_ms; /* the current request's timeout_ms (0: none) */
+    size_t used;         /* high-water mark of buf in the current call */
     char host[CBK_HTTP1_HOST_MAX];
 } cbk__h1_conn;
 
@@ -330,9 +337,10 @@ CBKDEF int cbk_http1_send(void *h, const cbk_request *req, cbk_response *res);
    stays initialised: the next send opens a new connection. */
 CBKDEF void cbk_http1_close(cbk_http1 *h);
 
-/* Milliseconds left before deadline_ms passes in the current call (0 when
-   it passed), or -1 when there is no deadline (deadline_ms 0 or no
-   now_ms). For an io that wants to cut its own waits short. */
+/* Milliseconds left before the current call's deadline passes (0 when it
+   passed): deadline_ms, cut to the request's timeout_ms when that is set;
+   -1 when there is no deadline (both 0, or no now_ms). For an io that
+   wants to cut its own waits short. */
 CBKDEF long cbk_http1_remaining_ms(const cbk_http1 *h);
 
 /* A CBK_HTTP1_ERR_* code (flags allowed) or 0 in words; never NULL. */
@@ -475,12 +483,21 @@ static void cbk__h1_mark(cbk_http1 *h, size_t used) {
 
 /* ---- the clock ---------------------------------------------------------- */
 
+/* The current call's deadline: deadline_ms, cut to the time the library
+   has left of its opts.timeout_ms (the request's timeout_ms, 0: none).
+   0: none. */
+static uint32_t cbk__h1_limit(const cbk_http1 *h) {
+    uint32_t left = (uint32_t)h->internal.timeout_ms;
+    if (left == 0) return h->deadline_ms;
+    return (h->deadline_ms == 0 || left < h->deadline_ms) ? left : h->deadline_ms;
+}
+
 CBKDEF long cbk_http1_remaining_ms(const cbk_http1 *h) {
-    uint32_t spent;
-    if (h == NULL || h->deadline_ms == 0 || h->io.now_ms == NULL) return -1;
+    uint32_t spent, limit;
+    if (h == NULL || h->io.now_ms == NULL || (limit = cbk__h1_limit(h)) == 0) return -1;
     spent = (uint32_t)(h->io.now_ms(h->io.ctx) - h->internal.start_ms);
-    if (spent >= h->deadline_ms) return 0;
-    return (long)(h->deadline_ms - spent);
+    if (spent >= limit) return 0;
+    return (long)(limit - spent);
 }
 
 /* The whole-exchange deadline passed. */
@@ -1137,6 +1154,7 @@ CBKDEF int cbk_http1_send(void *vh, const cbk_request *req, cbk_response *res) {
     h->io_code = 0;
     h->internal.used = 0;
     h->internal.start_ms = h->io.now_ms != NULL ? h->io.now_ms(h->io.ctx) : 0;
+    h->internal.timeout_ms = req != NULL ? req->timeout_ms : 0;
     if (!cbk__h1_ready(h) || cbk__h1_check(req, res) != 0)
         return cbk__h1_fail(h, CBK_HTTP1_ERR_ARGUMENT) | CBK__H1_NEVER;
     cbk__h1_zero(&x, sizeof x);
@@ -1177,7 +1195,8 @@ CBKDEF const char *cbk_http1_strerror(int code) {
     case CBK_HTTP1_ERR_LINE_TOO_LONG: return "a response line is longer than the buffer";
     case CBK_HTTP1_ERR_TRUNCATED: return "the response body was cut short";
     case CBK_HTTP1_ERR_STOPPED: return "stopped by the receiver";
-    case CBK_HTTP1_ERR_DEADLINE: return "the exchange took longer than deadline_ms";
+    case CBK_HTTP1_ERR_DEADLINE:
+        return "the exchange took longer than deadline_ms or the operation's timeout_ms";
     case CBK_HTTP1_ERR_HEAD_TOO_LARGE: return "the response head has too many or too long headers";
     default: return "unknown error";
     }

@@ -57,8 +57,11 @@
  *                       1xx, head, body), so a server that drips bytes just
  *                       faster than read_timeout_ms cannot hold a call for
  *                       hours; default 300000 (5 minutes: raise it for big
- *                       cbk_fetch downloads); <= 0: none. Every wait is cut
- *                       to what is left of it.
+ *                       cbk_fetch downloads); <= 0: none. The library's
+ *                       opts.timeout_ms cuts it further: a request's
+ *                       timeout_ms (the time left of the operation) is the
+ *                       call's deadline when it is shorter. Every wait,
+ *                       connect included, is cut to what is left of it.
  *   keep_alive          1 (default): keep the connection for the next
  *                       request; 0: "Connection: close", one connection per
  *                       request (the 0.1 behaviour).
@@ -94,9 +97,10 @@
  *                                     refused or was unreachable or no
  *                                     socket could be made (CONNECT), no
  *                                     connection within connect_timeout_ms
- *                                     (CONNECT_TIMEOUT), deadline_ms passed
- *                                     before the first byte was written
- *                                     (DEADLINE)
+ *                                     or the deadline (CONNECT_TIMEOUT),
+ *                                     the deadline (deadline_ms or the
+ *                                     request's timeout_ms) passed before
+ *                                     the first byte was written (DEADLINE)
  *   CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code
  *                                     nothing was sent and a retry cannot
  *                                     help: ARGUMENT, URL, HTTPS_UNSUPPORTED
@@ -124,7 +128,8 @@
  *                                     chunked body
  *   CBK_POSIX_ERR_STOPPED       (14)  the receiver asked to stop (the library
  *                                     knows why)
- *   CBK_POSIX_ERR_DEADLINE      (15)  deadline_ms passed
+ *   CBK_POSIX_ERR_DEADLINE      (15)  deadline_ms, or the request's
+ *                                     timeout_ms, passed
  *   CBK_POSIX_ERR_HEAD_TOO_LARGE (16) more than 100 header lines or 64 KiB
  *                                     before the body
  *   Codes 1, 2 and 5..16 are the engine's CBK_HTTP1_ERR_* numbers. Codes

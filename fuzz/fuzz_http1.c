@@ -35,17 +35,12 @@
 #include "../cbk_token.h"
 #define CBK_TOKEN_HTTP1_IMPLEMENTATION
 #include "../adapters/cbk_token_http1.h"
+/* only FZ_ASSERT and FZ_SECRET: the receiver is replaced here, so the
+   library's implementation is not compiled, and fuzz_common.h's helpers
+   that call it stay unused (static, not emitted) */
+#include "fuzz_common.h"
 
-#define FH_ASSERT(cond)                                                                            \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);           \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-#define FH_SECRET "sk-fuzz-SECRET-1234"
-#define FH_MAX    (1 << 15)
+#define FH_MAX (1 << 15)
 
 /* ---- the recorder (the library's receiver, replaced) -------------------- */
 
@@ -120,7 +115,7 @@ typedef struct io {
 
 static int io_connect(void *ctx, const char *host, unsigned port, int tls) {
     io *s = (io *)ctx;
-    FH_ASSERT(strcmp(host, "fuzz.test") == 0 && port == 80 && tls == 0);
+    FZ_ASSERT(strcmp(host, "fuzz.test") == 0 && port == 80 && tls == 0);
     s->connects++;
     if (s->connects > 1) return CBK_SEND_NOT_SENT | 99; /* one server connection only */
     s->open = 1;
@@ -129,7 +124,7 @@ static int io_connect(void *ctx, const char *host, unsigned port, int tls) {
 
 static long io_write(void *ctx, const char *data, size_t len) {
     io *s = (io *)ctx;
-    FH_ASSERT(s->open && len > 0 && data != NULL);
+    FZ_ASSERT(s->open && len > 0 && data != NULL);
     if (s->one_byte_writes) len = 1;
     s->written += len;
     return (long)len;
@@ -138,7 +133,7 @@ static long io_write(void *ctx, const char *data, size_t len) {
 static long io_read(void *ctx, char *buf, size_t len) {
     io *s = (io *)ctx;
     size_t n;
-    FH_ASSERT(s->open && len > 0 && buf != NULL);
+    FZ_ASSERT(s->open && len > 0 && buf != NULL);
     if (s->pos == s->len) return s->reset ? -1 : 0;
     n = s->len - s->pos;
     if (s->sizes != NULL) {
@@ -169,7 +164,7 @@ static const size_t buf_sizes[4] = {128, 200, 512, 4096};
 
 static run run_once(unsigned opt, const unsigned char *data, size_t len, const unsigned char *sizes,
                     size_t nsizes, int reset, rec *r) {
-    static const cbk_header auth = {"Authorization", "Bearer " FH_SECRET};
+    static const cbk_header auth = {"Authorization", "Bearer " FZ_SECRET};
     cbk_http1_io cb;
     cbk_http1 h;
     cbk_request req;
@@ -210,22 +205,22 @@ static run run_once(unsigned opt, const unsigned char *data, size_t len, const u
     out.rc = cbk_http1_send(&h, &req, &res);
     out.kept = h.internal.open;
     out.consumed = s.pos;
-    FH_ASSERT(s.connects == 1);
-    FH_ASSERT(h.requests == 1);
-    FH_ASSERT(s.open == out.kept);
-    for (i = 0; i < bs; i++) FH_ASSERT(hbuf[i] == 0);
-    for (; i < sizeof hbuf; i++) FH_ASSERT(hbuf[i] == 0x5A);
-    FH_ASSERT(!r->bad);
-    FH_ASSERT(out.rc >= 0 && out.rc <= 0x7FFF);
-    FH_ASSERT(!CBK_SEND_HAS(out.rc, CBK_SEND_NOT_SENT)); /* it was written */
+    FZ_ASSERT(s.connects == 1);
+    FZ_ASSERT(h.requests == 1);
+    FZ_ASSERT(s.open == out.kept);
+    for (i = 0; i < bs; i++) FZ_ASSERT(hbuf[i] == 0);
+    for (; i < sizeof hbuf; i++) FZ_ASSERT(hbuf[i] == 0x5A);
+    FZ_ASSERT(!r->bad);
+    FZ_ASSERT(out.rc >= 0 && out.rc <= 0x7FFF);
+    FZ_ASSERT(!CBK_SEND_HAS(out.rc, CBK_SEND_NOT_SENT)); /* it was written */
     if (out.rc == 0) {
-        FH_ASSERT(r->status >= 200);
-        if ((opt & 1) || r->status == 204 || r->status == 304) FH_ASSERT(r->body == 0);
+        FZ_ASSERT(r->status >= 200);
+        if ((opt & 1) || r->status == 204 || r->status == 304) FZ_ASSERT(r->body == 0);
     } else {
-        FH_ASSERT(!out.kept);
+        FZ_ASSERT(!out.kept);
     }
     cbk_http1_close(&h);
-    FH_ASSERT(!s.open);
+    FZ_ASSERT(!s.open);
     return out;
 }
 
@@ -256,14 +251,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     whole = run_once(opt, data, len, NULL, 0, reset, &r_whole);
     split = run_once(opt, data, len, k ? sizes : &one, k ? k : 1, reset, &r_split);
     bytes = run_once(opt, data, len, &one, 1, reset, &r_bytes);
-    FH_ASSERT(whole.rc == split.rc && whole.rc == bytes.rc);
-    FH_ASSERT(r_whole.n == r_split.n && memcmp(r_whole.t, r_split.t, r_whole.n) == 0);
-    FH_ASSERT(r_whole.n == r_bytes.n && memcmp(r_whole.t, r_bytes.t, r_whole.n) == 0);
+    FZ_ASSERT(whole.rc == split.rc && whole.rc == bytes.rc);
+    FZ_ASSERT(r_whole.n == r_split.n && memcmp(r_whole.t, r_split.t, r_whole.n) == 0);
+    FZ_ASSERT(r_whole.n == r_bytes.n && memcmp(r_whole.t, r_bytes.t, r_whole.n) == 0);
 
     /* a close-delimited body ended by a reset is not complete */
     if (whole.rc == 0 && reset && !r_whole.framed && !(opt & 1) && r_whole.status != 204 &&
         r_whole.status != 304)
-        FH_ASSERT(bytes.consumed < len); /* ...so it must have ended before the reset */
+        FZ_ASSERT(bytes.consumed < len); /* ...so it must have ended before the reset */
 
     /* the response cut where the hash says, then EOF: never complete,
        except a close-delimited body, and then with a prefix of it */
@@ -273,9 +268,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
         cut = (size_t)(hash(d, n) % bytes.consumed);
         c = run_once(opt, data, cut, &one, 1, 0, &r_cut);
         if (!close_delimited) {
-            FH_ASSERT(c.rc != 0);
+            FZ_ASSERT(c.rc != 0);
         } else if (c.rc == 0) {
-            FH_ASSERT(r_cut.n <= r_whole.n && memcmp(r_cut.t, r_whole.t, r_cut.n) == 0);
+            FZ_ASSERT(r_cut.n <= r_whole.n && memcmp(r_cut.t, r_whole.t, r_cut.n) == 0);
         }
     }
     return 0;

@@ -42,7 +42,7 @@ examples/cbk-token: examples/cbk-token.c $(ADAPTERS_HEADERS) $(ADAPTERS_BUILD)/c
 	$(CC) $(ADAPTERS_STD) $(ADAPTERS_WARN) $(CPPFLAGS) $(CFLAGS) -I. $(ADAPTERS_CLI_FLAGS) \
 		-o $@ examples/cbk-token.c $(LDFLAGS) $(ADAPTERS_CLI_LIBS)
 
-$(ADAPTERS_BUILD)/test_adapters: tests/test_adapters.c tests/loopback.h $(ADAPTERS_HEADERS)
+$(ADAPTERS_BUILD)/test_adapters: tests/test_adapters.c tests/loopback.h tests/cases.h $(ADAPTERS_HEADERS)
 	@mkdir -p $(ADAPTERS_BUILD)
 	$(ADAPTERS_CC) -o $@ tests/test_adapters.c $(LDFLAGS) $(ADAPTERS_CURL_LIBS)
 

@@ -17,7 +17,7 @@ ARM_CC       ?= arm-none-eabi-gcc
 ARM_SIZE     ?= arm-none-eabi-size
 ARM_NM       ?= arm-none-eabi-nm
 EMB_DEPS := cbk_token.h adapters/cbk_token_http1.h adapters/cbk_token_mbedtls.h \
-            adapters/cbk_token_lwip.h tests/lwip/netns.h
+            adapters/cbk_token_lwip.h tests/lwip/netns.h tests/loopback.h tests/cases.h
 EMB_LINK := $(LWIP_LIBS) $(MBEDTLS_LIBS)
 
 .PHONY: embedded-test embedded-example embedded-cross embedded-why

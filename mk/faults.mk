@@ -11,7 +11,7 @@
 # `make test` builds build/test_faults too when libcurl is there; running it is
 # a line in tests/run_tests.sh.
 
-FAULTS_DEPS := tests/test_faults.c tests/loopback.h cbk_token.h adapters/cbk_token_curl.h \
+FAULTS_DEPS := tests/test_faults.c tests/loopback.h tests/cases.h cbk_token.h adapters/cbk_token_curl.h \
 	adapters/cbk_token_posix.h adapters/cbk_token_http1.h
 
 $(BUILD)/test_faults: $(FAULTS_DEPS) | $(BUILD)

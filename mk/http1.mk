@@ -15,7 +15,7 @@
 #
 # `make test` builds both; running the test is a line in tests/run_tests.sh.
 
-HTTP1_DEPS := tests/test_http1.c tests/test.h cbk_token.h adapters/cbk_token_http1.h \
+HTTP1_DEPS := tests/test_http1.c tests/test.h tests/loopback.h cbk_token.h adapters/cbk_token_http1.h \
 	adapters/cbk_token_posix.h tests/hostile_http.py
 HTTP1_CHECK_SRC := $(BUILD)/check_http1.c
 

@@ -18,7 +18,10 @@ small JSON body, written whole, and the connection stays open (keep-alive).
     GET /__stats  -> {"connections": n, "requests": n, "creates": n}
                      (itself not counted; answered with Connection: close)
 
-    hostile_http.py --host 127.0.0.1 --port 0 --port-file FILE [--max-seconds N]
+    hostile_http.py --host 127.0.0.1 --port 0 [--port-file FILE] [--max-seconds N]
+
+Prints one line "PORT <n>" on stdout once it listens (and writes <n> to
+--port-file).
 """
 import argparse
 import json
@@ -126,6 +129,7 @@ def main():
     if a.port_file:
         with open(a.port_file, "w") as f:
             f.write("%d\n" % srv.server_address[1])
+    print("PORT %d" % srv.server_address[1], flush=True)  # as mock_api.py: tests/loopback.h
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     time.sleep(a.max_seconds)  # a forgotten server ends by itself
     srv.shutdown()

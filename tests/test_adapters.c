@@ -27,24 +27,12 @@
 
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_token.h"
+#include "tests/cases.h"
 #include "tests/loopback.h"
 #define CBK_TOKEN_CURL_IMPLEMENTATION
 #include "adapters/cbk_token_curl.h"
 #define CBK_TOKEN_POSIX_IMPLEMENTATION
 #include "adapters/cbk_token_posix.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 typedef struct sink {
     char data[1 << 20];
@@ -155,6 +143,7 @@ static void test_adapter(const adapter *a, cbk_curl *cu, cbk_posix *px, const ch
     char url[256];
     int is_curl = a->is_curl;
     printf("-- %s\n", a->name);
+    case_title = a->name;
 
     x = run(a->send, a->ctx, base, "GET", LIST, NULL, 0, 0);
     CHECK(x.rc == 0 && x.result == CBK_OK, "rc=%d %s", x.rc, cbk_result_str(x.result));
@@ -350,8 +339,21 @@ static const canned cans[] = {
 
 #define CANS ((int)(sizeof cans / sizeof cans[0]))
 
+/* "/drip": "HTTP/1.1 100 Continue" lines, a byte every 50 ms, never silent
+   for a read timeout; until the client hangs up (at most 2 minutes). */
+static void raw_drip(int c) {
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct timespec ts = {0, 50000000L};
+    int i;
+    for (i = 0; i < 2400; i++) {
+        if (send(c, line + i % (int)(sizeof line - 1), 1, 0) != 1) return;
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The forked server: for each connection reads the request head, answers
-   "/raw/<case>/<split>" with cans[case], one byte per write when split. */
+   "/raw/<case>/<split>" with cans[case], one byte per write when split;
+   "/drip" with raw_drip. */
 static void raw_server(int lfd) {
     for (;;) {
         char req[8192];
@@ -368,8 +370,10 @@ static void raw_server(int lfd) {
         }
         req[n] = '\0';
         p = strstr(req, "/raw/");
-        if (p != NULL && sscanf(p, "/raw/%d/%d", &which, &split) == 2 && which >= 0 &&
-            which < CANS) {
+        if (strncmp(req, "GET /drip ", 10) == 0) {
+            raw_drip(c);
+        } else if (p != NULL && sscanf(p, "/raw/%d/%d", &which, &split) == 2 && which >= 0 &&
+                   which < CANS) {
             w = cans[which].wire;
             if (split) {
                 struct timespec ts = {0, 300000};
@@ -418,6 +422,7 @@ static void test_canned(const adapter *a, unsigned port) {
     char url[64], path[32];
     int i, split;
     printf("-- %s: canned responses\n", a->name);
+    case_title = a->name;
     snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
     for (i = 0; i < CANS; i++) {
         for (split = 0; split < 2; split++) {
@@ -452,85 +457,143 @@ static void test_canned(const adapter *a, unsigned port) {
 
 /* ---- the mocks ------------------------------------------------------------ */
 
-static pid_t children[3];
+/* ---- bad arguments --------------------------------------------------------- */
 
-static void stop_children(void) {
+/* A NULL where a pointer is needed: refused before anything is sent, and
+   flagged so (CBK_SEND_NOT_SENT | CBK_SEND_FINAL), the same for both
+   adapters (and the engine). */
+static void test_bad_arguments(const adapter *a) {
+    static cbk_client c;
+    static const cbk_header ok_header = {"X-A", "1"};
+    cbk_header bad_headers[2][1] = {{{NULL, "1"}}, {{"X-A", NULL}}};
+    const cbk_request *prepared = NULL;
+    cbk_request req[6];
+    cbk_fetch_options f;
+    cbk_response *res;
+    int code = a->is_curl ? (int)CURLE_BAD_FUNCTION_ARGUMENT : CBK_POSIX_ERR_ARGUMENT;
+    int want = CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code, i, rc;
+    printf("-- %s: bad arguments\n", a->name);
+    case_title = a->name;
+    memset(&f, 0, sizeof f);
+    cbk_client_init(&c, "sk-test-secret", a->send, a->ctx, work, sizeof work, NULL);
+    if (cbk_fetch_prepare(&c, "/unused", &f, NULL, NULL, &prepared) != CBK_OK) {
+        CHECK(0, "prepare failed");
+        return;
+    }
+    res = cbk_client_response(&c);
+    for (i = 0; i < 6; i++) {
+        req[i] = *prepared;
+        req[i].headers = &ok_header;
+        req[i].header_count = 1;
+    }
+    req[0].url = NULL;
+    req[1].method = NULL;
+    req[2].headers = NULL;
+    req[3].headers = bad_headers[0];
+    req[4].headers = bad_headers[1];
+    rc = a->send(a->ctx, NULL, res);
+    CHECK(rc == want, "NULL request: rc=%d want %d", rc, want);
+    rc = a->send(a->ctx, &req[5], NULL);
+    CHECK(rc == want, "NULL response: rc=%d want %d", rc, want);
+    for (i = 0; i < 5; i++) {
+        rc = a->send(a->ctx, &req[i], res);
+        CHECK(rc == want, "bad request %d: rc=%d want %d", i, rc, want);
+    }
+    cbk_client_abort(&c, want);
+}
+
+/* ---- the operation's deadline (opts.timeout_ms) -------------------------- */
+
+static long elapsed_ms(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* opts.timeout_ms reaches the adapter as cbk_request.timeout_ms and ends
+   the call by then, whatever the adapter's own (longer) limits: a server
+   that accepts and says nothing, and one that drips 1xx bytes faster than
+   any read timeout. The upper bound is generous (a loaded machine): it
+   only has to be far below the adapters' own 30 s and 60 s limits. */
+static void test_deadline(const adapter *a, const char *silent_url, const char *drip_url) {
+    static cbk_client c;
+    static const char *const paths[2] = {"/silent", "/drip"};
+    const char *urls[2];
+    cbk_client_options o;
     int i;
-    for (i = 0; i < 3; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGTERM);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
+    urls[0] = silent_url;
+    urls[1] = drip_url;
+    printf("-- %s: opts.timeout_ms\n", a->name);
+    case_title = a->name;
+    for (i = 0; i < 2; i++) {
+        struct timespec t0;
+        cbk_result r;
+        long ms;
+        int rc;
+        cbk_client_options_init(&o);
+        o.base_url = urls[i];
+        o.retries = 0;
+        o.timeout_ms = 1500;
+        cbk_client_init(&c, "sk-test-secret", a->send, a->ctx, work, sizeof work, &o);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = cbk_fetch(&c, paths[i], NULL, NULL, NULL);
+        ms = elapsed_ms(&t0);
+        rc = cbk_client_error(&c)->transport_code;
+        CHECK(r == CBK_ERR_TRANSPORT, "%s: %s", paths[i], cbk_result_str(r));
+        CHECK(ms >= 1000 && ms < 1500 + 8000, "%s: ended after %ld ms", paths[i], ms);
+        CHECK(!CBK_SEND_HAS(rc, CBK_SEND_FINAL), "%s: rc=%d", paths[i], rc);
+        CHECK(CBK_SEND_CODE(rc) ==
+                  (a->is_curl ? (int)CURLE_OPERATION_TIMEDOUT : CBK_POSIX_ERR_DEADLINE),
+              "%s: rc=%d", paths[i], rc);
+        if (!a->is_curl) cbk_posix_cleanup((cbk_posix *)a->ctx);
     }
 }
 
 /* Starts tests/mock_api.py on host; its port in port (a string), or "" when
-   it did not come up within 10 s. */
+   it did not come up. */
 static pid_t start_mock(const char *host, char *port, size_t size) {
-    char file[] = "/tmp/cbk_mock_port_XXXXXX";
-    const char *python = getenv("PYTHON");
-    int fd = mkstemp(file), i;
-    pid_t pid;
-    port[0] = '\0';
-    if (fd < 0) return 0;
-    close(fd);
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 1);
-        if (python == NULL || python[0] == '\0') python = "python3";
-        execlp(python, python, "tests/mock_api.py", "--host", host, "--port", "0", "--port-file",
-               file, "--max-seconds", "300", (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; pid > 0 && i < 200 && port[0] == '\0'; i++) {
-        struct timespec ts = {0, 50000000L};
-        FILE *f = fopen(file, "r");
-        if (f != NULL) {
-            if (fgets(port, (int)size, f) == NULL) port[0] = '\0';
-            fclose(f);
-        }
-        port[strcspn(port, "\r\n")] = '\0';
-        if (port[0] == '\0') nanosleep(&ts, NULL);
-        if (waitpid(pid, NULL, WNOHANG) == pid) { /* it died */
-            pid = 0;
-            port[0] = '\0';
-        }
-    }
-    unlink(file);
-    if (port[0] == '\0' && pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        pid = 0;
-    }
+    char *argv[] = {(char *)loopback_python(),
+                    "tests/mock_api.py",
+                    "--host",
+                    (char *)host,
+                    "--port",
+                    "0",
+                    "--max-seconds",
+                    "300",
+                    NULL};
+    unsigned n;
+    pid_t pid = loopback_spawn(argv, &n, NULL);
+    snprintf(port, size, "%s", "");
+    if (pid > 0) snprintf(port, size, "%u", n);
     return pid;
 }
 
 int main(int argc, char **argv) {
     unsigned raw_port = 0;
-    static char port4[16], port6[16];
+    static char port4[16], port6[16], silent_url[64], drip_url[64];
+    int silent_fd;
     const char *p6 = argc > 2 ? argv[2] : NULL;
     static cbk_curl cu, cu_reuse;
     static cbk_posix px;
     adapter a;
     exchange x;
-    atexit(stop_children);
+    atexit(loopback_stop_all);
     if (argc < 2) {
-        children[0] = start_mock("127.0.0.1", port4, sizeof port4);
-        if (children[0] == 0) {
+        if (start_mock("127.0.0.1", port4, sizeof port4) == 0) {
             printf("cannot start tests/mock_api.py (run from the repository root)\n");
             return 2;
         }
-        children[1] = start_mock("::1", port6, sizeof port6);
-        if (children[1] == 0) printf("note: no mock on [::1]; the IPv6 check is skipped\n");
+        if (start_mock("::1", port6, sizeof port6) == 0)
+            printf("note: no mock on [::1]; the IPv6 check is skipped\n");
         p6 = port6[0] ? port6 : NULL;
     } else {
         snprintf(port4, sizeof port4, "%s", argv[1]);
     }
     snprintf(base, sizeof base, "http://127.0.0.1:%s", port4);
-    children[2] = raw_start(&raw_port);
+    loopback_track(raw_start(&raw_port));
+    snprintf(drip_url, sizeof drip_url, "http://127.0.0.1:%u", raw_port);
+    silent_fd = silent_listener(silent_url, sizeof silent_url);
+    CHECK(silent_fd >= 0, "no loopback listener");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     mock("/__mock/reset", "{}");
     mock("/__mock/seed", "{\"user\":\"ta\",\"count\":30,\"name_prefix\":\"token name \"}");
@@ -542,6 +605,8 @@ int main(int argc, char **argv) {
     a.is_curl = 0;
     test_adapter(&a, NULL, &px, p6);
     test_canned(&a, raw_port);
+    test_deadline(&a, silent_url, drip_url);
+    test_bad_arguments(&a);
 
     /* POSIX-only refusals */
     x = run(cbk_posix_send, &px, "https://127.0.0.1:1", "GET", LIST, NULL, 0, 0);
@@ -555,6 +620,12 @@ int main(int argc, char **argv) {
     a.ctx = &cu;
     a.is_curl = 1;
     test_adapter(&a, &cu, NULL, p6);
+    test_deadline(&a, silent_url, drip_url);
+    test_bad_arguments(&a);
+    /* the deadline was for those calls only: a later one without it waits */
+    mock("/__mock/faults", "{\"delay_ms\":2500}");
+    x = run(cbk_curl_send, &cu, base, "GET", LIST, NULL, 0, 0);
+    CHECK(x.rc == 0 && x.result == CBK_OK, "after a deadline: rc=%d", x.rc);
     cbk_curl_cleanup(&cu);
     /* the canned server writes some bytes past a response: a fresh handle each */
     a.name = "curl, a handle per call (NULL context)";
@@ -581,7 +652,8 @@ int main(int argc, char **argv) {
     test_adapter(&a, &cu_reuse, NULL, p6);
     curl_easy_cleanup(cu_reuse.easy);
 
-    stop_children();
+    loopback_stop_all();
+    if (silent_fd >= 0) close(silent_fd);
 
     curl_global_cleanup();
     printf("%d passed, %d failed\n", checks - failures, failures);

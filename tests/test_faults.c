@@ -7,7 +7,8 @@
  * `openssl req -x509` into build/faults-tls/), runs every case through the
  * blocking API over the POSIX and the curl adapter, and stops everything it
  * started on every path (atexit, SIGINT/SIGTERM/SIGHUP handler, and on Linux
- * PR_SET_PDEATHSIG in each child, plus --max-seconds as the last resort).
+ * PR_SET_PDEATHSIG in each child, plus --max-seconds as the last resort; see
+ * tests/loopback.h).
  *
  * What it checks, case by case (each prints one "case" line with its outcome):
  *   faults    connection refused, reset mid-body, truncated bodies (transport
@@ -49,7 +50,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,12 +60,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_token.h"
+#include "tests/cases.h"
 #include "tests/loopback.h"
 #define CBK_TOKEN_CURL_IMPLEMENTATION
 #include "adapters/cbk_token_curl.h"
@@ -80,45 +78,12 @@
 
 /* ---- harness ----------------------------------------------------------------------------- */
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s: %s: ", __FILE__, __LINE__, case_title, #cond);                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
-
-static const char *case_title = "setup";
-static const char *case_group = "";
-static const char *case_adapter = "";
-static int case_failures0;
-static int cases_run, cases_failed;
-
+/* CHECK and the case lines: tests/cases.h. A case's lead is its group and
+   adapter. */
 static void case_open(const char *group, const char *adapter, const char *title) {
-    case_group = group;
-    case_adapter = adapter;
-    case_title = title;
-    case_failures0 = failures;
-}
-
-/* Prints the case's line: group | adapter | title | outcome | ok/FAIL. */
-static void case_close(const char *fmt, ...) {
-    char outcome[256];
-    va_list ap;
-    int ok = failures == case_failures0;
-    va_start(ap, fmt);
-    vsnprintf(outcome, sizeof outcome, fmt, ap);
-    va_end(ap);
-    cases_run++;
-    if (!ok) cases_failed++;
-    printf("case %-8s | %-5s | %-58s | %-44s | %s\n", case_group, case_adapter, case_title, outcome,
-           ok ? "ok" : "FAIL");
-    fflush(stdout);
+    char lead[32];
+    snprintf(lead, sizeof lead, "%-8s | %-5s", group, adapter);
+    case_begin(lead, title);
 }
 
 static int require_all(void) {
@@ -189,112 +154,11 @@ extern char **environ;
 
 /* ---- processes ------------------------------------------------------------------------------ */
 
-#define MAX_KIDS 8
-static volatile pid_t kids[MAX_KIDS];
-
-static void track(pid_t pid) {
-    int i;
-    for (i = 0; i < MAX_KIDS; i++)
-        if (kids[i] == 0) {
-            kids[i] = pid;
-            return;
-        }
-}
-
-static void untrack(pid_t pid) {
-    int i;
-    for (i = 0; i < MAX_KIDS; i++)
-        if (kids[i] == pid) kids[i] = 0;
-}
-
-static void stop_kid(pid_t pid) {
-    int i;
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (i = 0; i < 250; i++) { /* 5 s, then SIGKILL */
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            untrack(pid);
-            return;
-        }
-        sleep_ms_real(20);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    untrack(pid);
-}
-
-static void stop_all(void) {
-    int i;
-    for (i = 0; i < MAX_KIDS; i++)
-        if (kids[i] > 0) stop_kid(kids[i]);
-}
+/* Servers are started, tracked and stopped by PID with tests/loopback.h. */
 
 static void on_signal(int sig) { /* async-signal-safe: kill, waitpid, _exit */
-    int i;
-    for (i = 0; i < MAX_KIDS; i++)
-        if (kids[i] > 0) {
-            kill(kids[i], SIGKILL);
-            waitpid(kids[i], NULL, 0);
-        }
+    loopback_kill_all();
     _exit(128 + sig);
-}
-
-/* In a child: die with the parent (Linux), whatever way the parent goes. */
-static void child_setup(void) {
-#ifdef __linux__
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-    if (getppid() == 1) _exit(126);
-    signal(SIGPIPE, SIG_DFL);
-}
-
-/* Starts a server that prints "PORT <n>" first; 0 when it did not within 15 s. */
-static pid_t spawn_server(char *const argv[], unsigned *port, const char *errlog) {
-    int fds[2];
-    pid_t pid;
-    char line[64];
-    size_t n = 0;
-    double until = now_s() + 15;
-    *port = 0;
-    if (pipe(fds) != 0) return 0;
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        int err = errlog ? open(errlog, O_WRONLY | O_CREAT | O_TRUNC, 0600) : null;
-        child_setup();
-        dup2(fds[1], 1);
-        if (null >= 0) dup2(null, 0);
-        if (err >= 0) dup2(err, 2);
-        close(fds[0]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        return 0;
-    }
-    track(pid);
-    while (n < sizeof line - 1 && now_s() < until) {
-        struct pollfd p;
-        ssize_t k;
-        p.fd = fds[0];
-        p.events = POLLIN;
-        if (poll(&p, 1, 100) <= 0) continue;
-        k = read(fds[0], line + n, 1);
-        if (k <= 0) break;
-        n++;
-        if (line[n - 1] == '\n') break;
-    }
-    line[n] = '\0';
-    close(fds[0]);
-    if (sscanf(line, "PORT %u", port) != 1 || *port == 0) {
-        stop_kid(pid);
-        *port = 0;
-        return 0;
-    }
-    return pid;
 }
 
 /* Runs argv with stdout+stderr into out (NUL-terminated, cut to size), CBK_SECRET set to
@@ -324,7 +188,7 @@ static int run_capture(char *const argv[], const char *env_secret, char *out, si
         pid = fork();
         if (pid == 0) {
             int null = open("/dev/null", O_RDONLY);
-            child_setup();
+            loopback_child_setup();
             dup2(fd, 1);
             dup2(fd, 2);
             if (null >= 0) dup2(null, 0);
@@ -336,18 +200,18 @@ static int run_capture(char *const argv[], const char *env_secret, char *out, si
         }
     }
     if (pid > 0) {
-        track(pid);
+        loopback_track(pid);
         for (i = 0; i < timeout_s * 50; i++) {
             int st;
             if (waitpid(pid, &st, WNOHANG) == pid) {
                 status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                untrack(pid);
+                loopback_untrack(pid);
                 pid = 0;
                 break;
             }
             sleep_ms_real(20);
         }
-        if (pid > 0) stop_kid(pid);
+        if (pid > 0) loopback_stop(pid);
     }
     {
         ssize_t k = pread(fd, out, size - 1, 0);
@@ -2408,7 +2272,7 @@ static pid_t hostile_start(const char *op, const char *nth, int refuse, char *ur
     argv[k++] = "--max-seconds";
     argv[k++] = "60";
     argv[k] = NULL;
-    pid = spawn_server(argv, &port, NULL);
+    pid = loopback_spawn(argv, &port, "/dev/null");
     snprintf(url, size, "http://127.0.0.1:%u", port);
     return pid;
 }
@@ -2464,7 +2328,7 @@ static void dup_create(const adapter *a, int refuse) {
     after_op(r2);
     case_close("%s, creates=%d, reused=%d, conns=%d", outcome(r2), hostile_stat("create"),
                hostile_stat("dropped_on_reused"), hostile_stat("connections"));
-    stop_kid(pid);
+    loopback_stop(pid);
     adapters_defaults();
 }
 
@@ -2490,7 +2354,7 @@ static void dup_list(const adapter *a) {
               cnt.calls);
     after_op(r2);
     case_close("%s, lists=%d, calls=%d", outcome(r2), hostile_stat("list"), cnt.calls);
-    stop_kid(pid);
+    loopback_stop(pid);
     adapters_defaults();
 }
 
@@ -2648,7 +2512,7 @@ static unsigned start_tls(unsigned mock_port) {
     front[10] = "--stats-file";
     front[11] = FRONT_STATS;
     front[12] = NULL;
-    spawn_server(front, &port, NULL);
+    loopback_spawn(front, &port, "/dev/null");
     return port;
 }
 
@@ -2665,7 +2529,7 @@ int main(void) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
-    atexit(stop_all);
+    atexit(loopback_stop_all);
     if (python == NULL || python[0] == '\0') python = "python3";
 
     mkdir("build", 0755);
@@ -2679,7 +2543,8 @@ int main(void) {
     mock_argv[7] = "300";
     mock_argv[8] = "--verbose"; /* its log is searched for the secret at the end */
     mock_argv[9] = NULL;
-    if (spawn_server(mock_argv, &mock_port, MOCK_LOG) == 0) {
+    remove(MOCK_LOG); /* this run's log only */
+    if (loopback_spawn(mock_argv, &mock_port, MOCK_LOG) == 0) {
         printf("cannot start tests/mock_api.py (run from the repository root)\n");
         printf("0 passed, 1 failed\n");
         return 1;
@@ -2743,7 +2608,7 @@ int main(void) {
     printf("-- CLI\n");
     sec_cli(tls_port);
 
-    stop_all();
+    loopback_stop_all();
     case_open("security", "mock", "the mock API's request log holds no piece of the secret");
     {
         static char log[4 << 20];

@@ -33,6 +33,7 @@
 #include "adapters/cbk_token_posix.h"
 #define TEST_MAIN
 #include "tests/test.h"
+#include "tests/loopback.h"
 
 #define SECRET "sk-test-secret-0123456789"
 
@@ -202,6 +203,10 @@ typedef struct result {
 enum { REQ_GET, REQ_POST_FETCH, REQ_CREATE, REQ_DELETE, REQ_HEAD };
 
 /* One exchange: the library prepares, cbk_http1_send sends, no retries. */
+/* The time left that run_kind's requests carry (cbk_request.timeout_ms,
+   as the library sets it from opts.timeout_ms); 0: none. */
+static unsigned req_timeout_ms;
+
 static result run_kind(cbk_http1 *h, int kind) {
     static cbk_client c;
     static cbk_token_created out;
@@ -209,7 +214,7 @@ static result run_kind(cbk_http1 *h, int kind) {
     cbk_client_options o;
     cbk_fetch_options fo;
     const cbk_request *req = NULL;
-    cbk_request head;
+    cbk_request copy;
     result x;
     memset(&x, 0, sizeof x);
     got.len = 0;
@@ -229,12 +234,10 @@ static result run_kind(cbk_http1 *h, int kind) {
     else
         x.r = cbk_fetch_prepare(&c, "/api/v1/x", &fo, on_body, &got, &req);
     if (x.r != CBK_OK) return x;
-    if (kind == REQ_HEAD) {
-        head = *req;
-        head.method = "HEAD";
-        req = &head;
-    }
-    x.rc = cbk_http1_send(h, req, cbk_client_response(&c));
+    copy = *req;
+    if (kind == REQ_HEAD) copy.method = "HEAD";
+    copy.timeout_ms = req_timeout_ms;
+    x.rc = cbk_http1_send(h, &copy, cbk_client_response(&c));
     x.r = x.rc == 0 ? cbk_client_finish(&c) : cbk_client_abort(&c, x.rc);
     x.status = cbk_client_error(&c)->http_status;
     return x;
@@ -912,6 +915,67 @@ static void test_deadline_dripping_server(void) {
     cbk_http1_close(&h);
 }
 
+/* The library's time left (cbk_request.timeout_ms) is the call's deadline
+   when deadline_ms is 0 or longer; the shorter of the two wins. */
+static void test_request_timeout_cuts_deadline(void) {
+    static char drip[20000];
+    static const struct {
+        uint32_t deadline_ms;
+        unsigned timeout_ms;
+        int reads_min, reads_max; /* 500 ms a read */
+    } cases[] = {{0, 3000, 5, 7}, {10000, 3000, 5, 7}, {2000, 5000, 3, 5}, {0, 1, 0, 1}};
+    fake f;
+    cbk_http1 h;
+    result x;
+    size_t n = 0, i;
+    while (n + 30 < sizeof drip) n += (size_t)sprintf(drip + n, "HTTP/1.1 100 Continue\r\n\r\n");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake_init(&f);
+        f.nconn = 1;
+        add_turn(&f.conn[0], drip);
+        f.chunk = 1;
+        f.first = 1;
+        f.tick = 500;
+        engine_init(&h, &f, 256, 1);
+        h.deadline_ms = cases[i].deadline_ms;
+        req_timeout_ms = cases[i].timeout_ms;
+        x = run_get(&h);
+        CHECK_EQ(x.rc, CBK_HTTP1_ERR_DEADLINE);
+        CHECK_EQ(x.r, CBK_ERR_TRANSPORT);
+        CHECK(f.reads >= cases[i].reads_min && f.reads <= cases[i].reads_max);
+        CHECK(!h.internal.open);
+    }
+    /* a silent server: the io cut its wait short (a timeout) after the
+       time left passed: the deadline's failure, not the read timeout's */
+    fake_init(&f);
+    f.nconn = 2;
+    f.conn[0].end = f.conn[1].end = END_TIMEOUT;
+    f.tick = 1000;
+    engine_init(&h, &f, 256, 1);
+    req_timeout_ms = 700;
+    x = run_get(&h);
+    CHECK_EQ(x.rc, CBK_HTTP1_ERR_DEADLINE);
+    req_timeout_ms = 0; /* without it the same read is the read timeout */
+    x = run_get(&h);
+    CHECK_EQ(x.rc, CBK_HTTP1_ERR_TIMEOUT);
+    /* remaining_ms follows the request's time left, and a later call
+       without one has no deadline again */
+    fake_init(&f);
+    f.nconn = 2;
+    add_turn(&f.conn[0], ok_hi);
+    add_turn(&f.conn[1], ok_hi);
+    f.tick = 10;
+    req_timeout_ms = 3000;
+    x = run_get(&h);
+    CHECK_EQ(x.rc, 0);
+    CHECK(cbk_http1_remaining_ms(&h) > 0 && cbk_http1_remaining_ms(&h) <= 3000);
+    req_timeout_ms = 0;
+    x = run_get(&h);
+    CHECK_EQ(x.rc, 0);
+    CHECK_EQ(cbk_http1_remaining_ms(&h), -1);
+    cbk_http1_close(&h);
+}
+
 /* ---- secrets ------------------------------------------------------------ */
 
 static void test_buffer_wiped(void) {
@@ -946,64 +1010,27 @@ static void test_buffer_wiped(void) {
 
 /* ---- the POSIX adapter on loopback --------------------------------------- */
 
-static pid_t children[2];
-
-static void stop_children(void) {
-    int i;
-    for (i = 0; i < 2; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGTERM);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-}
-
-/* Starts a Python server script that writes its port to --port-file; the
-   port in port, or "" when it did not come up within 10 s. */
-static pid_t start_server(const char *script, char *port, size_t size) {
-    char file[] = "/tmp/cbk_h1_port_XXXXXX";
-    const char *python = getenv("PYTHON");
-    int fd = mkstemp(file), i;
-    pid_t pid;
-    port[0] = '\0';
-    if (fd < 0) return 0;
-    close(fd);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 1);
-        if (python == NULL || python[0] == '\0') python = "python3";
-        execlp(python, python, script, "--host", "127.0.0.1", "--port", "0", "--port-file", file,
-               "--secret", SECRET, "--max-seconds", "120", (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; pid > 0 && i < 200 && port[0] == '\0'; i++) {
-        struct timespec ts = {0, 50000000L};
-        FILE *fp = fopen(file, "r");
-        if (fp != NULL) {
-            if (fgets(port, (int)size, fp) == NULL) port[0] = '\0';
-            fclose(fp);
-        }
-        port[strcspn(port, "\r\n")] = '\0';
-        if (port[0] == '\0') nanosleep(&ts, NULL);
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            pid = 0;
-            port[0] = '\0';
-        }
-    }
-    unlink(file);
-    if (port[0] == '\0' && pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        pid = 0;
-    }
-    return pid;
-}
-
 static char base[64];
+
+/* Starts a Python server script (tests/loopback.h) on 127.0.0.1; its URL
+   in base. 0, or -1 when it did not come up. */
+static int start_server(const char *script) {
+    char *argv[] = {(char *)loopback_python(),
+                    (char *)script,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--secret",
+                    SECRET,
+                    "--max-seconds",
+                    "120",
+                    NULL};
+    unsigned port;
+    if (loopback_spawn(argv, &port, NULL) == 0) return -1;
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    return 0;
+}
 
 /* A control request to the mock (its own POSIX context, no keep-alive). */
 static int mock_get(const char *method, const char *path, const char *json, char *out,
@@ -1055,14 +1082,12 @@ static int count_tokens(void *user, const cbk_token *t) {
 static void test_posix_list_one_connection(void) {
     static cbk_posix px;
     static cbk_client c;
-    char port[16], stats[4096];
+    char stats[4096];
     cbk_client_options o;
     cbk_token_list_options lo;
     int n = 0;
     cbk_result r;
-    children[0] = start_server("tests/mock_api.py", port, sizeof port);
-    REQUIRE(children[0] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/mock_api.py") == 0);
     CHECK_EQ(mock_get("POST", "/__mock/seed", "{\"user\":\"u1\",\"count\":250}", NULL, 0), 0);
     cbk_posix_init(&px);
     cbk_client_options_init(&o);
@@ -1088,7 +1113,7 @@ static void test_posix_list_one_connection(void) {
         printf("note: this tests/mock_api.py has no /__mock/stats; only the client's own "
                "connection count was checked\n");
     }
-    stop_children();
+    loopback_stop_all();
 }
 
 /* A server that answers one request on a kept-alive connection, then reads
@@ -1098,12 +1123,10 @@ static void test_posix_hostile_close_after_create(void) {
     static cbk_posix px;
     static cbk_client c;
     static cbk_token_created out;
-    char port[16], stats[256];
+    char stats[256];
     cbk_client_options o;
     cbk_result r;
-    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
-    REQUIRE(children[1] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/hostile_http.py") == 0);
     cbk_posix_init(&px);
     cbk_client_options_init(&o);
     o.base_url = base;
@@ -1121,7 +1144,7 @@ static void test_posix_hostile_close_after_create(void) {
     CHECK_EQ(mock_get("GET", "/__stats", NULL, stats, sizeof stats), 0);
     CHECK_EQ(json_number(stats, "creates"), 1);
     CHECK_EQ(json_number(stats, "requests"), 2);
-    stop_children();
+    loopback_stop_all();
 }
 
 /* The server closed the kept connection after answering (no "Connection:
@@ -1132,12 +1155,10 @@ static void test_posix_idle_close_noticed(void) {
     static cbk_posix px;
     static cbk_client c;
     static cbk_token_created out;
-    char port[16], stats[256];
+    char stats[256];
     cbk_client_options o;
     struct timespec ts = {0, 150000000L};
-    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
-    REQUIRE(children[1] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/hostile_http.py") == 0);
     cbk_posix_init(&px);
     cbk_client_options_init(&o);
     o.base_url = base;
@@ -1155,7 +1176,7 @@ static void test_posix_idle_close_noticed(void) {
     CHECK_EQ(mock_get("GET", "/__stats", NULL, stats, sizeof stats), 0);
     CHECK_EQ(json_number(stats, "creates"), 1);
     CHECK_EQ(json_number(stats, "requests"), 3);
-    stop_children();
+    loopback_stop_all();
 }
 
 /* A server that sends a byte of a 1xx line every 50 ms: never silent for
@@ -1163,13 +1184,10 @@ static void test_posix_idle_close_noticed(void) {
 static void test_posix_deadline_drip(void) {
     static cbk_posix px;
     static cbk_client c;
-    char port[16];
     cbk_client_options o;
     struct timespec t0, t1;
     long ms;
-    children[1] = start_server("tests/hostile_http.py", port, sizeof port);
-    REQUIRE(children[1] != 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    REQUIRE(start_server("tests/hostile_http.py") == 0);
     cbk_posix_init(&px);
     px.read_timeout_ms = 2000;
     px.deadline_ms = 600;
@@ -1186,11 +1204,11 @@ static void test_posix_deadline_drip(void) {
     CHECK(ms >= 550); /* DEADLINE (not TIMEOUT) says the deadline ended it, not the read timeout */
     CHECK(px.fd < 0);
     cbk_posix_cleanup(&px);
-    stop_children();
+    loopback_stop_all();
 }
 
 int main(void) {
-    atexit(stop_children);
+    atexit(loopback_stop_all);
     RUN(test_framing_every_split);
     RUN(test_head_has_no_body);
     RUN(test_head_limits);
@@ -1207,6 +1225,7 @@ int main(void) {
     RUN(test_no_resend_after_timeout_or_bytes);
     RUN(test_receiver_stop);
     RUN(test_deadline_dripping_server);
+    RUN(test_request_timeout_cuts_deadline);
     RUN(test_buffer_wiped);
     RUN(test_posix_list_one_connection);
     RUN(test_posix_hostile_close_after_create);

@@ -11,7 +11,8 @@
  * (PRECONFIGURED_TAPIF: the port opens /dev/net/tun and attaches, no
  * ifconfig). 198.51.100.0/24 is TEST-NET-2 (RFC 5737), and nothing in the
  * namespace routes anywhere else: no byte leaves it. Servers started with
- * emb_spawn run in the namespace; emb_net_down stops them by PID and
+ * loopback_spawn (tests/loopback.h) run in the namespace; emb_net_down
+ * stops them by PID and
  * deletes the namespace (also from atexit and on SIGINT/SIGTERM/SIGHUP;
  * children get PR_SET_PDEATHSIG). Linux, root.
  *
@@ -40,17 +41,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../loopback.h"
+
 #include "lwip/tcpip.h"
 #include "lwip/netif.h"
 #include "netif/tapif.h"
 
-#define EMB_HOST_IP  "198.51.100.1" /* the namespace's kernel side of the TAP */
-#define EMB_LWIP_IP  "198.51.100.2" /* lwIP's netif */
-#define EMB_MAX_KIDS 8
+#define EMB_HOST_IP "198.51.100.1" /* the namespace's kernel side of the TAP */
+#define EMB_LWIP_IP "198.51.100.2" /* lwIP's netif */
 
 static char emb_ns[32], emb_tap[16];
 static int emb_ns_made;
-static volatile pid_t emb_kids[EMB_MAX_KIDS];
 /* Padded: liblwip0's build options need not match the lwipopts.h Debian ships
    (its pool pbufs are sized for TCP_MSS 536 while the header says 1460), so
    the library may see a larger struct netif than this file does. */
@@ -82,26 +83,9 @@ static const char *emb_net_why(void) {
     return NULL;
 }
 
-static void emb_stop(pid_t pid) {
-    int i, status;
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (i = 0; i < 200; i++) { /* 2 s, then SIGKILL */
-        if (waitpid(pid, &status, WNOHANG) == pid) return;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-}
-
 /* Stops every child and deletes the namespace's name; idempotent. */
 static void emb_net_down(void) {
-    int i;
-    for (i = 0; i < EMB_MAX_KIDS; i++) {
-        pid_t p = emb_kids[i];
-        emb_kids[i] = 0;
-        emb_stop(p);
-    }
+    loopback_stop_all();
     if (emb_ns_made) {
         emb_ns_made = 0;
         /* the TAP device stays attached to lwIP (deleting it under the
@@ -112,9 +96,7 @@ static void emb_net_down(void) {
 }
 
 static void emb_on_signal(int sig) {
-    int i;
-    for (i = 0; i < EMB_MAX_KIDS; i++)
-        if (emb_kids[i] > 0) kill(emb_kids[i], SIGKILL);
+    loopback_kill_all();
     if (emb_ns_made) {
         char path[64];
         snprintf(path, sizeof path, "/run/netns/%s", emb_ns);
@@ -178,65 +160,6 @@ static int emb_net_up(char *why, size_t why_size) {
     netif_set_up(&emb_netif);
     UNLOCK_TCPIP_CORE();
     return 0;
-}
-
-static void emb_track(pid_t pid) {
-    int i;
-    for (i = 0; i < EMB_MAX_KIDS; i++)
-        if (emb_kids[i] == 0) {
-            emb_kids[i] = pid;
-            return;
-        }
-}
-
-/* Starts argv in the namespace (stdout and stderr to errlog); the PID or -1. */
-static pid_t emb_spawn_quiet(char *const argv[], const char *errlog) {
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        int fd = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    emb_track(pid);
-    return pid;
-}
-
-/* Starts argv (a server that prints "PORT <n>" once it listens) in the
-   namespace; its port to *port. The PID, or -1. stderr goes to errlog. */
-static pid_t emb_spawn(char *const argv[], unsigned *port, const char *errlog) {
-    int out[2];
-    char line[64];
-    size_t n = 0;
-    pid_t pid;
-    if (pipe(out) != 0) return -1;
-    pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        int fd = open(errlog ? errlog : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(out[1], 1);
-        if (fd >= 0) dup2(fd, 2);
-        close(out[0]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    emb_track(pid);
-    close(out[1]);
-    while (n + 1 < sizeof line) { /* "PORT <n>\n" */
-        ssize_t k = read(out[0], line + n, 1);
-        if (k <= 0 || line[n] == '\n') break;
-        n++;
-    }
-    line[n] = '\0';
-    close(out[0]);
-    if (sscanf(line, "PORT %u", port) != 1) {
-        emb_stop(pid);
-        return -1;
-    }
-    return pid;
 }
 
 #endif

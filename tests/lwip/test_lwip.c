@@ -38,6 +38,7 @@
 
 #include "lwip/sockets.h"
 #include "netns.h"
+#include "../cases.h"
 
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/entropy.h"
@@ -57,37 +58,11 @@
 
 /* ---- harness ---- */
 
-static int checks, failures, cases_run, cases_failed, case_failures0;
-static const char *case_mode = "", *case_title = "";
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s: %s: ", __FILE__, __LINE__, case_title, #cond);                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
-
+/* CHECK and the case lines: tests/cases.h. A case's lead is its mode. */
 static void case_open(const char *mode, const char *title) {
-    case_mode = mode;
-    case_title = title;
-    case_failures0 = failures;
-}
-
-static void case_close(const char *fmt, ...) {
-    char outcome[160];
-    va_list ap;
-    int ok = failures == case_failures0;
-    va_start(ap, fmt);
-    vsnprintf(outcome, sizeof outcome, fmt, ap);
-    va_end(ap);
-    cases_run++;
-    if (!ok) cases_failed++;
-    printf("case %-4s | %-62s | %-40s | %s\n", case_mode, case_title, outcome, ok ? "ok" : "FAIL");
-    fflush(stdout);
+    char lead[8];
+    snprintf(lead, sizeof lead, "%-4s", mode);
+    case_begin(lead, title);
 }
 
 static double now_s(void) {
@@ -238,7 +213,7 @@ static int start_front_to(const char *host, const char *leaf, const char *up_hos
     snprintf(cert, sizeof cert, TLS_DIR "/%s.pem", leaf);
     snprintf(key, sizeof key, TLS_DIR "/%s.key", leaf);
     snprintf(up, sizeof up, "%u", up_port);
-    return emb_spawn(argv, port, "build/lwip-front.log") > 0 ? 0 : -1;
+    return loopback_spawn(argv, port, "build/lwip-front.log") > 0 ? 0 : -1;
 }
 
 static int start_front(const char *host, const char *leaf, unsigned *port) {
@@ -247,27 +222,14 @@ static int start_front(const char *host, const char *leaf, unsigned *port) {
 
 /* tests/hostile_http.py (loopback only) on the namespace's 127.0.0.1, and a
    TLS front to it on the TAP address: keep-alive connections the server
-   closes. Its port comes through a file, not stdout. */
+   closes. */
 static unsigned hostile_port, hostile_front_port;
 
 static int start_hostile(void) {
-    char *argv[] = {"python3",     "tests/hostile_http.py",   "--host",        "127.0.0.1",
-                    "--port-file", "build/lwip-hostile.port", "--max-seconds", "600",
-                    NULL};
-    int i;
-    FILE *f;
-    remove("build/lwip-hostile.port");
-    (void)emb_spawn_quiet(argv, "build/lwip-hostile.log");
-    for (i = 0; i < 100 && hostile_port == 0; i++) {
-        usleep(50000);
-        if ((f = fopen("build/lwip-hostile.port", "r")) != NULL) {
-            if (fscanf(f, "%u", &hostile_port) != 1) hostile_port = 0;
-            fclose(f);
-        }
-    }
-    return hostile_port
-               ? start_front_to(EMB_HOST_IP, "good", "127.0.0.1", hostile_port, &hostile_front_port)
-               : -1;
+    char *argv[] = {
+        "python3", "tests/hostile_http.py", "--host", "127.0.0.1", "--max-seconds", "600", NULL};
+    if (loopback_spawn(argv, &hostile_port, "build/lwip-hostile.log") == 0) return -1;
+    return start_front_to(EMB_HOST_IP, "good", "127.0.0.1", hostile_port, &hostile_front_port);
 }
 
 /* hostile_http.py's counter (connections, requests, creates), read over
@@ -767,6 +729,8 @@ int main(void) {
     const char *no = emb_net_why();
     cbk_mbedtls_socket sock;
     size_t heap0;
+    case_title_width = 62;
+    case_outcome_width = 40;
     if (!no && system("command -v openssl >/dev/null 2>&1") != 0) no = "openssl not found";
     if (no) {
         printf("SKIP: %s\n", no);
@@ -780,7 +744,7 @@ int main(void) {
         char *argv[] = {"python3", "tests/mock_api.py", "--host", EMB_HOST_IP,     "--secret",
                         SECRET,    "--max-seconds",     "600",    "--last-cursor", "empty",
                         NULL};
-        if (emb_spawn(argv, &mock_port, "build/lwip-mock.log") < 0) {
+        if (loopback_spawn(argv, &mock_port, "build/lwip-mock.log") == 0) {
             printf("could not start tests/mock_api.py\n0 passed, 1 failed\n");
             return 1;
         }
