@@ -351,15 +351,38 @@ static void raw_drip(int c) {
     }
 }
 
-/* The forked server: for each connection reads the request head, answers
-   "/raw/<case>/<split>" with cans[case], one byte per write when split;
-   "/drip" with raw_drip. */
+/* Writes w to c, one byte per write when split. */
+static void raw_write(int c, const char *w, int split) {
+    struct timespec ts = {0, 300000};
+    if (!split) {
+        send(c, w, strlen(w), 0);
+        return;
+    }
+    for (; *w != '\0'; w++) {
+        send(c, w, 1, 0);
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Answers one request head: "/raw/<case>/<split>" with cans[case] (see
+   raw_write), "/drip" with raw_drip, anything else with nothing. */
+static void raw_answer(int c, const char *req) {
+    const char *p = strstr(req, "/raw/");
+    int which = 0, split = 0;
+    if (strncmp(req, "GET /drip ", 10) == 0)
+        raw_drip(c);
+    else if (p != NULL && sscanf(p, "/raw/%d/%d", &which, &split) == 2 && which >= 0 &&
+             which < CANS)
+        raw_write(c, cans[which].wire, split);
+}
+
+/* The forked server: for each connection reads the request head, answers it
+   (raw_answer), then closes its side and drains. */
 static void raw_server(int lfd) {
     for (;;) {
         char req[8192];
         size_t n = 0;
-        int c = accept(lfd, NULL, NULL), which = 0, split = 0;
-        const char *w, *p;
+        int c = accept(lfd, NULL, NULL);
         if (c < 0) continue;
         while (n < sizeof req - 1) {
             ssize_t k = recv(c, req + n, sizeof req - 1 - n, 0);
@@ -369,22 +392,7 @@ static void raw_server(int lfd) {
             if (strstr(req, "\r\n\r\n") != NULL) break;
         }
         req[n] = '\0';
-        p = strstr(req, "/raw/");
-        if (strncmp(req, "GET /drip ", 10) == 0) {
-            raw_drip(c);
-        } else if (p != NULL && sscanf(p, "/raw/%d/%d", &which, &split) == 2 && which >= 0 &&
-                   which < CANS) {
-            w = cans[which].wire;
-            if (split) {
-                struct timespec ts = {0, 300000};
-                for (; *w != '\0'; w++) {
-                    send(c, w, 1, 0);
-                    nanosleep(&ts, NULL);
-                }
-            } else {
-                send(c, w, strlen(w), 0);
-            }
-        }
+        raw_answer(c, req);
         shutdown(c, SHUT_WR);
         while (recv(c, req, sizeof req, 0) > 0) {
         }
