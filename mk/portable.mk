@@ -16,7 +16,9 @@
 #   make test-qemu-be      the same on big-endian s390x under qemu-user
 #   make test-qemu-m3      the same on Cortex-M3 under qemu-system-arm (mps2-an385)
 #   make test-embedded     tests/test_embedded.c on the host (ASan+UBSan)
-#   make size              the size and stack report (build/size/report.txt)
+#   make size              the size and stack report (build/size/report.txt) and the
+#                          published figures, docs/size.md (committed; `make lint`
+#                          fails when it is stale: mk/lint.mk)
 #
 # Packages (Debian 12): gcc-arm-none-eabi libnewlib-arm-none-eabi
 # gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-user
@@ -57,4 +59,4 @@ test-embedded:
 	@$(PORTABLE_RUN) embedded
 
 size:
-	@$(PORTABLE_PYTHON) tools/size_report.py --out $(PORTABLE_BUILD)/size
+	@$(PORTABLE_PYTHON) tools/size_report.py --out $(PORTABLE_BUILD)/size --md docs/size.md
