@@ -86,6 +86,8 @@ if [ -f tests/conformance/run.sh ]; then
     fi
 fi
 
+# size options (mk/size.mk): the library without its texts
+run "CBK_TOKEN_NO_MESSAGES: same results and codes, no texts" make --no-print-directory test-nomsg
 run "portable: matrix, nolibc, cross, -m32, s390x, Cortex-M3, examples/embedded" \
     make -s --no-print-directory portable
 
