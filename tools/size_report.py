@@ -865,8 +865,8 @@ def link_app(t, out, tag, lib_obj, app):
         # as the default scripts gather small constants into .sdata on rv32
         m = re.match(r"^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)"
                      r"\s+[0-9a-f]+\s+([A-Za-z]*)\s", line)
-        if not m or "A" not in m.group(4):
-            continue
+        if not m or "A" not in m.group(4) or not kind_of(m.group(1)):
+            continue  # not allocated, or the script's own (.persistent, .noinit fill)
         flags = m.group(4)
         kind = ("text" if "X" in flags else "bss" if m.group(2) == "NOBITS" else
                 "data" if "W" in flags else "rodata")
