@@ -21,7 +21,10 @@
  *
  *   C99, and clean as C++. No heap, no globals, no static mutable state, no
  *   floating point, no recursion, no stdio. Needs <stddef.h>, <stdint.h>
- *   and, in the implementation only, memcpy/memset/strlen (replaceable).
+ *   and, in the implementation only, memcpy/memset/strlen (replaceable)
+ *   and, in hosted POSIX or Windows builds, a sleep and a clock for the
+ *   retries (poll/gettimeofday, Sleep/GetTickCount64; replaceable, or off
+ *   with CBK_NO_DEFAULT_TIME: see RETRIES).
  *
  * QUICK START
  *   #include <stdio.h>
@@ -70,10 +73,15 @@
  *     operation needs: the request (URL, header array, body, the
  *     "Bearer <secret>" value) and the response's decoding state (the
  *     current token's strings). CBK_WORK_MIN (1024) bytes run every
- *     operation with typical ids (about 30 bytes), a secret of up to 128
- *     bytes, and tokens whose name, description and meta together stay
- *     under about 400 bytes. A value that does not fit gives
- *     CBK_ERR_BUFFER_TOO_SMALL: never a truncation, never an overflow.
+ *     operation with typical ids (about 30 bytes) and a secret of up to
+ *     128 bytes; tokens whose name, description and meta together stay
+ *     under about 400 bytes arrive whole. A list delivers every token
+ *     whatever its fields hold (another client may have written them): a
+ *     name or description that does not fit is cut at a UTF-8 boundary, a
+ *     meta left out, and cbk_token.truncated says which. Anything else that
+ *     does not fit (a request, an id, a cursor, a created secret) gives
+ *     CBK_ERR_BUFFER_TOO_SMALL: never a silent truncation, never an
+ *     overflow.
  *     cbk_token_list_all also keeps its cursor there (CBK_CURSOR_MAX bytes).
  *   - Lifetimes. The secret, the options' strings and header array, and the
  *     work buffer must outlive the client's use: they are referenced, not
@@ -82,12 +90,18 @@
  *     chunk and are valid only during the callback: copy what you keep.
  *     A request from a *_prepare call is valid until cbk_client_finish or
  *     cbk_client_abort.
- *   - Outputs are always NUL-terminated and never partial: on failure an id
- *     or cursor output is "" and a cbk_token_created is zeroed.
+ *   - Outputs are always NUL-terminated and never partial: on every
+ *     failure, argument errors included (they are reset before anything is
+ *     checked), an id or cursor output is "" and a cbk_token_created is
+ *     zeroed.
  *   - Secrets. The Authorization value is wiped from the work buffer when
- *     an operation ends; after a create, the work buffer bytes that held the
- *     new token's secret are wiped too, so it exists only in your
- *     cbk_token_created. No error field ever contains the client's secret.
+ *     an operation ends (also when a blocking call finds no send callback,
+ *     and when a prepared request is dropped for another operation); after
+ *     a create, the work buffer bytes that held the new token's secret are
+ *     wiped too, so it exists only in your cbk_token_created. No error
+ *     field ever contains the client's secret (see DIFFERENCES for pieces
+ *     of it). Token data (names, cursors) is delivered as the server sent
+ *     it: a program that prints it masks what it must.
  *
  * THE TRANSPORT CONTRACT
  *   int send(void *ctx, const cbk_request *req, cbk_response *res);
@@ -178,6 +192,8 @@
  *   API's error code and message, decoded by the official SDK's rules (for
  *   failures without a response, code is the cbk_result_str() name and
  *   message says what went wrong). Codes are only ever appended.
+   cbk_client_http_status(c) is the status of the last response received,
+   kept on success too (what a verbose log prints).
  *
  * RETRIES
  *   On 429, 500, 502, 503 and 504 and on transport failures, up to
@@ -187,7 +203,22 @@
  *   only where the server cannot have acted: 429, 503, CBK_SEND_NOT_SENT.
  *   A transport failure flagged CBK_SEND_FINAL is never retried.
  *   Nothing is retried once a token reached your callback. The blocking
- *   functions wait with opts.sleep_ms; without one they do not retry.
+ *   functions wait with opts.sleep_ms. Without one (opts NULL, or
+ *   sleep_ms NULL) a hosted build waits with its default sleep: poll() on
+ *   POSIX, Sleep() on Windows, or CBK_SLEEP_MS(ms) where you define it;
+ *   so the QUICK START retries as the SDK does. Builds without one
+ *   (CBK_TOKEN_NO_LIBC, freestanding, CBK_NO_DEFAULT_TIME, other systems)
+ *   do not retry unless you set opts.sleep_ms: do so on a device.
+ *   opts.timeout_ms bounds a whole blocking operation (every attempt and
+ *   wait; all the pages of cbk_token_list_all): no wait or attempt starts
+ *   that would end after it, the transport is told the time left in
+ *   cbk_request.timeout_ms, and a body still arriving then is cut off
+ *   (CBK_ERR_TRANSPORT, message "... deadline ..."); when retries stop for
+ *   it, the last attempt's error is returned. Its clock is opts.now_ms,
+ *   else the default one (CLOCK_MONOTONIC where the including file made it
+ *   visible, else gettimeofday(), GetTickCount64() on Windows Vista and
+ *   later, or CBK_NOW_MS()); without a clock timeout_ms is not enforced.
+ *   The sans-I/O halves run no deadline: their caller owns the clock.
  *
  * DIFFERENCES FROM THE NODE SDK (on purpose; tests/conformance checks each)
  *   - Ids are percent-encoded as one path segment ("." and ".." refused);
@@ -201,8 +232,36 @@
  *   - "HTTP Error: <reason>" uses the status's IANA reason phrase; the SDK
  *     uses the phrase the server sent.
  *   - Error text is cut to cbk_error's 255/63 bytes at a UTF-8 boundary,
- *     and the client's secret in it is masked with '*'.
+ *     and the client's secret in it is masked with '*': every run of 8 or
+ *     more of its bytes wherever it stands, the whole secret if shorter, a
+ *     start of it where a field was cut, and a secret split between the
+ *     end of one field and the start of the other (message/code, either
+ *     order). A shorter piece standing alone is left as it is.
+ *   - A U+0000 in error text is shown as U+2400 (SYMBOL FOR NULL), so the
+ *     C string goes on past it; the SDK's string holds U+0000.
+ *   - A number as error message or code (or in an array there) is shown
+ *     as JavaScript shows it when it has at most 15 significant digits
+ *     and lies inside the normal double range (exact without floating
+ *     point); otherwise its own digits in JavaScript's layout, where
+ *     JavaScript rounds to a double first (98765432109876543210 is shown
+ *     so, JavaScript shows 98765432109876540000); beyond 1e309 it is
+ *     Infinity, below 1e-324 zero (falsy), as there.
+ *   - An error body is read leniently (it is a diagnostic): invalid UTF-8
+ *     becomes U+FFFD as TextDecoder makes it, a lone surrogate escape
+ *     U+FFFD (the SDK keeps the lone UTF-16 unit, which UTF-8 output shows
+ *     as U+FFFD), nesting past CBK_JSON_MAX_DEPTH is read past; anything
+ *     JSON.parse refuses still gives GENERIC_ERROR. Brackets past that
+ *     depth are counted, not matched, so "[{]}" there passes where
+ *     JSON.parse fails.
  *   - take 0 and an empty cursor mean "not set" and are not sent.
+ *   - opts.timeout_ms is one deadline for the whole operation (attempts
+ *     and waits); the SDK's timeout is per attempt, and its retryTimeout
+ *     says whether a timed-out attempt is retried (here a transport's own
+ *     timeout is a transport failure, retried as any).
+ *   - A token's name or description too long for the work buffer is cut
+ *     at a UTF-8 boundary, a meta too long is left out (NULL), and
+ *     cbk_token.truncated says which; the SDK, with all the memory it
+ *     wants, has them whole.
  *
  * CONFIGURATION (all optional; define before including)
  *   In every file that includes the header (they change declarations or
@@ -227,6 +286,11 @@
  *                         default 128 (the work buffer must be larger).
  *   CBK_RETRY_AFTER_MAX_MS  the longest Retry-After wait honoured; default
  *                         60000 (a longer one is waited this long).
+ *   CBK_SLEEP_MS(ms), CBK_NOW_MS()  the default sleep and millisecond clock
+ *                         used when the options give none (see RETRIES).
+ *   CBK_NO_DEFAULT_TIME   no default sleep or clock (then set
+ *                         opts.sleep_ms to retry); also implied by
+ *                         CBK_TOKEN_NO_LIBC and freestanding builds.
  *   Constants (not settings): CBK_WORK_MIN (1024), CBK_SEND_NOT_SENT
  *   (0x4000), CBK_SEND_FINAL (0x2000), CBK_SEND_CODE_MAX (0x1FFF), the
  *   macro CBK_SEND_CODE(rc), CBK_JSON_TRUNCATE and CBK_JSON_LINES
@@ -294,6 +358,10 @@
 #ifndef CBK_JSON_MAX_DEPTH
 #define CBK_JSON_MAX_DEPTH 32
 #endif
+#ifndef CBK_LIST_MAX_PAGES
+/* cbk_token_list_all's page limit when the options set none. */
+#define CBK_LIST_MAX_PAGES 1000u
+#endif
 
 /* The smallest work buffer that runs every operation with typical ids
    (about 30 bytes), a secret of up to 128 bytes, and tokens whose name,
@@ -325,7 +393,8 @@ typedef enum cbk_result {
        in text to send, a bad option value. Nothing was sent. */
     CBK_ERR_INVALID_ARGUMENT,
     /* The work buffer or an output buffer cannot hold a value. Never a
-       silent truncation. */
+       silent truncation (a list token's long name, description or meta
+       is cut or left out, and flagged in cbk_token.truncated). */
     CBK_ERR_BUFFER_TOO_SMALL,
     /* The send callback failed: connect, TLS, timeout, reset, or a response
        that ended before its body was complete at the transport level. */
@@ -353,8 +422,13 @@ CBKDEF const char *cbk_result_str(cbk_result r);
      "CONTENT_TOO_LARGE" for 413).
    - any other failure: code is the cbk_result_str() name (e.g.
      "CBK_ERR_PARSE") and message says what went wrong in words.
-   message and code are always NUL-terminated; over-long server text is cut
-   at a UTF-8 boundary. The client's secret never appears in them. */
+   A non-string message or code is shown as JavaScript's String() makes it
+   (1e3 as "1000", [1,[2,null]] as "1,2,", {} as "[object Object]"); a
+   falsy one (0, "", false, null) falls back as in the SDK.
+   message and code are always NUL-terminated valid UTF-8; over-long server
+   text is cut at a UTF-8 boundary, a U+0000 in it is shown as U+2400,
+   invalid UTF-8 as U+FFFD. The client's secret never appears in them (see
+   DIFFERENCES for how pieces of it are found). */
 typedef struct cbk_error {
     int http_status;    /* 0 when no response arrived */
     int transport_code; /* what the send callback returned, 0 if it succeeded */
@@ -407,7 +481,9 @@ typedef int (*cbk_json_fn)(void *user, cbk_json *json, const cbk_json_token *tok
 
 /* Flags for cbk_json_init.
    CBK_JSON_TRUNCATE: a string longer than the buffer is cut at a UTF-8
-   boundary (token.truncated = 1) instead of failing.
+   boundary (token.truncated = 1) instead of failing; a captured value
+   that does not fit comes as a RAW token holding only its first byte
+   (which tells its type), with truncated = 1.
    CBK_JSON_LINES: JSON Lines: one value per line, blank lines skipped, a
    value may not span lines. */
 #define CBK_JSON_TRUNCATE 1u
@@ -441,12 +517,15 @@ struct cbk_json {
     uint8_t joined;   /* the current token is being joined in buf */
     uint8_t skipping; /* 1: skip a value; 2: capture it; 3: skip the rest of a container */
     uint8_t truncated;
-    uint8_t seen;                                      /* any value byte seen (CBK_JSON_LINES) */
-    uint8_t result;                                    /* sticky cbk_result after a failure */
-    uint8_t nul;                                       /* the current string holds \u0000 */
-    uint8_t num_ok;                                    /* num is the current number's value */
-    int64_t num;                                       /* (of a plain integer of <= 18 digits) */
-    uint8_t stopped;                                   /* a callback's nonzero ended it */
+    uint8_t seen;     /* any value byte seen (CBK_JSON_LINES) */
+    uint8_t result;   /* sticky cbk_result after a failure */
+    uint8_t nul;      /* the current string holds \u0000 */
+    uint8_t num_ok;   /* num is the current number's value */
+    int64_t num;      /* (of a plain integer of <= 18 digits) */
+    uint8_t stopped;  /* a callback's nonzero ended it */
+    uint8_t cap_over; /* CBK_JSON_TRUNCATE: the captured value does not fit */
+    char cap_first;   /* the captured value's first byte */
+    unsigned deep;    /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
     unsigned char stack[(CBK_JSON_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 };
 
@@ -549,6 +628,10 @@ typedef struct cbk_request {
        the response arrived. 0 (a create, a cbk_fetch POST): never re-send
        it once any of its bytes may have reached the server. */
     int idempotent;
+    /* 0: no deadline. Else the milliseconds left of the operation's
+       opts.timeout_ms when the request was handed over: a transport should
+       give up by then (and return a failure without CBK_SEND_FINAL). */
+    unsigned timeout_ms;
 } cbk_request;
 
 struct cbk_client;
@@ -592,19 +675,52 @@ typedef int (*cbk_send_fn)(void *ctx, const cbk_request *req, cbk_response *res)
 
 typedef struct cbk_client_options {
     const char *base_url;       /* NULL: "https://api.chatbotkit.com" */
-    const char *run_as_user_id; /* NULL, or sent as X-RunAs-User-Id */
-    const char *timezone;       /* NULL, or sent as X-Timezone */
+    const char *run_as_user_id; /* NULL or "": not sent; else X-RunAs-User-Id */
+    const char *timezone;       /* NULL or "": not sent; else X-Timezone */
     const cbk_header *headers;  /* extra headers on every request */
     size_t header_count;
-    unsigned retries;                         /* default 3 */
-    unsigned retry_delay_ms;                  /* default 250, doubled each retry */
-    void (*sleep_ms)(void *ctx, unsigned ms); /* NULL: no retries */
-    void *sleep_ctx;
+    unsigned retries;        /* default 3 */
+    unsigned retry_delay_ms; /* default 250, doubled each retry */
+    /* How the blocking functions wait between attempts. NULL: the default
+       sleep of a hosted POSIX or Windows build (see RETRIES), or, where
+       there is none (CBK_TOKEN_NO_LIBC, freestanding), no retries. */
+    void (*sleep_ms)(void *ctx, unsigned ms);
+    void *sleep_ctx; /* given to sleep_ms and now_ms */
+    /* NULL or "": not sent; else X-RunAs-Child-User-Email (the SDK's
+       runAsChildUserEmail) */
+    const char *run_as_child_user_email;
+    /* 0: none. A deadline for a whole blocking operation, attempts and
+       waits together (cbk_token_list_all: all its pages): no wait or
+       attempt starts that would end after it, the transport is told the
+       time left (cbk_request.timeout_ms), and a response still arriving
+       then is cut off with CBK_ERR_TRANSPORT. What a watchdog needs; see
+       RETRIES. */
+    unsigned timeout_ms;
+    /* A clock in milliseconds for timeout_ms (monotonic, any origin),
+       called with sleep_ctx. NULL: the default clock of a hosted build;
+       without one, timeout_ms is not enforced. */
+    uint64_t (*now_ms)(void *ctx);
 } cbk_client_options;
 
 /* Fills o with the defaults above. */
 CBKDEF void cbk_client_options_init(cbk_client_options *o);
 
+/* Bits of cbk_token.nul and cbk_token.truncated: which field. */
+#define CBK_FIELD_ID          1u
+#define CBK_FIELD_NAME        2u
+#define CBK_FIELD_DESCRIPTION 4u
+#define CBK_FIELD_META        8u
+
+/* A token as a list delivers it. The strings are NUL-terminated; each also
+   has its length in bytes, which is what counts when the field holds
+   U+0000 (a \u0000 in the JSON: the C string then ends early, and the
+   field's bit is set in `nul`). Data that another client wrote is
+   delivered whatever its size: a name or description that does not fit
+   the work buffer is cut at a UTF-8 boundary, a meta that does not fit is
+   left out (NULL: cut JSON is not JSON), and the field's bit is set in
+   `truncated` (list again with a larger work buffer for the whole value).
+   The id is never cut: an id that does not fit fails the list with
+   CBK_ERR_BUFFER_TOO_SMALL. */
 typedef struct cbk_token {
     const char *id;          /* never NULL */
     const char *name;        /* NULL when absent or null */
@@ -612,7 +728,10 @@ typedef struct cbk_token {
     const char *meta;        /* the raw JSON object text, NULL when absent */
     int64_t created_at;      /* ms since the epoch */
     int64_t updated_at;
-} cbk_token; /* valid only during the callback */
+    size_t id_len, name_len, description_len, meta_len; /* bytes; 0 when NULL */
+    unsigned nul;       /* CBK_FIELD_* bits: the field holds U+0000 */
+    unsigned truncated; /* CBK_FIELD_* bits: the field was cut or left out */
+} cbk_token;            /* valid only during the callback */
 
 /* Called for each token. Return 0 to go on, nonzero to stop
    (the operation then returns CBK_ERR_CANCELLED). */
@@ -638,6 +757,9 @@ typedef struct cbk_token_list_options {
     int take;           /* 0: the server's default */
     const cbk_kv *meta; /* sent as meta.KEY=VALUE */
     size_t meta_count;
+    /* cbk_token_list_all only: the most pages it reads; 0 means
+       CBK_LIST_MAX_PAGES (1000). */
+    unsigned max_pages;
 } cbk_token_list_options;
 
 typedef struct cbk_token_fields { /* create/update body; NULL fields omitted */
@@ -663,6 +785,15 @@ typedef struct cbk_fetch_options {
     size_t json_len;
     const cbk_file *file; /* multipart/form-data, field "file" */
     int stream;           /* 1: Accept: application/jsonl, one line per callback */
+    /* A raw body sent as application/octet-stream (the SDK's buffer);
+       NULL: none. At most one of json, body and file. */
+    const void *body;
+    size_t body_len;
+    /* Headers for this request only, after the client's: one with the
+       name (in any case) of a header already set replaces its value, as
+       the SDK's per-request headers do. Checked as the client's are. */
+    const cbk_header *headers;
+    size_t header_count;
 } cbk_fetch_options;
 
 /* A decoded token in flight (private). */
@@ -672,6 +803,7 @@ typedef struct cbk__item {
     int field;      /* the field whose value comes next */
     int deferred;   /* a cbk_result held until the stream line's type is known */
     int type_state; /* stream lines: 0 no type yet, 1 "item", 2 other */
+    int pending;    /* a stream item waits for its line to prove whole */
 } cbk__item;
 
 /* The client. A complete type you allocate; all fields are private. */
@@ -723,9 +855,17 @@ typedef struct cbk_client {
     int field;              /* the top-level field whose value comes next */
     int flags;              /* what the top level held */
     size_t page_items;
-    size_t mark;     /* decoding region bytes kept before the current token */
-    size_t line_len; /* cbk_fetch streaming: bytes of the line so far */
-    int bom;         /* bytes of a UTF-8 byte order mark skipped (3: done) */
+    size_t mark;      /* decoding region bytes kept before the current token */
+    size_t line_len;  /* cbk_fetch streaming: bytes of the line so far */
+    int bom;          /* bytes of a UTF-8 byte order mark skipped (3: done) */
+    int last_status;  /* cbk_client_http_status: kept across the attempts */
+    int has_deadline; /* a blocking operation's opts.timeout_ms runs */
+    uint64_t deadline;
+    /* an error body's message (bit 0) and code (bit 1): */
+    unsigned char err_set;   /* a truthy value was given */
+    unsigned char err_cut;   /* the text was cut at the field's end */
+    unsigned char err_arr;   /* inside the value's array */
+    unsigned char err_first; /* the next array element is its array's first */
 } cbk_client;
 
 /* Sets up a client. secret: the API secret (NULL or "" sends no
@@ -744,6 +884,14 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
 /* Details of the client's last failure (zeroed on success). Never NULL for
    a non-NULL client. */
 CBKDEF const cbk_error *cbk_client_error(const cbk_client *c);
+
+/* The HTTP status of the last response the client received, success or
+   not: during an operation the current one's (the latest attempt that got
+   a status), after it the last operation's. 0 when no response arrived in
+   the current or last operation (nothing sent, a transport failure on
+   every attempt, an argument error) and for a NULL client. Unlike
+   cbk_client_error()->http_status it is kept on success too (e.g. 201). */
+CBKDEF int cbk_client_http_status(const cbk_client *c);
 
 /* ---------------------------------------------------------------------------
  * Partner user token operations
@@ -770,8 +918,11 @@ CBKDEF const cbk_error *cbk_client_error(const cbk_client *c);
                                empty, "." or "..", order not "asc"/"desc",
                                take < 0, text not valid UTF-8; nothing sent
      CBK_ERR_BUFFER_TOO_SMALL  next_cursor_size 0; the work buffer cannot
-                               hold the request or a token's strings; the
-                               cursor does not fit in next_cursor
+                               hold the request, a token's id, its keys and
+                               timestamps, or the cursor; the cursor does
+                               not fit in next_cursor (a long name,
+                               description or meta is cut or left out
+                               instead: see cbk_token)
      CBK_ERR_TRANSPORT, CBK_ERR_HTTP  see cbk_client_error()
      CBK_ERR_PARSE             the body is not {"items":[...],"cursor":...}
                                with valid items
@@ -783,10 +934,16 @@ CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
                                  void *user, char *next_cursor, size_t next_cursor_size);
 
 /* Every token after opts->cursor in one response, sent as JSON Lines
-   (Accept: application/jsonl); each reaches on_token as its line arrives,
-   so memory use does not grow with the number of tokens. Lines whose type
-   is not "item" are skipped. Results as for cbk_token_list (a line that
-   is not valid JSON gives CBK_ERR_PARSE).
+   (Accept: application/jsonl); each reaches on_token as soon as its line's
+   newline arrives (or the body ends), so memory use does not grow with the
+   number of tokens. Lines without a string "type" of "item" are skipped:
+   another type, no type, a type that is not a string, a line that is not
+   an object (the SDK yields them; its users filter on type). Blank lines
+   are skipped. Results as for cbk_token_list; a line that is not one JSON
+   value as a whole (bytes after the value, two values, values parted by a
+   bare CR) gives CBK_ERR_PARSE and hands nothing over from that line, as
+   the SDK's JSON.parse of the line throws before it yields; an item line
+   whose "data" is not a valid token fails the same way.
    A failure after a token reached on_token is not retried: the tokens seen
    so far stand, and the caller decides whether to list again. */
 CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
@@ -795,8 +952,13 @@ CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
 
 /* Every page: calls cbk_token_list page after page, following cursors,
    until the server returns an empty page, an empty cursor, or the cursor
-   it was given. opts->cursor, if set, is where it starts; the other
-   options apply to every page. The cursor is kept in the first
+   it was given (CBK_OK). opts->cursor, if set, is where it starts; the
+   other options apply to every page. It is bounded against a server whose
+   cursors never end: a cursor that an earlier page already gave (a cycle
+   A, B, A, ...; found within twice the cycle's length in pages, by
+   comparing 64-bit hashes) ends it with CBK_ERR_PARSE, and so does a
+   cursor still offered after opts->max_pages pages (0: CBK_LIST_MAX_PAGES,
+   1000); the tokens of the pages read stand. The cursor is kept in the first
    CBK_CURSOR_MAX bytes of the work buffer, so the work buffer must be
    larger than that plus one page's needs. Results as for cbk_token_list,
    plus CBK_ERR_BUFFER_TOO_SMALL when a cursor is CBK_CURSOR_MAX bytes or
@@ -846,10 +1008,14 @@ CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const cha
    stream = 1 one JSON line per call (without its line end; blank lines
    skipped; a line must fit in the work buffer). Any other status is
    decoded into cbk_error and gives CBK_ERR_HTTP without calling on_body.
+   opts->body sends raw bytes as application/octet-stream (the SDK's
+   buffer); opts->headers are added for this request, replacing a header
+   of the same name (in any case).
    Results: CBK_OK; CBK_ERR_INVALID_ARGUMENT (path not starting with '/',
    holding a space, control or non-ASCII byte or '#'; a method other than
-   GET/POST, or GET with a body; json and file both set; json that is not
-   one JSON text; a bad file or query); CBK_ERR_BUFFER_TOO_SMALL;
+   GET/POST, or GET with a body; more than one of json, body and file;
+   body_len without body; json that is not one JSON text; a bad file,
+   query or header); CBK_ERR_BUFFER_TOO_SMALL;
    CBK_ERR_TRANSPORT; CBK_ERR_HTTP; CBK_ERR_CANCELLED (on_body returned
    nonzero). A POST is retried only where the server cannot have acted, as
    a create is. */
@@ -992,6 +1158,78 @@ static size_t cbk__strlen(const char *s) {
 #endif
 #endif
 
+/* The default sleep and clock (see RETRIES): CBK_SLEEP_MS(ms) and
+   CBK_NOW_MS() if the user gave them, else those of a hosted POSIX or
+   Windows build, else none. Only functions declared without feature
+   macros are used, since the header is built with -std=c99: poll() and
+   gettimeofday(), or clock_gettime(CLOCK_MONOTONIC) where the including
+   file made it visible. */
+#if !defined(CBK_SLEEP_MS) && !defined(CBK_TOKEN_NO_LIBC) && !defined(CBK_NO_DEFAULT_TIME) &&      \
+    defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#if defined(_WIN32)
+#include <windows.h>
+#define CBK_SLEEP_MS(ms) Sleep((DWORD)(ms))
+#ifndef CBK_NOW_MS
+#if defined(_WIN32_WINNT) && _WIN32_WINNT >= 0x0600
+#define CBK_NOW_MS() ((uint64_t)GetTickCount64())
+#endif
+#endif
+#elif defined(__unix__) || defined(__APPLE__)
+#include <poll.h>
+#include <sys/time.h>
+#include <time.h>
+#define CBK_SLEEP_MS(ms) cbk__poll_sleep(ms)
+/* poll() without descriptors waits; a signal may end it early, then the
+   rest is waited (without a clock, at most 1000 more tries). */
+static void cbk__poll_sleep(unsigned ms) {
+    int tries = 0;
+    while (ms && tries++ < 1000) {
+        int part = ms > 0x7FFFFFFFu ? 0x7FFFFFFF : (int)ms;
+        if (poll(NULL, 0, part) == 0) ms -= (unsigned)part;
+    }
+}
+#ifndef CBK_NOW_MS
+#define CBK_NOW_MS() cbk__clock_ms()
+static uint64_t cbk__clock_ms(void) {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+    {
+        struct timeval tv; /* wall time: a clock step moves the deadline */
+        gettimeofday(&tv, NULL);
+        return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+    }
+}
+#endif
+#endif
+#endif
+
+#ifdef CBK_SLEEP_MS
+static void cbk__sleep_default(void *ctx, unsigned ms) {
+    (void)ctx;
+    CBK_SLEEP_MS(ms);
+}
+#endif
+#ifdef CBK_NOW_MS
+static uint64_t cbk__now_default(void *ctx) {
+    (void)ctx;
+    return (uint64_t)(CBK_NOW_MS());
+}
+#endif
+
+/* Fills in the default sleep and clock where the options give none. */
+static void cbk__default_time(cbk_client_options *o) {
+#ifdef CBK_SLEEP_MS
+    if (!o->sleep_ms) o->sleep_ms = cbk__sleep_default;
+#endif
+#ifdef CBK_NOW_MS
+    if (!o->now_ms) o->now_ms = cbk__now_default;
+#endif
+    (void)o;
+}
+
 /* A wipe the compiler may not drop as a dead store. */
 static void cbk__wipe(void *p, size_t n) {
     volatile unsigned char *v = (volatile unsigned char *)p;
@@ -1031,31 +1269,48 @@ CBKDEF const char *cbk_result_str(cbk_result r) {
     return "CBK_ERR_UNKNOWN";
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one.
-   Overlongs, surrogates and code points past U+10FFFF are refused. */
-static size_t cbk__utf8_seq(const unsigned char *s, size_t n) {
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+/* The continuation bytes a UTF-8 lead byte wants (0: not a lead byte), and
+   the bounds of the first one (overlongs, surrogates and code points past
+   U+10FFFF are refused there). */
+static size_t cbk__utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi) {
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) return 1;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (c == 0xE0) *lo = 0xA0;
+        if (c == 0xED) *hi = 0x9F;
+        return 2;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (c == 0xF0) *lo = 0x90;
+        if (c == 0xF4) *hi = 0x8F;
+        return 3;
+    }
+    return 0;
+}
+
+/* The bytes of the character at s[0..n): *ok = 1 and the length of a valid
+   sequence, or *ok = 0 and the length of the maximal ill-formed subpart
+   (what TextDecoder replaces with one U+FFFD). */
+static size_t cbk__utf8_scan(const unsigned char *s, size_t n, int *ok) {
+    unsigned char lo, hi;
     size_t need, i;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < need + 1) return 0;
-    for (i = 1; i <= need; i++) {
-        if (s[i] < lo || s[i] > hi) return 0;
+    *ok = 1;
+    if (s[0] < 0x80) return 1;
+    need = cbk__utf8_lead(s[0], &lo, &hi);
+    for (i = 1; i <= need && i < n && s[i] >= lo && s[i] <= hi; i++) {
         lo = 0x80;
         hi = 0xBF;
     }
-    return need + 1;
+    if (!need || i <= need) *ok = 0;
+    return i;
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
+static size_t cbk__utf8_seq(const unsigned char *s, size_t n) {
+    int ok;
+    size_t k = cbk__utf8_scan(s, n, &ok);
+    return ok ? k : 0;
 }
 
 static int cbk__utf8_valid(const char *s, size_t n) {
@@ -1086,8 +1341,16 @@ enum {
     CBK__S_KEY,       /* a key (after an object's ',') */
     CBK__S_COLON,
     CBK__S_AFTER, /* ',' or the container's end */
-    CBK__S_DONE   /* only whitespace */
+    CBK__S_DONE,  /* only whitespace */
+    CBK__S_DEEP   /* lenient, past CBK_JSON_MAX_DEPTH: brackets counted, no tokens */
 };
+
+/* A private flag for error bodies, which are diagnostics: the server's
+   message is worth more than strictness there. Bytes of invalid UTF-8 in
+   strings pass (the error fields replace them with U+FFFD), a lone
+   surrogate escape becomes U+FFFD, and nesting past CBK_JSON_MAX_DEPTH is
+   counted instead of refused (its tokens are not delivered). */
+#define CBK__JSON_LENIENT 0x80u
 
 /* The token being read. */
 enum {
@@ -1182,17 +1445,38 @@ static int cbk__json_top_is_object(const cbk_json *j) {
     return (j->stack[d >> 3] >> (d & 7)) & 1;
 }
 
+/* A captured value ended at j->pos: its text joined in buf after the kept
+   bytes, NUL-terminated; or, when it does not fit and CBK_JSON_TRUNCATE
+   is on, only its first byte, marked (cap_over). */
+static cbk_result cbk__json_captured(cbk_json *j, const char **text, size_t *len) {
+    size_t n = (size_t)(j->pos - j->cap);
+    if (j->cap_over || !j->buf || j->buf_size - j->kept - j->cap_len < n + 1) {
+        if (!(j->flags & CBK_JSON_TRUNCATE)) return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+        j->cap_over = 1;
+        *text = &j->cap_first;
+        *len = 1;
+    } else {
+        CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+        *len = j->cap_len + n;
+        if (j->kept + *len + 1 > j->high) j->high = j->kept + *len + 1;
+        j->buf[j->kept + *len] = 0;
+        *text = j->buf + j->kept;
+    }
+    j->cap_len = 0;
+    return CBK_OK;
+}
+
 /* Hands a token to the callback unless a skip or capture hides it. */
 static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const char *text,
                                         size_t len, unsigned depth) {
     cbk_json_token t;
     int rc;
+    if (j->deep) return CBK_OK;
     if (j->skipping) {
         if (j->skipping == 3) {
             if (depth >= j->skip_depth) return CBK_OK;
             j->skipping = 0; /* the skipped container's END: passed on */
         } else {
-            size_t n;
             if (depth > j->skip_depth || type == CBK_JSON_OBJECT_BEGIN ||
                 type == CBK_JSON_ARRAY_BEGIN)
                 return CBK_OK;
@@ -1202,16 +1486,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
                 return CBK_OK;
             }
             j->skipping = 0;
-            n = (size_t)(j->pos - j->cap);
-            if (!j->buf || j->buf_size - j->kept - j->cap_len < n + 1)
-                return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-            len = j->cap_len + n;
-            if (j->kept + len + 1 > j->high) j->high = j->kept + len + 1;
-            j->buf[j->kept + len] = 0;
             type = CBK_JSON_RAW;
-            text = j->buf + j->kept;
-            j->cap_len = 0;
+            if (cbk__json_captured(j, &text, &len)) return (cbk_result)j->result;
         }
     }
     if (!j->on_token) return CBK_OK;
@@ -1219,7 +1495,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
     t.text = text;
     t.len = len;
     t.depth = depth;
-    t.truncated = j->truncated;
+    t.truncated = j->truncated | j->cap_over;
+    j->cap_over = 0;
     rc = j->on_token(j->user, j, &t);
     if (rc) {
         j->stopped = 1;
@@ -1249,17 +1526,21 @@ static cbk_result cbk__json_join(cbk_json *j, const char *s, size_t n) {
 
 /* After a scalar value or a container's end. */
 static void cbk__json_after_value(cbk_json *j) {
-    j->state = (uint8_t)(j->depth ? CBK__S_AFTER : CBK__S_DONE);
+    j->state = (uint8_t)(j->deep ? CBK__S_DEEP : j->depth ? CBK__S_AFTER : CBK__S_DONE);
 }
 
 static int cbk__json_wants_value(const cbk_json *j) {
-    return j->state == CBK__S_START || j->state == CBK__S_VALUE || j->state == CBK__S_ARR_FIRST;
+    return j->state == CBK__S_START || j->state == CBK__S_VALUE || j->state == CBK__S_ARR_FIRST ||
+           j->state == CBK__S_DEEP;
 }
 
 /* Marks where a value starts, for a capture waiting on it. */
 static void cbk__json_value_begins(cbk_json *j, const char *p) {
     j->seen = 1;
-    if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) j->cap = p;
+    if (j->skipping == 2 && !j->cap && j->depth == j->skip_depth) {
+        j->cap = p;
+        j->cap_first = *p;
+    }
 }
 
 /* The length of s[0..n) without a UTF-8 sequence cut off at its end, so a
@@ -1344,11 +1625,45 @@ static int cbk__hex(unsigned char c) {
     return -1;
 }
 
+/* A high surrogate escape without its low half: refused, or, lenient,
+   U+FFFD (what JavaScript's lone UTF-16 unit becomes in UTF-8). */
+static cbk_result cbk__json_lone(cbk_json *j) {
+    if (!(j->flags & CBK__JSON_LENIENT)) return cbk__json_fail(j, CBK_ERR_PARSE);
+    j->hi = 0;
+    j->lex = CBK__L_STR;
+    return cbk__json_join(j, "\xEF\xBF\xBD", 3);
+}
+
+/* A \uXXXX escape is read (in j->ucs): pair it with a waiting high
+   surrogate, wait for a low one, or put the character. */
+static cbk_result cbk__json_unit(cbk_json *j) {
+    char out[4];
+    size_t n;
+    if (j->hi && j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
+        j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
+        j->hi = 0;
+    } else if (j->hi && cbk__json_lone(j)) {
+        return (cbk_result)j->result;
+    }
+    if (j->ucs >= 0xD800 && j->ucs <= 0xDBFF) {
+        j->hi = j->ucs;
+        j->lex = CBK__L_LOW_BS;
+        return CBK_OK;
+    }
+    if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
+        j->ucs = 0xFFFD; /* a lone low surrogate */
+        if (!(j->flags & CBK__JSON_LENIENT)) return cbk__json_fail(j, CBK_ERR_PARSE);
+    }
+    if (!j->ucs) j->nul = 1;
+    cbk__utf8_put(j->ucs, out, &n);
+    j->lex = CBK__L_STR;
+    return cbk__json_join(j, out, n);
+}
+
 /* One byte of an escape sequence, or of a UTF-8 sequence. Returns CBK_OK
    and leaves j->lex at CBK__L_STR when the sequence is complete. */
 static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
     char out[4];
-    size_t n;
     int h;
     switch (j->lex) {
     case CBK__L_UTF8:
@@ -1357,6 +1672,16 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
         j->utf8_hi = 0xBF;
         if (--j->sub == 0) j->lex = CBK__L_STR;
         return CBK_OK;
+    case CBK__L_LOW_U:
+        if (c == 'u') {
+            j->lex = CBK__L_U;
+            j->sub = 0;
+            j->ucs = 0;
+            return CBK_OK;
+        }
+        if (cbk__json_lone(j)) return (cbk_result)j->result;
+        /* lenient: the high surrogate stood alone; c ends an escape of its own */
+        /* fall through */
     case CBK__L_ESC:
         switch (c) {
         case '"': out[0] = '"'; break;
@@ -1380,32 +1705,12 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
         if (c != '\\') return cbk__json_fail(j, CBK_ERR_PARSE);
         j->lex = CBK__L_LOW_U;
         return CBK_OK;
-    case CBK__L_LOW_U:
-        if (c != 'u') return cbk__json_fail(j, CBK_ERR_PARSE);
-        j->lex = CBK__L_U;
-        j->sub = 0;
-        j->ucs = 0;
-        return CBK_OK;
     case CBK__L_U:
         h = cbk__hex(c);
         if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
         j->ucs = (j->ucs << 4) | (uint32_t)h;
         if (++j->sub < 4) return CBK_OK;
-        if (j->hi) {
-            if (j->ucs < 0xDC00 || j->ucs > 0xDFFF) return cbk__json_fail(j, CBK_ERR_PARSE);
-            j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
-            j->hi = 0;
-        } else if (j->ucs >= 0xD800 && j->ucs <= 0xDBFF) {
-            j->hi = j->ucs;
-            j->lex = CBK__L_LOW_BS;
-            return CBK_OK;
-        } else if (j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
-            return cbk__json_fail(j, CBK_ERR_PARSE);
-        }
-        if (!j->ucs) j->nul = 1;
-        cbk__utf8_put(j->ucs, out, &n);
-        j->lex = CBK__L_STR;
-        return cbk__json_join(j, out, n);
+        return cbk__json_unit(j);
     default: break;
     }
     return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -1456,6 +1761,15 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *s
             /* inside an escape or a UTF-8 sequence */
             while (p < end && j->lex != CBK__L_STR) {
                 int raw = j->lex == CBK__L_UTF8; /* raw bytes stay in seg */
+                if (j->lex == CBK__L_LOW_BS && *p != '\\') {
+                    /* a lone high surrogate: *p is read again as text */
+                    if (cbk__json_lone(j)) {
+                        j->pos = (const char *)p;
+                        return NULL;
+                    }
+                    seg = p;
+                    break;
+                }
                 if (cbk__json_seq_byte(j, *p)) {
                     j->pos = (const char *)p;
                     return NULL;
@@ -1510,6 +1824,10 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *s
                 p += k;
                 continue;
             }
+        }
+        if (j->flags & CBK__JSON_LENIENT) {
+            p++; /* any byte: the error fields replace invalid UTF-8 */
+            continue;
         }
         /* a UTF-8 lead byte (its sequence ends past the chunk, or is bad) */
         if (c >= 0xC2 && c <= 0xDF) {
@@ -1643,10 +1961,20 @@ static const unsigned char *cbk__json_resume(cbk_json *j, const unsigned char *p
     }
 }
 
+/* A container opens past CBK_JSON_MAX_DEPTH: refused, or, lenient,
+   counted (what is inside is read as loosely as a skip, without tokens). */
+static cbk_result cbk__json_deeper(cbk_json *j, const unsigned char *p) {
+    if (!(j->flags & CBK__JSON_LENIENT) || !++j->deep) return cbk__json_fail(j, CBK_ERR_PARSE);
+    cbk__json_value_begins(j, (const char *)p);
+    j->state = CBK__S_DEEP;
+    j->pos = (const char *)(p + 1);
+    return CBK_OK;
+}
+
 static cbk_result cbk__json_open(cbk_json *j, int object, const unsigned char *p) {
     unsigned d;
     if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE);
-    if (j->depth >= CBK_JSON_MAX_DEPTH) return cbk__json_fail(j, CBK_ERR_PARSE);
+    if (j->depth >= CBK_JSON_MAX_DEPTH) return cbk__json_deeper(j, p);
     cbk__json_value_begins(j, (const char *)p);
     d = j->depth++;
     if (object)
@@ -1659,6 +1987,12 @@ static cbk_result cbk__json_open(cbk_json *j, int object, const unsigned char *p
 }
 
 static cbk_result cbk__json_close(cbk_json *j, int object, const unsigned char *p) {
+    if (j->deep) {
+        j->deep--;
+        j->pos = (const char *)(p + 1);
+        cbk__json_after_value(j);
+        return CBK_OK;
+    }
     if (!j->depth || cbk__json_top_is_object(j) != object) return cbk__json_fail(j, CBK_ERR_PARSE);
     if (!(j->state == CBK__S_AFTER || j->state == (object ? CBK__S_OBJ_FIRST : CBK__S_ARR_FIRST)))
         return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -1748,16 +2082,20 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
         case CBK__C_COMMA:
         comma:
             j->pos = (const char *)p;
-            if (j->state != CBK__S_AFTER) goto syntax;
-            j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
+            if (j->state == CBK__S_AFTER)
+                j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
+            else if (j->state != CBK__S_DEEP)
+                goto syntax;
             p++;
             if (p < end && *p == '"') goto quote;
             continue;
         case CBK__C_COLON:
         colon:
             j->pos = (const char *)p;
-            if (j->state != CBK__S_COLON) goto syntax;
-            j->state = CBK__S_VALUE;
+            if (j->state == CBK__S_COLON)
+                j->state = CBK__S_VALUE;
+            else if (j->state != CBK__S_DEEP)
+                goto syntax;
             p++;
             if (p < end && *p == '"') goto quote;
             continue;
@@ -1864,16 +2202,20 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
         }
     next:;
     }
-    if (j->skipping == 2 && j->cap) {
+    if (j->skipping == 2 && j->cap && !j->cap_over) {
         /* the captured value goes on past this chunk: keep its bytes */
         size_t n = (size_t)((const char *)end - j->cap);
         if (j->buf_size - j->kept - j->cap_len < n + 1) {
-            cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-            goto failed;
+            if (!(j->flags & CBK_JSON_TRUNCATE)) {
+                cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+                goto failed;
+            }
+            j->cap_over = 1;
+        } else {
+            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+            j->cap_len += n;
+            if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
         }
-        CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-        j->cap_len += n;
-        if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
     }
     j->offset += len;
     return CBK_OK;
@@ -2339,32 +2681,6 @@ static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
     dst[n] = 0;
 }
 
-/* The secret must never reach an error field, even when a server echoes
-   it. Run on the server's whole text t after it was cut into field: masks
-   with '*' the kept part of every occurrence that starts before the cut
-   (also one the cut goes through), and, where the tokenizer already cut t
-   itself, a tail that may be the start of the secret. Only the server's
-   text needs this: the library's own messages never hold the secret. */
-static void cbk__mask_cut_secret(const cbk_client *c, char *field, const cbk_json_token *t) {
-    size_t k = c->secret_len, kept = CBK_STRLEN(field), i, m, l;
-    if (!k) return;
-    for (i = 0; i < kept && i + k <= t->len; i++) {
-        for (m = 0; m < k && t->text[i + m] == c->secret[m]; m++) {
-        }
-        if (m == k) CBK_MEMSET(field + i, '*', (kept - i < k ? kept - i : k));
-    }
-    if (!t->truncated) return;
-    for (l = (k - 1 < t->len ? k - 1 : t->len); l; l--) {
-        size_t at = t->len - l;
-        for (m = 0; m < l && t->text[at + m] == c->secret[m]; m++) {
-        }
-        if (m == l) {
-            if (at < kept) CBK_MEMSET(field + at, '*', kept - at);
-            return;
-        }
-    }
-}
-
 /* Records a failure that is not an HTTP error: code is the result's name. */
 static cbk_result cbk__fail(cbk_client *c, cbk_result r, const char *what) {
     const char *name = cbk_result_str(r);
@@ -2451,6 +2767,21 @@ static int cbk__header_name_ok(const char *s) {
     return 1;
 }
 
+/* Extra headers (the client's or a request's): valid names, values
+   without CR or LF. */
+static cbk_result cbk__check_headers(cbk_client *c, const cbk_header *hs, size_t n) {
+    size_t i;
+    if (n && !hs) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
+    for (i = 0; i < n; i++) {
+        if (!cbk__header_name_ok(hs[i].name))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
+        if (!hs[i].value || !cbk__header_safe(hs[i].value))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "a header value is NULL or holds CR or LF");
+    }
+    return CBK_OK;
+}
+
 CBKDEF void cbk_client_options_init(cbk_client_options *o) {
     if (!o) return;
     CBK_MEMSET(o, 0, sizeof *o);
@@ -2460,6 +2791,10 @@ CBKDEF void cbk_client_options_init(cbk_client_options *o) {
 
 CBKDEF const cbk_error *cbk_client_error(const cbk_client *c) {
     return c ? &c->error : NULL;
+}
+
+CBKDEF int cbk_client_http_status(const cbk_client *c) {
+    return c ? c->last_status : 0;
 }
 
 static void cbk__clear_error(cbk_client *c) {
@@ -2488,18 +2823,12 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
     if (!cbk__header_safe(c->secret))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the secret holds CR or LF");
     if ((c->opts.run_as_user_id && !cbk__header_safe(c->opts.run_as_user_id)) ||
-        (c->opts.timezone && !cbk__header_safe(c->opts.timezone)))
+        (c->opts.timezone && !cbk__header_safe(c->opts.timezone)) ||
+        (c->opts.run_as_child_user_email && !cbk__header_safe(c->opts.run_as_child_user_email)))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
-    if (c->opts.header_count && !c->opts.headers)
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
-    for (i = 0; i < c->opts.header_count; i++) {
-        const cbk_header *h = &c->opts.headers[i];
-        if (!cbk__header_name_ok(h->name))
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
-        if (!h->value || !cbk__header_safe(h->value))
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                             "a header value is NULL or holds CR or LF");
-    }
+    if (cbk__check_headers(c, c->opts.headers, c->opts.header_count))
+        return CBK_ERR_INVALID_ARGUMENT;
+    cbk__default_time(&c->opts);
     /* base URL: scheme://[userinfo@]host[:port][/path] */
     u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
     c->opts.base_url = u;
@@ -2692,18 +3021,69 @@ static void cbk__add_header(cbk_client *c, cbk_header *h, const char *name, cons
     c->request.header_count++;
 }
 
+/* A per-request header: replaces one of the same name (in any case). */
+static void cbk__set_header(cbk_client *c, cbk_header *h, const char *name, const char *value) {
+    size_t i;
+    for (i = 0; i < c->request.header_count; i++)
+        if (cbk__strieq(h[i].name, CBK_STRLEN(h[i].name), name)) {
+            h[i].name = name;
+            h[i].value = value;
+            return;
+        }
+    cbk__add_header(c, h, name, value);
+}
+
+/* A header from the client options: the SDK sends it only when the value
+   is truthy, so NULL and "" are both left out. */
+static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *name,
+                                   const char *value) {
+    if (value && *value) cbk__add_header(c, h, name, value);
+}
+
+/* A POST's body, last in the work buffer (a multipart body's
+   Content-Type goes before it); *start: where the body begins. */
+static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_options *o,
+                               const char **content_type, size_t *start) {
+    char boundary[29];
+    *start = b->len;
+    if (o && o->file) {
+        cbk_result r = cbk__sb_multipart(c, b, o->file, boundary); /* to find the boundary */
+        if (r) return r;
+        b->len = *start;
+        *content_type = b->p + b->len;
+        cbk__sb_str(b, "multipart/form-data; boundary=");
+        cbk__sb_str(b, boundary);
+        cbk__sb_ch(b, 0);
+        *start = b->len;
+        return cbk__sb_multipart(c, b, o->file, boundary);
+    }
+    if (o && (o->json || o->body)) {
+        *content_type = o->json ? "application/json" : "application/octet-stream";
+        cbk__sb_put(b, o->json ? o->json : (const char *)o->body,
+                    o->json ? o->json_len : o->body_len);
+    } else if (!o) {
+        *content_type = "application/json";
+        if (c->op == CBK__OP_DELETE)
+            cbk__sb_str(b, "{}");
+        else
+            cbk__sb_fields(b, c->fields);
+    } /* else a cbk_fetch POST without a body */
+    return CBK_OK;
+}
+
 /* Builds c->request in the work buffer from the stored operation. */
 static cbk_result cbk__build(cbk_client *c) {
-    size_t off = 0, nh = 5 + c->opts.header_count, i;
+    size_t off = 0, nh = 6 + c->opts.header_count, i;
+    const cbk_fetch_options *fo = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
     cbk_header *h;
     cbk__sb b;
     const char *content_type = NULL, *url, *body = NULL;
-    char boundary[29];
     size_t body_len = 0;
     int first = 1, post = 1;
     if (c->op == CBK__OP_LIST && c->cursor) off = CBK_CURSOR_MAX; /* list_all's cursor */
     /* align the header array for its pointers */
     while (((uintptr_t)(c->work + off)) % sizeof(void *)) off++;
+    if (fo) nh += fo->header_count;
     if (off + nh * sizeof(cbk_header) > c->work_size)
         return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold the headers");
     h = (cbk_header *)(void *)(c->work + off);
@@ -2777,35 +3157,9 @@ static cbk_result cbk__build(cbk_client *c) {
         c->auth_len = 7 + c->secret_len;
     }
     if (post) {
-        const cbk_fetch_options *o = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
         size_t start;
-        if (o && o->file) {
-            cbk_result r;
-            /* the header value first, then the body, which must be last */
-            start = b.len;
-            r = cbk__sb_multipart(c, &b, o->file, boundary);
-            if (r) return r;
-            b.len = start;
-            content_type = b.p + b.len;
-            cbk__sb_str(&b, "multipart/form-data; boundary=");
-            cbk__sb_str(&b, boundary);
-            cbk__sb_ch(&b, 0);
-            start = b.len;
-            cbk__sb_multipart(c, &b, o->file, boundary);
-        } else if (o && o->json) {
-            content_type = "application/json";
-            start = b.len;
-            cbk__sb_put(&b, o->json, o->json_len);
-        } else if (o) {
-            start = b.len; /* a POST without a body */
-        } else {
-            content_type = "application/json";
-            start = b.len;
-            if (c->op == CBK__OP_DELETE)
-                cbk__sb_str(&b, "{}");
-            else
-                cbk__sb_fields(&b, c->fields);
-        }
+        cbk_result r = cbk__sb_body(c, &b, fo, &content_type, &start);
+        if (r) return r;
         body = b.p + start;
         body_len = b.len - start;
     }
@@ -2826,10 +3180,13 @@ static cbk_result cbk__build(cbk_client *c) {
     if (c->op == CBK__OP_STREAM ||
         (c->op == CBK__OP_FETCH && c->fetch_opts && c->fetch_opts->stream))
         cbk__add_header(c, h, "Accept", "application/jsonl");
-    if (c->opts.run_as_user_id) cbk__add_header(c, h, "X-RunAs-User-Id", c->opts.run_as_user_id);
-    if (c->opts.timezone) cbk__add_header(c, h, "X-Timezone", c->opts.timezone);
+    cbk__add_option_header(c, h, "X-RunAs-User-Id", c->opts.run_as_user_id);
+    cbk__add_option_header(c, h, "X-RunAs-Child-User-Email", c->opts.run_as_child_user_email);
+    cbk__add_option_header(c, h, "X-Timezone", c->opts.timezone);
     for (i = 0; i < c->opts.header_count; i++)
         cbk__add_header(c, h, c->opts.headers[i].name, c->opts.headers[i].value);
+    for (i = 0; fo && i < fo->header_count; i++)
+        cbk__set_header(c, h, fo->headers[i].name, fo->headers[i].value);
     return CBK_OK;
 }
 
@@ -2892,15 +3249,134 @@ static cbk_result cbk__keep_string(cbk_client *c, const cbk_json_token *t, const
     return CBK_OK;
 }
 
-/* Stream lines may carry "data" before "type": until the type is known a
-   failure is held, and only counts if the line turns out to be an item. */
+/* Stream lines may carry "data" before "type", and a later "type" wins: a
+   failure is held until the line ends, and only counts if the line turns
+   out to be an item. */
 static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
-    if (c->op == CBK__OP_STREAM && c->item.type_state == 0) {
+    if (c->op == CBK__OP_STREAM) {
         if (!c->item.deferred) c->item.deferred = (int)r;
         cbk__clear_error(c); /* it may never count; if it does, it is told anew */
         return CBK_OK;
     }
     return r;
+}
+
+/* Room kept back for each field of a token not seen yet, so that one long
+   name or description cannot crowd out the rest: the id is never cut, a
+   timestamp or key that spans chunks is joined in the buffer. */
+#define CBK__FIELD_RESERVE  64u
+#define CBK__NUMBER_RESERVE 32u
+#define CBK__KEY_RESERVE    16u
+
+/* Before an id, name, description or meta value: the work buffer it may
+   fill, leaving the reserves of the token's fields not seen yet. */
+static void cbk__item_limit(cbk_client *c, int field) {
+    unsigned missing = ~c->item.seen & ~(unsigned)field;
+    size_t reserve = CBK__KEY_RESERVE, room = c->region_size - c->json.kept;
+    if (missing & CBK__F_ID) reserve += CBK_ID_MAX;
+    if (missing & CBK__F_NAME) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_DESCRIPTION) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_META) reserve += CBK__FIELD_RESERVE;
+    if (missing & CBK__F_CREATED) reserve += CBK__NUMBER_RESERVE;
+    if (missing & CBK__F_UPDATED) reserve += CBK__NUMBER_RESERVE;
+    c->json.buf_size = c->region_size - (reserve < room ? reserve : room);
+}
+
+/* The bit of a token field in cbk_token.nul / truncated. */
+static unsigned cbk__field_bit(int field) {
+    return field == CBK__F_ID     ? CBK_FIELD_ID
+           : field == CBK__F_NAME ? CBK_FIELD_NAME
+           : field == CBK__F_META ? CBK_FIELD_META
+                                  : CBK_FIELD_DESCRIPTION;
+}
+
+/* Keeps a token's string (id, name, description) with its length; a name
+   or description that does not fit is cut at a UTF-8 boundary and
+   flagged, an id that does not fit fails. */
+static cbk_result cbk__item_string(cbk_client *c, const cbk_json_token *t, const char **out,
+                                   size_t *len) {
+    cbk__item *it = &c->item;
+    unsigned bit = cbk__field_bit(it->field);
+    cbk_json_token cut = *t;
+    size_t room = c->json.buf_size - c->json.kept;
+    it->token.nul &= ~bit;
+    it->token.truncated &= ~bit;
+    if (t->truncated || t->len >= room) {
+        if (bit == CBK_FIELD_ID)
+            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                             "a token's id does not fit the work buffer");
+        cut.len = cbk__utf8_complete(t->text, t->len < room ? t->len : room ? room - 1 : 0);
+        it->token.truncated |= bit;
+    }
+    if (cbk__has_nul(c, cut.text, cut.len)) it->token.nul |= bit;
+    if (cbk_json_keep(&c->json, &cut, out))
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    *len = cut.len;
+    return CBK_OK;
+}
+
+/* meta: the raw object text, or left out and flagged when it did not fit. */
+static cbk_result cbk__item_meta(cbk_client *c, const cbk_json_token *t) {
+    cbk_token *tok = &c->item.token;
+    tok->meta = NULL;
+    tok->meta_len = 0;
+    tok->truncated &= ~CBK_FIELD_META;
+    if (t->type == CBK_JSON_RAW && t->truncated && t->text[0] == '{') {
+        tok->truncated |= CBK_FIELD_META; /* an object too long to keep */
+        return CBK_OK;
+    }
+    if (t->type == CBK_JSON_RAW && t->text[0] == 'n') return CBK_OK;
+    if (t->type != CBK_JSON_RAW || t->text[0] != '{')
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
+    tok->meta_len = t->len;
+    if (cbk_json_keep(&c->json, t, &tok->meta)) /* captured in place: it fits */
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    return CBK_OK;
+}
+
+/* A name or description: a string, or null. */
+static cbk_result cbk__item_text(cbk_client *c, const cbk_json_token *t) {
+    cbk_token *tok = &c->item.token;
+    int name = c->item.field == CBK__F_NAME;
+    const char **dst = name ? &tok->name : &tok->description;
+    size_t *len = name ? &tok->name_len : &tok->description_len;
+    if (t->type == CBK_JSON_NULL) {
+        *dst = NULL;
+        *len = 0;
+        tok->nul &= ~cbk__field_bit(c->item.field);
+        tok->truncated &= ~cbk__field_bit(c->item.field);
+        return CBK_OK;
+    }
+    if (t->type != CBK_JSON_STRING)
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's name or description is not a string");
+    return cbk__item_string(c, t, dst, len);
+}
+
+/* createdAt, updatedAt */
+static cbk_result cbk__item_time(cbk_client *c, const cbk_json_token *t) {
+    int64_t *dst =
+        c->item.field == CBK__F_CREATED ? &c->item.token.created_at : &c->item.token.updated_at;
+    if (t->type != CBK_JSON_NUMBER)
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
+    if (c->json.num_ok)
+        *dst = c->json.num; /* the tokenizer already has the value */
+    else if (cbk_json_int64(t->text, t->len, dst))
+        return cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
+    return CBK_OK;
+}
+
+/* A key cut so short by CBK_JSON_TRUNCATE that it may have been one the
+   decoder knows ("description" is the longest): the buffer is too small.
+   A longer cut key is one it does not know, and is skipped. */
+static int cbk__key_cut(const cbk_json_token *t) {
+    return t->truncated && t->len < 11;
+}
+
+static int cbk__item_is_text(int field) {
+    return field == CBK__F_ID || field == CBK__F_NAME || field == CBK__F_DESCRIPTION ||
+           field == CBK__F_META;
 }
 
 /* A token of a list item or stream line's data, the item object being at
@@ -2910,7 +3386,11 @@ static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsign
     cbk_result r = CBK_OK;
     if (t->depth != d + 1) return CBK_OK; /* inside a skipped value */
     if (t->type == CBK_JSON_KEY) {
-        it->field = cbk__item_field(t->text, t->len);
+        if (cbk__key_cut(t))
+            return cbk__item_failed(
+                c, cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key"));
+        it->field = t->truncated ? 0 : cbk__item_field(t->text, t->len);
+        if (cbk__item_is_text(it->field)) cbk__item_limit(c, it->field);
         if (it->field == CBK__F_META)
             cbk_json_capture(&c->json);
         else if (!it->field)
@@ -2922,40 +3402,16 @@ static cbk_result cbk__item_event(cbk_client *c, const cbk_json_token *t, unsign
         if (t->type != CBK_JSON_STRING)
             r = cbk__fail(c, CBK_ERR_PARSE, "a token's id is not a string");
         else
-            r = cbk__keep_string(c, t, &it->token.id);
+            r = cbk__item_string(c, t, &it->token.id, &it->token.id_len);
         break;
     case CBK__F_NAME:
-    case CBK__F_DESCRIPTION: {
-        const char **dst = it->field == CBK__F_NAME ? &it->token.name : &it->token.description;
-        if (t->type == CBK_JSON_NULL)
-            *dst = NULL;
-        else if (t->type != CBK_JSON_STRING)
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's name or description is not a string");
-        else
-            r = cbk__keep_string(c, t, dst);
-        break;
-    }
-    case CBK__F_META:
-        if (t->type == CBK_JSON_RAW && t->text[0] == '{')
-            r = cbk__keep_string(c, t, &it->token.meta);
-        else if (t->type == CBK_JSON_RAW && t->text[0] == 'n')
-            it->token.meta = NULL;
-        else
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
-        break;
+    case CBK__F_DESCRIPTION: r = cbk__item_text(c, t); break;
+    case CBK__F_META: r = cbk__item_meta(c, t); break;
     case CBK__F_CREATED:
-    case CBK__F_UPDATED: {
-        int64_t *dst = it->field == CBK__F_CREATED ? &it->token.created_at : &it->token.updated_at;
-        if (t->type != CBK_JSON_NUMBER)
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's createdAt or updatedAt is not a number");
-        else if (c->json.num_ok)
-            *dst = c->json.num; /* the tokenizer already has the value */
-        else if (cbk_json_int64(t->text, t->len, dst))
-            r = cbk__fail(c, CBK_ERR_PARSE, "a token's timestamp does not fit in int64");
-        break;
-    }
+    case CBK__F_UPDATED: r = cbk__item_time(c, t); break;
     default: return CBK_OK;
     }
+    c->json.buf_size = c->region_size; /* the value is read: its limit ends */
     if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
         cbk_json_skip(&c->json); /* already failed; keep the depth in step */
     if (r) return cbk__item_failed(c, r);
@@ -3015,7 +3471,10 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
     }
     if (t->depth == 1) {
         if (t->type == CBK_JSON_KEY) {
-            c->field = cbk__streq(t->text, t->len, "items")    ? CBK__F_ITEMS
+            if (cbk__key_cut(t))
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+            c->field = t->truncated                            ? 0
+                       : cbk__streq(t->text, t->len, "items")  ? CBK__F_ITEMS
                        : cbk__streq(t->text, t->len, "cursor") ? CBK__F_CURSOR
                                                                : 0;
             if (!c->field) cbk_json_skip(&c->json);
@@ -3039,6 +3498,9 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
             }
             if (t->type != CBK_JSON_STRING)
                 return cbk__fail(c, CBK_ERR_PARSE, "\"cursor\" is not a string");
+            if (t->truncated)
+                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                                 "the cursor does not fit the work buffer");
             if (c->out && t->len >= c->out_size)
                 return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
                                    "the cursor does not fit; bytes needed: ", t->len + 1);
@@ -3051,40 +3513,63 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
     return CBK_OK;
 }
 
+/* A stream line's item is delivered once the line proves to be one whole
+   JSON value: at its newline, or at the end of the body. A line with trailing bytes ("{...} x", two
+   values, values parted by a bare CR) fails before that, and hands over nothing, as the SDK's
+   JSON.parse of the line throws before it yields. */
+static cbk_result cbk__stream_flush(cbk_client *c) {
+    cbk_result r;
+    if (!c->item.pending) return CBK_OK;
+    c->item.pending = 0;
+    r = cbk__deliver(c);
+    cbk_json_release(&c->json, c->mark);
+    return r;
+}
+
+/* A line's closing brace: an item waits for the line to prove whole. */
+static cbk_result cbk__stream_line_end(cbk_client *c) {
+    cbk__item *it = &c->item;
+    if (it->type_state != 1) {
+        cbk_json_release(&c->json, c->mark); /* no "type", or not "item": skipped */
+        return CBK_OK;
+    }
+    if (!(c->flags & CBK__F_DATA))
+        return cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
+    if (it->deferred)
+        return cbk__fail(c, (cbk_result)it->deferred,
+                         it->deferred == CBK_ERR_BUFFER_TOO_SMALL
+                             ? "the work buffer cannot hold an item's fields"
+                             : "an item line's \"data\" is not a valid token");
+    it->pending = 1;
+    return CBK_OK;
+}
+
+/* A token at a stream line's top: the line's start or end. A line that is
+   not an object has no type and is skipped, as the SDK's users skip it. */
+static cbk_result cbk__stream_top(cbk_client *c, const cbk_json_token *t) {
+    cbk__item *it = &c->item;
+    if (t->type == CBK_JSON_OBJECT_END) return cbk__stream_line_end(c);
+    if (t->type == CBK_JSON_ARRAY_END) return CBK_OK; /* a skipped array line */
+    if (t->type == CBK_JSON_ARRAY_BEGIN) cbk_json_skip(&c->json);
+    if (t->type != CBK_JSON_OBJECT_BEGIN) return CBK_OK;
+    c->flags = 0;
+    it->type_state = 0;
+    it->deferred = 0;
+    cbk__item_begin(c);
+    c->mark = cbk_json_mark(&c->json);
+    return CBK_OK;
+}
+
 /* One JSON line: {"type":"item","data":{...}} */
 static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
     cbk__item *it = &c->item;
-    cbk_result r;
     if (t->depth >= 2) return (c->flags & CBK__F_IN_DATA) ? cbk__item_event(c, t, 1) : CBK_OK;
-    r = cbk__top_object(c, t);
-    if (r) return r;
-    if (t->depth == 0) {
-        if (t->type == CBK_JSON_OBJECT_BEGIN) {
-            c->flags = 0;
-            it->type_state = 0;
-            it->deferred = 0;
-            cbk__item_begin(c);
-            c->mark = cbk_json_mark(&c->json);
-            return CBK_OK;
-        }
-        /* the line's end */
-        if (!(c->flags & CBK__F_TYPE))
-            r = cbk__fail(c, CBK_ERR_PARSE, "a stream line has no \"type\"");
-        else if (it->type_state == 1 && !(c->flags & CBK__F_DATA))
-            r = cbk__fail(c, CBK_ERR_PARSE, "an item line has no \"data\" object");
-        else if (it->type_state == 1 && it->deferred)
-            r = cbk__fail(c, (cbk_result)it->deferred,
-                          it->deferred == CBK_ERR_BUFFER_TOO_SMALL
-                              ? "the work buffer cannot hold an item's fields"
-                              : "an item line's \"data\" is not a valid token");
-        else if (it->type_state == 1)
-            r = cbk__deliver(c);
-        cbk_json_release(&c->json, c->mark);
-        return r;
-    }
+    if (t->depth == 0) return cbk__stream_top(c, t);
     /* depth 1 */
     if (t->type == CBK_JSON_KEY) {
-        c->field = t->len != 4                     ? 0
+        if (cbk__key_cut(t))
+            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+        c->field = t->truncated || t->len != 4     ? 0
                    : cbk__same(t->text, "type", 4) ? CBK__F_TYPE
                    : cbk__same(t->text, "data", 4) ? CBK__F_DATA
                                                    : 0;
@@ -3092,10 +3577,14 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
         return CBK_OK;
     }
     if (c->field == CBK__F_TYPE) {
-        if (t->type != CBK_JSON_STRING)
-            return cbk__fail(c, CBK_ERR_PARSE, "a stream line's \"type\" is not a string");
+        /* the last "type" wins; one that is not a string is not "item" */
         c->flags |= CBK__F_TYPE;
-        it->type_state = t->len == 4 && cbk__same(t->text, "item", 4) ? 1 : 2;
+        it->type_state = t->type == CBK_JSON_STRING && !t->truncated && t->len == 4 &&
+                                 cbk__same(t->text, "item", 4)
+                             ? 1
+                             : 2;
+        if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
+            cbk_json_skip(&c->json);
         return CBK_OK;
     }
     if (c->field == CBK__F_DATA) {
@@ -3183,16 +3672,271 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
     return r;
 }
 
-/* Is a JSON number's value zero (falsy in JavaScript)? */
-static int cbk__number_is_zero(const char *s, size_t n) {
-    size_t i;
-    for (i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++)
-        if (s[i] >= '1' && s[i] <= '9') return 0;
-    return 1;
+/* ---------------------------------------------------------------------------
+ * Error text: message and code as the SDK's String() makes them
+ * ------------------------------------------------------------------------- */
+
+/* The error field being written: 0 message, 1 code. */
+static char *cbk__err_field(cbk_client *c, int which, size_t *size) {
+    *size = which ? sizeof c->error.code : sizeof c->error.message;
+    return which ? c->error.code : c->error.message;
+}
+
+/* Appends server text to an error field in the form a C string can hold:
+   U+0000 becomes U+2400 (SYMBOL FOR NULL, so the text is not cut short),
+   invalid UTF-8 becomes U+FFFD as TextDecoder makes it. When the field is
+   full the text is cut before the character that does not fit, and the
+   cut is noted (the masking looks at a cut end). */
+static void cbk__err_put(cbk_client *c, int which, const char *s, size_t n) {
+    size_t size, len, i = 0;
+    char *f = cbk__err_field(c, which, &size);
+    if (c->err_cut & (1u << which)) return;
+    len = CBK_STRLEN(f);
+    while (i < n) {
+        int ok;
+        size_t k = cbk__utf8_scan((const unsigned char *)s + i, n - i, &ok), m = k;
+        const char *out = s + i;
+        if (!s[i])
+            out = "\xE2\x90\x80", m = 3;
+        else if (!ok)
+            out = "\xEF\xBF\xBD", m = 3;
+        if (len + m >= size) {
+            c->err_cut |= (unsigned char)(1u << which);
+            break;
+        }
+        CBK_MEMCPY(f + len, out, m);
+        len += m;
+        i += k;
+    }
+    f[len] = 0;
+}
+
+/* A JSON number as digits: the value is 0.D x 10^point, D being k digits
+   from index `skip` of the integer and fraction digits, without leading
+   or trailing zeros. */
+typedef struct cbk__num {
+    const char *ip, *fp; /* integer and fraction digits */
+    size_t il, fl, skip, k;
+    long point;
+    int neg;
+} cbk__num;
+
+static char cbk__num_digit(const cbk__num *x, size_t i) {
+    i += x->skip;
+    return i < x->il ? x->ip[i] : x->fp[i - x->il];
+}
+
+/* The exponent after 'e' at p[0..end) (checked), bounded far past any
+   double's. */
+static long cbk__num_exp(const char *p, const char *end) {
+    long e = 0;
+    int neg = p < end && *p == '-';
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    for (; p < end; p++)
+        if (e < 100000) e = e * 10 + (*p - '0');
+    return neg ? -e : e;
+}
+
+/* Leading and trailing zeros are not significant digits. */
+static void cbk__num_trim(cbk__num *x) {
+    x->k = x->il + x->fl;
+    while (x->k && cbk__num_digit(x, 0) == '0') x->skip++, x->k--, x->point--;
+    while (x->k && cbk__num_digit(x, x->k - 1) == '0') x->k--;
+}
+
+/* Reads a number the tokenizer already checked. */
+static void cbk__num_parse(const char *s, size_t n, cbk__num *x) {
+    const char *p = s, *end = s + n;
+    CBK_MEMSET(x, 0, sizeof *x);
+    if (*p == '-') x->neg = 1, p++;
+    for (x->ip = p; p < end && *p >= '0' && *p <= '9'; p++) x->il++;
+    if (p < end && *p == '.')
+        for (x->fp = ++p; p < end && *p >= '0' && *p <= '9'; p++) x->fl++;
+    x->point = (long)x->il + (p < end ? cbk__num_exp(p + 1, end) : 0);
+    cbk__num_trim(x);
+}
+
+/* Zero as a double: no digit, or below half the smallest one. */
+static int cbk__num_zero(const cbk__num *x) {
+    return !x->k || x->point <= -324;
+}
+
+/* Digits D[from..to) of x, then `zeros` zeros. */
+static void cbk__err_digits(cbk_client *c, int which, const cbk__num *x, size_t from, size_t to,
+                            long zeros) {
+    for (; from < to && !(c->err_cut & (1u << which)); from++) {
+        char d = cbk__num_digit(x, from);
+        cbk__err_put(c, which, &d, 1);
+    }
+    for (; zeros > 0; zeros--) cbk__err_put(c, which, "0", 1);
+}
+
+/* A number as JavaScript's Number.prototype.toString writes it (ECMA-262
+   Number::toString): exact when it has at most 15 significant digits and
+   lies inside the normal double range, as then the double's shortest form
+   is those digits. Otherwise its own digits are laid out the same way
+   (JavaScript would first round it to a double: see DIFFERENCES). */
+static void cbk__err_number(cbk_client *c, int which, const char *s, size_t len) {
+    cbk__num x;
+    long n;
+    size_t k;
+    cbk__sb b;
+    char e[24];
+    cbk__num_parse(s, len, &x);
+    n = x.point;
+    k = x.k;
+    if (cbk__num_zero(&x)) {
+        cbk__err_put(c, which, "0", 1); /* String(-0) is "0" too */
+        return;
+    }
+    if (x.neg) cbk__err_put(c, which, "-", 1);
+    if (n >= 310) {
+        cbk__err_put(c, which, "Infinity", 8);
+    } else if ((long)k <= n && n <= 21) {
+        cbk__err_digits(c, which, &x, 0, k, n - (long)k);
+    } else if (n > 0 && n <= 21) {
+        cbk__err_digits(c, which, &x, 0, (size_t)n, 0);
+        cbk__err_put(c, which, ".", 1);
+        cbk__err_digits(c, which, &x, (size_t)n, k, 0);
+    } else if (n > -6 && n <= 0) {
+        cbk__err_put(c, which, "0.", 2);
+        for (; n < 0; n++) cbk__err_put(c, which, "0", 1);
+        cbk__err_digits(c, which, &x, 0, k, 0);
+    } else {
+        cbk__err_digits(c, which, &x, 0, 1, 0);
+        if (k > 1) cbk__err_put(c, which, ".", 1);
+        cbk__err_digits(c, which, &x, 1, k, 0);
+        b.p = e;
+        b.cap = sizeof e;
+        b.len = 0;
+        b.overflow = 0;
+        cbk__sb_str(&b, n - 1 >= 0 ? "e+" : "e-");
+        cbk__sb_u64(&b, (uint64_t)(n - 1 >= 0 ? n - 1 : 1 - n));
+        cbk__err_put(c, which, e, b.len);
+    }
+}
+
+/* Is a value of message or code truthy in JavaScript? The SDK takes
+   `data.message || fallback`. */
+static int cbk__err_truthy(const cbk_json_token *t) {
+    cbk__num x;
+    switch (t->type) {
+    case CBK_JSON_STRING: return t->len != 0;
+    case CBK_JSON_NUMBER: cbk__num_parse(t->text, t->len, &x); return !cbk__num_zero(&x);
+    case CBK_JSON_TRUE:
+    case CBK_JSON_OBJECT_BEGIN:
+    case CBK_JSON_ARRAY_BEGIN: return 1;
+    default: return 0;
+    }
+}
+
+/* One value as String() writes it: an object as "[object Object]", null
+   as "" (inside an array), an array's elements joined with ','. */
+static void cbk__err_value(cbk_client *c, int which, const cbk_json_token *t) {
+    switch (t->type) {
+    case CBK_JSON_STRING:
+        cbk__err_put(c, which, t->text, t->len);
+        if (t->truncated) c->err_cut |= (unsigned char)(1u << which);
+        break;
+    case CBK_JSON_NUMBER: cbk__err_number(c, which, t->text, t->len); break;
+    case CBK_JSON_TRUE: cbk__err_put(c, which, "true", 4); break;
+    case CBK_JSON_FALSE: cbk__err_put(c, which, "false", 5); break;
+    case CBK_JSON_OBJECT_BEGIN:
+        cbk__err_put(c, which, "[object Object]", 15);
+        cbk_json_skip(&c->json);
+        break;
+    case CBK_JSON_ARRAY_BEGIN: c->err_first = 1; break;
+    default: break;
+    }
+}
+
+/* A token inside an array value of message or code: nested arrays are
+   flattened, as Array.prototype.join does through String(). One bit is
+   enough to place the commas: an element that is not its array's first
+   gets one, and the end of an inner array is an element just ended. */
+static cbk_result cbk__err_element(cbk_client *c, int which, const cbk_json_token *t) {
+    if (t->type == CBK_JSON_OBJECT_END) return CBK_OK;
+    if (t->type == CBK_JSON_ARRAY_END) {
+        c->err_first = 0;
+        if (t->depth == 1) c->err_arr = 0;
+        return CBK_OK;
+    }
+    if (!c->err_first) cbk__err_put(c, which, ",", 1);
+    c->err_first = 0;
+    cbk__err_value(c, which, t);
+    return CBK_OK;
+}
+
+/* Whether piece s[0..n) equals the secret's bytes from `at` on. */
+static int cbk__secret_piece(const cbk_client *c, const char *s, size_t n, size_t at) {
+    return at + n <= c->secret_len && cbk__same(s, c->secret + at, n);
+}
+
+/* Marks in hide the bytes of field f[0..n) that belong to the secret:
+   each run of at least CBK__MASK_MIN bytes of the secret's text wherever
+   it stands (a whole occurrence, or a piece cut off by a field's edge, an
+   array element or a U+0000), the whole secret if it is shorter, and, at
+   the end of a field that was cut, a start of the secret of any length. */
+#define CBK__MASK_MIN 8
+static void cbk__mask_scan(const cbk_client *c, const char *f, size_t n, unsigned char *hide,
+                           int cut) {
+    size_t k = c->secret_len, i, at, l;
+    for (i = 0; i < n; i++)
+        for (at = 0; at < k; at++) {
+            for (l = 0; i + l < n && at + l < k && f[i + l] == c->secret[at + l]; l++) {
+            }
+            if (l && (l >= CBK__MASK_MIN || l == k || (cut && !at && i + l == n)))
+                CBK_MEMSET(hide + i, 1, l);
+        }
+}
+
+/* Marks a secret split across two fields: the start at the end of a, the
+   rest at the start of b (pieces of any length). */
+static void cbk__mask_join(const cbk_client *c, const char *a, size_t an, unsigned char *ha,
+                           const char *b, size_t bn, unsigned char *hb) {
+    size_t p, k = c->secret_len;
+    for (p = 1; p < k; p++)
+        if (p <= an && k - p <= bn && cbk__secret_piece(c, a + an - p, p, 0) &&
+            cbk__secret_piece(c, b, k - p, p)) {
+            CBK_MEMSET(ha + an - p, 1, p);
+            CBK_MEMSET(hb, 1, k - p);
+        }
+}
+
+/* The secret never reaches an error field, even when a server echoes it,
+   whole or in pieces cut by a field's end or split between message and
+   code (in either order). Run once, on the finished fields; only the
+   server's text needs it (the library's own messages never hold the
+   secret). */
+static void cbk__mask_error(cbk_client *c) {
+    unsigned char hm[sizeof c->error.message], hc[sizeof c->error.code];
+    char *m = c->error.message, *d = c->error.code;
+    size_t ml = CBK_STRLEN(m), dl = CBK_STRLEN(d), i;
+    if (!c->secret_len) return;
+    CBK_MEMSET(hm, 0, sizeof hm);
+    CBK_MEMSET(hc, 0, sizeof hc);
+    cbk__mask_scan(c, m, ml, hm, c->err_cut & 1);
+    cbk__mask_scan(c, d, dl, hc, (c->err_cut & 2) != 0);
+    cbk__mask_join(c, m, ml, hm, d, dl, hc);
+    cbk__mask_join(c, d, dl, hc, m, ml, hm);
+    for (i = 0; i < ml; i++)
+        if (hm[i]) m[i] = '*';
+    for (i = 0; i < dl; i++)
+        if (hc[i]) d[i] = '*';
+}
+
+static cbk_result cbk__err_key(cbk_client *c, const cbk_json_token *t) {
+    c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
+               : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
+                                                      : 0;
+    if (!c->field) cbk_json_skip(&c->json);
+    return CBK_OK;
 }
 
 /* An error body: {"message","code"} at the top level. */
 static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
+    int which = c->field == CBK__F_CODE;
+    size_t size;
     if (t->depth == 0) {
         if (t->type == CBK_JSON_NULL)
             c->flags |= CBK__F_NULL;
@@ -3200,33 +3944,22 @@ static cbk_result cbk__error_event(cbk_client *c, const cbk_json_token *t) {
             c->flags |= CBK__F_NOT_OBJECT;
         return CBK_OK;
     }
+    if (c->err_arr) return cbk__err_element(c, which, t);
     if (t->depth > 1) return CBK_OK;
-    if (t->type == CBK_JSON_KEY) {
-        c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
-                   : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
-                                                          : 0;
-        if (!c->field) cbk_json_skip(&c->json);
+    if (t->type == CBK_JSON_KEY) return cbk__err_key(c, t);
+    if (t->type == CBK_JSON_OBJECT_END || t->type == CBK_JSON_ARRAY_END) return CBK_OK;
+    if (c->field != CBK__F_MESSAGE && c->field != CBK__F_CODE) {
+        cbk_json_skip(&c->json);
         return CBK_OK;
     }
-    if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
-        cbk_json_skip(&c->json);
-    if (c->field == CBK__F_MESSAGE || c->field == CBK__F_CODE) {
-        char *dst = c->field == CBK__F_MESSAGE ? c->error.message : c->error.code;
-        size_t size = c->field == CBK__F_MESSAGE ? sizeof c->error.message : sizeof c->error.code;
-        /* The SDK takes `data.message || fallback` and makes a string of
-           it: any truthy value counts, as JavaScript would print it (a
-           number as written; arrays fall back). The last duplicate wins. */
-        if ((t->type == CBK_JSON_STRING && t->len) ||
-            (t->type == CBK_JSON_NUMBER && !cbk__number_is_zero(t->text, t->len))) {
-            cbk__copy_cut(dst, size, t->text, t->len);
-            cbk__mask_cut_secret(c, dst, t);
-        } else if (t->type == CBK_JSON_TRUE)
-            cbk__copy_cut(dst, size, "true", 4);
-        else if (t->type == CBK_JSON_OBJECT_BEGIN)
-            cbk__copy_cut(dst, size, "[object Object]", 15);
-        else if (t->type != CBK_JSON_OBJECT_END)
-            dst[0] = 0;
-    }
+    /* the last duplicate wins, as in JSON.parse */
+    cbk__err_field(c, which, &size)[0] = 0;
+    c->err_cut &= (unsigned char)~(1u << which);
+    c->err_set &= (unsigned char)~(1u << which);
+    if (!cbk__err_truthy(t)) return CBK_OK;
+    c->err_set |= (unsigned char)(1u << which);
+    if (t->type == CBK_JSON_ARRAY_BEGIN) c->err_arr = 1;
+    cbk__err_value(c, which, t);
     return CBK_OK;
 }
 
@@ -3303,6 +4036,33 @@ static cbk_result cbk__lines(cbk_client *c, const char *data, size_t len) {
 }
 
 /* ---------------------------------------------------------------------------
+ * The deadline (opts.timeout_ms)
+ * ------------------------------------------------------------------------- */
+
+/* Starts opts.timeout_ms for a blocking operation (when there is a clock). */
+static void cbk__deadline_start(cbk_client *c) {
+    c->has_deadline = c->opts.timeout_ms && c->opts.now_ms;
+    if (c->has_deadline) c->deadline = c->opts.now_ms(c->opts.sleep_ctx) + c->opts.timeout_ms;
+}
+
+/* Milliseconds left before the deadline (0 also when none runs: see
+   has_deadline); at least 1 while it has not passed. */
+static unsigned cbk__time_left(const cbk_client *c) {
+    uint64_t now;
+    if (!c->has_deadline) return 0;
+    now = c->opts.now_ms(c->opts.sleep_ctx);
+    if (now >= c->deadline) return 0;
+    return c->deadline - now > 0xFFFFFFFFu ? 0xFFFFFFFFu : (unsigned)(c->deadline - now);
+}
+
+/* The receiver stops a response still arriving when the deadline passed. */
+static int cbk__deadline_passed(cbk_client *c) {
+    if (!c->has_deadline || cbk__time_left(c)) return 0;
+    c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the operation's deadline (timeout_ms) passed");
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------
  * The receiver
  * ------------------------------------------------------------------------- */
 
@@ -3333,15 +4093,19 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
         return 1;
     }
     c->status = http_status;
+    c->last_status = http_status;
     c->flags = 0;
+    c->err_set = c->err_cut = c->err_arr = c->err_first = 0;
     c->field = 0;
     c->line_len = 0;
     c->bom = 0;
     c->has_retry_after = 0;
     if (!cbk__is_2xx(http_status))
-        flags = CBK_JSON_TRUNCATE;
+        flags = CBK_JSON_TRUNCATE | CBK__JSON_LENIENT;
     else if (c->op == CBK__OP_STREAM)
-        flags = CBK_JSON_LINES;
+        flags = CBK_JSON_LINES | CBK_JSON_TRUNCATE; /* long token fields are cut */
+    else if (c->op == CBK__OP_LIST)
+        flags = CBK_JSON_TRUNCATE;
     cbk_json_init(&c->json, c->region, c->region_size, flags,
                   !cbk__is_2xx(http_status) ? cbk__on_error_json
                   : c->op == CBK__OP_LIST   ? cbk__on_list_json
@@ -3376,10 +4140,35 @@ CBKDEF int cbk_response_header(cbk_response *r, const char *name, size_t name_le
     return 0;
 }
 
+/* A stream body is fed up to each newline at a time, so that an item is
+   handed over as soon as its line's newline arrives, before whatever
+   follows it is read. */
+static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
+    while (len) {
+        size_t n = 0;
+        cbk_result r;
+        while (n < len && data[n] != '\n') n++;
+        if (n < len) n++;
+        r = cbk_json_feed(&c->json, data, n);
+        if (!r && c->json.state == CBK__S_START) r = cbk__stream_flush(c);
+        if (r) return r;
+        data += n;
+        len -= n;
+    }
+    return CBK_OK;
+}
+
+/* The body to the tokenizer: a stream's up to each newline at a time. */
+static cbk_result cbk__feed(cbk_client *c, const char *data, size_t len) {
+    if (c->json.result) return (cbk_result)c->json.result;
+    if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status)) return cbk__feed_lines(c, data, len);
+    return cbk_json_feed(&c->json, data, len);
+}
+
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     cbk_client *c = r ? r->client : NULL;
     cbk_result res;
-    if (!c || c->result) return 1;
+    if (!c || c->result || cbk__deadline_passed(c)) return 1;
     if (!c->status) {
         c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a body before a status");
         return 1;
@@ -3408,7 +4197,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         if (len) cbk__bom_flush(c);
         if (!len) return 0;
     }
-    res = c->json.result ? (cbk_result)c->json.result : cbk_json_feed(&c->json, data, len);
+    res = cbk__feed(c, data, len);
     if (!res) return 0;
     if (!cbk__is_2xx(c->status)) {
         /* not JSON: the outcome is settled, no need to read a big page */
@@ -3470,7 +4259,8 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
         cbk__copy_cut(c->error.code, sizeof c->error.code, code, CBK_STRLEN(code));
         return CBK_ERR_HTTP;
     }
-    if (!c->error.message[0]) {
+    cbk__mask_error(c);
+    if (!(c->err_set & 1)) {
         const char *reason = cbk__reason(c->status);
         cbk__sb_over(&b, c->error.message, sizeof c->error.message, 0);
         cbk__sb_str(&b, "HTTP Error: ");
@@ -3480,7 +4270,7 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
             cbk__sb_u64(&b, (uint64_t)c->status);
         cbk__sb_close(&b);
     }
-    if (!c->error.code[0]) {
+    if (!(c->err_set & 2)) {
         cbk__sb_over(&b, c->error.code, sizeof c->error.code, 0);
         cbk__sb_str(&b, "ERROR_");
         cbk__sb_u64(&b, (uint64_t)c->status);
@@ -3518,6 +4308,8 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
                         cbk_json_offset(&c->json));
         return cbk__end(c, r);
     }
+    r = cbk__stream_flush(c); /* the last line, whole */
+    if (r) return cbk__end(c, r);
     if (c->op == CBK__OP_LIST && c->out) {
         size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
         if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
@@ -3538,6 +4330,8 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     c->error.transport_code = transport_code;
     /* what the receiver settled stands: it asked the transport to stop */
     if (c->result) return cbk__end(c, c->result);
+    if (c->json.state == CBK__S_START && cbk__stream_flush(c))
+        return cbk__end(c, CBK_ERR_CANCELLED); /* a whole line came before the failure */
     if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
         return cbk__end(c, cbk__http_error(c, 0));
     return cbk__end(c, cbk__fail_n(c, CBK_ERR_TRANSPORT,
@@ -3579,9 +4373,13 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
 /* Starts an operation: clears what the last one left. */
 static cbk_result cbk__begin(cbk_client *c, int op) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
+    if (c->auth) cbk__wipe(c->auth, c->auth_len); /* a prepared request left unsent */
+    c->auth = NULL;
     cbk__clear_error(c);
     c->op = op;
     c->status = 0;
+    c->last_status = 0;
+    c->has_deadline = 0; /* the sans-I/O halves run none; the blocking ones start it */
     c->finished = 0;
     c->delivered = 0;
     c->has_retry_after = 0;
@@ -3650,11 +4448,22 @@ static cbk_result cbk__prepared(cbk_client *c, cbk_result r, const cbk_request *
     return CBK_OK;
 }
 
+/* Outputs are reset before anything is checked: "" and zeroed on every
+   failure, argument errors included. */
+static void cbk__reset_outputs(char *text, size_t size, cbk_token_created *created,
+                               const cbk_request **out_req) {
+    if (text && size) text[0] = 0;
+    if (created) cbk__wipe(created, sizeof *created);
+    if (out_req) *out_req = NULL;
+}
+
 CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
                                          const cbk_token_list_options *opts, cbk_token_fn on_token,
                                          void *user, char *next_cursor, size_t next_cursor_size,
                                          const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    cbk_result r;
+    cbk__reset_outputs(next_cursor, next_cursor_size, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_LIST);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r && next_cursor && !next_cursor_size)
         r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "next_cursor_size is 0");
@@ -3674,7 +4483,9 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
                                                 const cbk_token_list_options *opts,
                                                 cbk_token_fn on_token, void *user,
                                                 const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_STREAM);
+    cbk_result r;
+    cbk__reset_outputs(NULL, 0, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_STREAM);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r) {
         c->user_id = user_id;
@@ -3688,7 +4499,9 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
 CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
                                            const cbk_token_fields *fields, cbk_token_created *out,
                                            const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_CREATE);
+    cbk_result r;
+    cbk__reset_outputs(NULL, 0, out, out_req);
+    r = cbk__begin(c, CBK__OP_CREATE);
     if (!r && !out) r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "out is NULL");
     if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_fields(c, fields);
@@ -3704,7 +4517,9 @@ CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
 static cbk_result cbk__token_op_prepare(cbk_client *c, int op, const char *user_id,
                                         const char *token_id, const cbk_token_fields *fields,
                                         char *id_out, const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, op);
+    cbk_result r;
+    cbk__reset_outputs(id_out, CBK_ID_MAX, NULL, out_req);
+    r = cbk__begin(c, op);
     if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_id(c, token_id, "token_id is NULL, empty, \".\", \"..\" or not UTF-8");
     if (!r) r = cbk__check_fields(c, fields);
@@ -3730,44 +4545,61 @@ CBKDEF cbk_result cbk_token_delete_prepare(cbk_client *c, const char *user_id, c
     return cbk__token_op_prepare(c, CBK__OP_DELETE, user_id, token_id, NULL, id_out, out_req);
 }
 
+/* A cbk_fetch path: starts with '/', no space, control, non-ASCII or '#'. */
+static cbk_result cbk__check_path(cbk_client *c, const char *path) {
+    const char *p;
+    if (!path || path[0] != '/')
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "path does not start with '/'");
+    for (p = path; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == '#')
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "path holds a space, a control or non-ASCII byte, or '#'");
+    return CBK_OK;
+}
+
+/* cbk_fetch's method: *post is 1 for a POST (the default with a body). */
+static cbk_result cbk__check_method(cbk_client *c, const cbk_fetch_options *o, int *post) {
+    size_t n;
+    *post = o->json || o->file || o->body;
+    if (!o->method) return CBK_OK;
+    n = CBK_STRLEN(o->method);
+    if (cbk__streq(o->method, n, "POST"))
+        *post = 1;
+    else if (!cbk__streq(o->method, n, "GET") || *post)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "method is not GET or POST, or GET with a body");
+    return CBK_OK;
+}
+
+static int cbk__file_ok(const cbk_file *f) {
+    return f->name && cbk__utf8_valid(f->name, CBK_STRLEN(f->name)) && (!f->len || f->data) &&
+           (!f->type || cbk__header_safe(f->type));
+}
+
+/* cbk_fetch's options: one body at most, each checked. */
+static cbk_result cbk__check_fetch(cbk_client *c, const cbk_fetch_options *o, int *post) {
+    const cbk_file *f = o->file;
+    if (cbk__check_method(c, o, post)) return CBK_ERR_INVALID_ARGUMENT;
+    if (!!o->json + !!o->file + !!o->body > 1 || (o->body_len && !o->body))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "more than one of json, body and file, or body_len without body");
+    if (cbk__check_headers(c, o->headers, o->header_count)) return CBK_ERR_INVALID_ARGUMENT;
+    if (o->json && cbk_json_validate(o->json, o->json_len))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
+    if (f && !cbk__file_ok(f))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "file has no name, invalid UTF-8, no data, or CR/LF in its type");
+    return cbk__check_kvs(c, o->query, o->query_count);
+}
+
 CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                                     cbk_body_fn on_body, void *user, const cbk_request **out_req) {
-    cbk_result r = cbk__begin(c, CBK__OP_FETCH);
+    cbk_result r;
     int post = 0;
-    if (!r) {
-        const char *p;
-        if (!path || path[0] != '/')
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "path does not start with '/'");
-        for (p = path; !r && *p; p++)
-            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == '#')
-                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                              "path holds a space, a control or non-ASCII byte, or '#'");
-    }
-    if (!r && opts) {
-        post = opts->json || opts->file;
-        if (opts->method) {
-            size_t n = CBK_STRLEN(opts->method);
-            if (cbk__streq(opts->method, n, "POST"))
-                post = 1;
-            else if (cbk__streq(opts->method, n, "GET") && !post)
-                post = 0;
-            else
-                r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                              "method is not GET or POST, or GET with a body");
-        }
-        if (!r && opts->json && opts->file)
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json and file are both set");
-        if (!r && opts->json && cbk_json_validate(opts->json, opts->json_len))
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
-        if (!r && opts->file &&
-            (!opts->file->name ||
-             !cbk__utf8_valid(opts->file->name, CBK_STRLEN(opts->file->name)) ||
-             (opts->file->len && !opts->file->data) ||
-             (opts->file->type && !cbk__header_safe(opts->file->type))))
-            r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                          "file has no name, invalid UTF-8, no data, or CR/LF in its type");
-        if (!r) r = cbk__check_kvs(c, opts->query, opts->query_count);
-    }
+    cbk__reset_outputs(NULL, 0, NULL, out_req);
+    r = cbk__begin(c, CBK__OP_FETCH);
+    if (!r) r = cbk__check_path(c, path);
+    if (!r && opts) r = cbk__check_fetch(c, opts, &post);
     if (!r) {
         c->path = path;
         c->fetch_opts = opts;
@@ -3778,24 +4610,35 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
     return cbk__prepared(c, r, out_req);
 }
 
-/* The blocking half: send, decode, and retry while the policy allows. */
+/* The blocking half: send, decode, and retry while the policy and the
+   deadline allow. A client without a send callback fails here, after the
+   prepare built the request: the Bearer value is wiped as on every end. */
 static cbk_result cbk__perform(cbk_client *c) {
     unsigned attempt, ms;
     cbk_result r;
     if (!c->send) {
+        r = cbk__end(c, cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client has no send callback"));
         c->op = CBK__OP_NONE;
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the client has no send callback");
+        return r;
     }
     for (attempt = 0;; attempt++) {
         int rc;
         if (attempt && (r = cbk__arm(c)) != CBK_OK) break;
+        c->request.timeout_ms = cbk__time_left(c);
         rc = c->send(c->send_ctx, &c->request, &c->response);
         r = rc ? cbk_client_abort(c, rc) : cbk_client_finish(c);
         if (!r || !c->opts.sleep_ms || !cbk_client_retry_delay(c, attempt, &ms)) break;
+        if (c->has_deadline && cbk__time_left(c) <= ms) break; /* no time for the wait */
         c->opts.sleep_ms(c->opts.sleep_ctx, ms);
     }
     c->op = CBK__OP_NONE;
     return r;
+}
+
+/* A blocking operation of its own: its deadline starts now. */
+static cbk_result cbk__run(cbk_client *c) {
+    cbk__deadline_start(c);
+    return cbk__perform(c);
 }
 
 CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
@@ -3803,82 +4646,136 @@ CBKDEF cbk_result cbk_token_list(cbk_client *c, const char *user_id,
                                  void *user, char *next_cursor, size_t next_cursor_size) {
     cbk_result r = cbk_token_list_prepare(c, user_id, opts, on_token, user, next_cursor,
                                           next_cursor_size, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_list_stream(cbk_client *c, const char *user_id,
                                         const cbk_token_list_options *opts, cbk_token_fn on_token,
                                         void *user) {
     cbk_result r = cbk_token_list_stream_prepare(c, user_id, opts, on_token, user, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
+}
+
+/* list_all's guard against a server whose cursors never end: a page
+   limit, and Brent's cycle detection over the cursors' FNV-1a hashes (the
+   checkpoint moves at every power of two pages, so a cycle is found
+   within twice its length, without a history of cursors). */
+typedef struct cbk__pager {
+    uint64_t mark;
+    unsigned power, lam, pages, max;
+    int marked;
+} cbk__pager;
+
+/* After a page that offers `cursor` for the next: may the next be read? */
+static cbk_result cbk__pager_next(cbk_client *c, cbk__pager *g, const char *cursor) {
+    uint64_t h = cbk__fnv((const unsigned char *)cursor, CBK_STRLEN(cursor), 0xcbf29ce484222325ull);
+    if (g->marked && h == g->mark)
+        return cbk__fail(c, CBK_ERR_PARSE, "the server's cursors go round in a cycle");
+    if (++g->pages >= g->max)
+        return cbk__fail_n(c, CBK_ERR_PARSE,
+                           "the server still offers a cursor after max_pages pages: ", g->pages);
+    if (++g->lam == g->power) {
+        g->mark = h;
+        g->marked = 1;
+        g->power *= 2;
+        g->lam = 0;
+    }
+    return CBK_OK;
+}
+
+/* One page of list_all, asked with the cursor in slot (the new one lands
+   there). *more: a next page is offered. */
+static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
+                                     const cbk_token_list_options *opts, cbk_token_fn on_token,
+                                     void *user, char *slot, int *more) {
+    uint64_t deadline = c->deadline;
+    int has_deadline = c->has_deadline;
+    cbk_result r;
+    (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked */
+    c->deadline = deadline;            /* one deadline for all the pages */
+    c->has_deadline = has_deadline;
+    c->user_id = user_id;
+    c->list_opts = opts;
+    c->on_token = on_token;
+    c->user = user;
+    c->cursor = slot; /* "" asks for the first page */
+    c->out = slot;
+    c->out_size = CBK_CURSOR_MAX;
+    r = cbk__arm(c);
+    if (!r)
+        r = cbk__perform(c);
+    else
+        c->op = CBK__OP_NONE;
+    /* cbk_client_finish copied the new cursor over the old one after
+       noting whether they were equal */
+    *more = !r && c->page_items && slot[0] && !(c->flags & CBK__F_CURSOR);
+    return r;
+}
+
+/* list_all's arguments, and the room for its cursor; *n: the starting
+   cursor's length. */
+static cbk_result cbk__check_list_all(cbk_client *c, const char *user_id,
+                                      const cbk_token_list_options *opts, size_t *n) {
+    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    if (!r) r = cbk__check_list(c, user_id, opts);
+    if (r) return r;
+    if (c->work_size < CBK_CURSOR_MAX)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer is smaller than CBK_CURSOR_MAX");
+    *n = opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
+    if (*n >= CBK_CURSOR_MAX)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
+    return CBK_OK;
 }
 
 CBKDEF cbk_result cbk_token_list_all(cbk_client *c, const char *user_id,
                                      const cbk_token_list_options *opts, cbk_token_fn on_token,
                                      void *user) {
-    char *slot;
-    size_t n;
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
-    if (!r) r = cbk__check_list(c, user_id, opts);
-    if (!r && c->work_size < CBK_CURSOR_MAX)
-        r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
-                      "the work buffer is smaller than CBK_CURSOR_MAX");
+    cbk__pager g;
+    size_t n = 0;
+    int more = 1;
+    cbk_result r = cbk__check_list_all(c, user_id, opts, &n);
     if (r) {
         if (c) c->op = CBK__OP_NONE;
         return r;
     }
     /* the cursor lives at the start of the work buffer between pages */
-    slot = c->work;
-    n = opts && opts->cursor ? CBK_STRLEN(opts->cursor) : 0;
-    if (n >= CBK_CURSOR_MAX) {
-        c->op = CBK__OP_NONE;
-        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor is longer than CBK_CURSOR_MAX");
-    }
-    if (n) CBK_MEMCPY(slot, opts->cursor, n);
-    slot[n] = 0;
-    for (;;) {
-        (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked above */
-        c->user_id = user_id;
-        c->list_opts = opts;
-        c->on_token = on_token;
-        c->user = user;
-        c->cursor = slot; /* "" asks for the first page */
-        c->out = slot;
-        c->out_size = CBK_CURSOR_MAX;
-        r = cbk__arm(c);
-        if (!r)
-            r = cbk__perform(c);
-        else
-            c->op = CBK__OP_NONE;
+    if (n) CBK_MEMCPY(c->work, opts->cursor, n);
+    c->work[n] = 0;
+    CBK_MEMSET(&g, 0, sizeof g);
+    g.power = 1;
+    g.max = opts && opts->max_pages ? opts->max_pages : CBK_LIST_MAX_PAGES;
+    cbk__deadline_start(c);
+    while (more) {
+        r = cbk__list_all_page(c, user_id, opts, on_token, user, c->work, &more);
+        if (!r && more) r = cbk__pager_next(c, &g, c->work);
         if (r) return r;
-        /* cbk_client_finish copied the new cursor over the old one after
-           noting whether they were equal */
-        if (!c->page_items || !slot[0] || (c->flags & CBK__F_CURSOR)) return CBK_OK;
     }
+    return CBK_OK;
 }
 
 CBKDEF cbk_result cbk_token_create(cbk_client *c, const char *user_id,
                                    const cbk_token_fields *fields, cbk_token_created *out) {
     cbk_result r = cbk_token_create_prepare(c, user_id, fields, out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_update(cbk_client *c, const char *user_id, const char *token_id,
                                    const cbk_token_fields *fields, char id_out[CBK_ID_MAX]) {
     cbk_result r = cbk_token_update_prepare(c, user_id, token_id, fields, id_out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const char *token_id,
                                    char id_out[CBK_ID_MAX]) {
     cbk_result r = cbk_token_delete_prepare(c, user_id, token_id, id_out, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_options *opts,
                             cbk_body_fn on_body, void *user) {
     cbk_result r = cbk_fetch_prepare(c, path, opts, on_body, user, NULL);
-    return r ? r : cbk__perform(c);
+    return r ? r : cbk__run(c);
 }
 
 #undef CBK__ONES

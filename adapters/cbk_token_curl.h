@@ -16,25 +16,33 @@
  *   cbk_curl_init(&net);                         // defaults, see below
  *   net.ca_file = "/etc/ssl/my-ca.pem";          // optional
  *   cbk_client_init(&c, secret, cbk_curl_send, &net, work, sizeof work, NULL);
- *   ...
+ *   ...                                          // every call: one connection
  *   if (cbk_client_error(&c)->transport_code != 0)
  *       fprintf(stderr, "curl: %s\n", net.errbuf);
+ *   cbk_curl_cleanup(&net);                      // closes it, frees the handle
  *
  *   Link with -lcurl (pkg-config --cflags --libs libcurl). Needs libcurl
  *   7.19.4 or newer; newer versions get more (see COMPATIBILITY).
  *
  * THE CONTEXT (cbk_curl, caller-owned, one per thread)
- *   easy              NULL: each call creates a handle and cleans it up.
- *                     Else a handle you own, reused call after call so its
- *                     connections, DNS cache and TLS sessions are reused.
- *                     The adapter does not curl_easy_reset() it: options you
- *                     set yourself (a proxy, CURLOPT_RESOLVE, CURLOPT_NOSIGNAL
- *                     for threaded programs, ...) stay in effect, except the
- *                     ones listed under WHAT IS SET, which it sets on every
- *                     call. After the call no option points at memory that
- *                     is gone (HTTPHEADER and POSTFIELDS are cleared).
- *   ca_file           NULL: curl's default CA bundle. Else a PEM file
- *                     (CURLOPT_CAINFO).
+ *   easy              NULL (the default): the adapter's own handle, made on
+ *                     the first call and reused by every later one until
+ *                     cbk_curl_cleanup(), so one kept-alive connection (and
+ *                     its TLS session, the DNS cache and the parsed CA
+ *                     bundle) serves a whole session: a list of 101 pages is
+ *                     1 connection and 1 TLS handshake, not 101.
+ *                     Else a handle you own, reused call after call the same
+ *                     way; cbk_curl_cleanup() leaves it alone. The adapter
+ *                     does not curl_easy_reset() it: options you set yourself
+ *                     (a proxy, CURLOPT_RESOLVE, CURLOPT_NOSIGNAL for
+ *                     threaded programs, a CURLSH share, ...) stay in effect,
+ *                     except the ones listed under WHAT IS SET, which it sets
+ *                     on every call. After the call no option points at
+ *                     memory that is gone (HTTPHEADER, POSTFIELDS and the
+ *                     callbacks' data are cleared).
+ *   ca_file           NULL: curl's default CA bundle. Else a PEM file: the
+ *                     only CAs trusted (CURLOPT_CAINFO; CURLOPT_CAPATH is
+ *                     cleared, see REUSE).
  *   connect_timeout_ms  connect phase limit, default 10000; 0: curl's default.
  *   timeout_ms        whole-exchange limit, default 0 (none: a streamed list
  *                     may legitimately take long).
@@ -44,13 +52,50 @@
  *                     headers, Authorization included: never in production.
  *   errbuf            out: curl's message for the last failed call ("" after
  *                     a success).
+ *   connects          out: connections opened so far (CURLINFO_NUM_CONNECTS
+ *                     summed over the calls), for tests and reports.
+ *   Every other field is private. cbk_curl_init() sets the defaults; call it
+ *   once, not on a context that holds a handle (that handle would leak).
+ *
+ * REUSE, AND REQUESTS THAT MUST NOT BE SENT TWICE
+ *   libcurl keeps a connection open after a response and reuses it for the
+ *   next request to the same scheme, host and port (HTTP/1.1 keep-alive; an
+ *   idle connection is dropped after 118 s, CURLOPT_MAXAGE_CONN). If the
+ *   server closed it while it sat idle, curl sees that and connects anew.
+ *   If instead it dies after the request went out and before any byte of a
+ *   response arrived, libcurl re-sends the request on a fresh connection by
+ *   itself ("Connection died, retrying a fresh connect"). That is right for
+ *   an idempotent request (req->idempotent 1: lists, updates, deletes), and
+ *   it is allowed for them. A create or cbk_fetch POST (idempotent 0) may
+ *   already have been acted on, so the adapter stops that re-send before a
+ *   byte of it goes out again (CURLOPT_PREREQFUNCTION, libcurl 7.80.0:
+ *   called before each attempt; a second one for such a request aborts):
+ *   the call fails with CURLE_GOT_NOTHING and the library does not re-send
+ *   either (curl has opened the new connection by then; it stays for the
+ *   next call). Creates keep the reused connection, so they cost no extra
+ *   round trips. A server that sends bytes past the end of a response in a
+ *   later packet makes curl read them as the next response on that
+ *   connection: that call fails (e.g. CURLE_UNSUPPORTED_PROTOCOL for what
+ *   looks like HTTP/0.9, without CBK_SEND_NOT_SENT or CBK_SEND_FINAL, as the
+ *   request went out), and the connection is closed. Before 7.80.0 a non-idempotent request gets a
+ * fresh connection instead (CURLOPT_FRESH_CONNECT), where curl never re-sends. TLS: the session
+ * cache of the handle (on by default) resumes sessions on a new connection; with curl 7.87.0 or
+ * newer and OpenSSL the parsed CA store is cached in the handle (CURLOPT_CA_CACHE_TIMEOUT, 24 h)
+ * when it comes from one file: so the adapter clears CURLOPT_CAPATH whenever it sets CURLOPT_CAINFO
+ * (ca_file, or on its own handle curl's default bundle file when curl has one), else Debian's
+ * default CApath would make curl parse the whole bundle again for every connection (~35 ms of CPU).
+ *   One handle per context: no CURLSH share is needed; to share DNS and TLS
+ *   sessions across threads, give each context its own handle with one
+ *   share set (with its lock callbacks).
  *
  * WHAT IS SET ON EVERY CALL
  *   URL; no redirects followed (CURLOPT_FOLLOWLOCATION 0); http and https
  *   only; SSL_VERIFYPEER 1 and SSL_VERIFYHOST 2 (never turned off; there is
  *   no option to); the timeouts above; ACCEPT_ENCODING "" (curl offers the
  *   encodings it can decode and decodes them before the receiver sees the
- *   body); the method and body; the request headers.
+ *   body); the method and body; the request headers; the header, body and
+ *   pre-request callbacks (CURLOPT_PREREQFUNCTION from 7.80.0, else
+ *   CURLOPT_FRESH_CONNECT); CAINFO and CAPATH as said under REUSE.
  *
  * REQUEST HEADERS
  *   The request's headers are sent exactly as given (an empty value is sent
@@ -73,12 +118,20 @@
  *   0                      the exchange completed, whatever the HTTP status
  *   CBK_SEND_NOT_SENT | code   CURLE_COULDNT_RESOLVE_HOST (6),
  *                          CURLE_COULDNT_RESOLVE_PROXY (5) or
- *                          CURLE_COULDNT_CONNECT (7): the request never left
+ *                          CURLE_COULDNT_CONNECT (7) before the request was
+ *                          handed to any connection: it never left
  *   CBK_SEND_NOT_SENT | CBK_SEND_FINAL | code   CURLE_UNSUPPORTED_PROTOCOL
  *                          (1), CURLE_URL_MALFORMAT (3),
  *                          CURLE_PEER_FAILED_VERIFICATION (60) or
  *                          CURLE_SSL_CACERT_BADFILE (77): nothing was sent
  *                          and a retry cannot help, so none is made
+ *   the same codes without CBK_SEND_NOT_SENT  when they come from curl's
+ *                          reconnect after the request had gone out on a
+ *                          reused connection that died (libcurl 7.80.0 or
+ *                          newer tells; see REUSE): it may have arrived
+ *   CURLE_GOT_NOTHING (52) the server closed without any response, also on
+ *                          a reused connection where curl's re-send of a
+ *                          non-idempotent request was stopped (REUSE)
  *   CURLE_WRITE_ERROR (23) the receiver asked to stop (the library knows why)
  *   any other CURLcode     that curl error, e.g. 28 CURLE_OPERATION_TIMEDOUT,
  *                          35 CURLE_SSL_CONNECT_ERROR, 56 CURLE_RECV_ERROR,
@@ -89,21 +142,33 @@
  *   CBK_SEND_CODE(rc) is the CURLcode again: every CURLcode is below
  *   CBK_SEND_CODE_MAX.
  *
+ * CLEANUP
+ *   cbk_curl_cleanup(ctx) closes the kept connection and frees the
+ *   adapter's own handle (curl_easy_cleanup); a handle in easy is yours and
+ *   is left alone. The context stays valid: the next call makes a new
+ *   handle. Call it when the session ends (before curl_global_cleanup());
+ *   skipping it leaks one handle and leaves one idle connection open.
+ *
  * MEMORY
- *   No allocation of its own. curl allocates (the handle when easy is NULL,
- *   the header list, each "Name: value" line while it is built); all of it
- *   is freed before cbk_curl_send returns, on every path.
+ *   No allocation of its own. curl allocates: the adapter's own handle
+ *   (with its connection and caches), kept until cbk_curl_cleanup(); per
+ *   call the header list and each "Name: value" line while it is built,
+ *   all freed before cbk_curl_send returns, on every path. cbk_curl_send
+ *   with a NULL ctx makes a handle for that one call and frees it.
  *
  * THREADS AND SIGNALS
- *   One cbk_curl (and one handle) per thread. Call curl_global_init() once
+ *   One cbk_curl (and so one handle and one connection) per thread; never
+ *   the same context in two threads at once. Call curl_global_init() once
  *   before starting threads. Threaded programs should set CURLOPT_NOSIGNAL
- *   on their own handle and ignore SIGPIPE (see libcurl's docs).
+ *   on a handle of their own and ignore SIGPIPE (see libcurl's docs).
  *
  * COMPATIBILITY
  *   CURL_WRITEFUNC_ERROR needs 7.87.0; older versions abort the transfer by
  *   a short write count instead, with the same effect. CURLOPT_PROTOCOLS_STR
  *   (7.85.0, else CURLOPT_PROTOCOLS), CURLOPT_SUPPRESS_CONNECT_HEADERS
- *   (7.54.0) and CURLOPT_ACCEPT_ENCODING (7.21.6) are used when available.
+ *   (7.54.0), CURLOPT_ACCEPT_ENCODING (7.21.6), CURLOPT_PREREQFUNCTION
+ *   (7.80.0, else FRESH_CONNECT for non-idempotent requests) and the CA
+ *   cache (7.87.0; CURLINFO_CAINFO 7.84.0) are used when available.
  *
  * CONFIGURATION
  *   CBK_TOKEN_CURL_IMPLEMENTATION  in one file: compile the implementation.
@@ -123,21 +188,28 @@ extern "C" {
 #endif
 
 typedef struct cbk_curl {
-    CURL *easy;                   /* NULL: a handle per call; else reused, yours */
-    const char *ca_file;          /* NULL: curl's default CA bundle */
+    CURL *easy;                   /* NULL: the adapter's own, reused; else yours, reused */
+    const char *ca_file;          /* NULL: curl's default CA bundle; else only these CAs */
     long connect_timeout_ms;      /* default 10000; 0: curl's default */
     long timeout_ms;              /* default 0: no limit on the whole exchange */
     long low_speed_time_s;        /* default 60: abort after this long below 1 byte/s */
     int verbose;                  /* 1: curl's trace on stderr (shows Authorization) */
+    long connects;                /* out: connections opened so far */
+    CURL *own_easy;               /* private: the adapter's handle, until cbk_curl_cleanup */
     char errbuf[CURL_ERROR_SIZE]; /* out: the last failure in words, else "" */
 } cbk_curl;
 
-/* Fills ctx with the defaults above. */
+/* Fills ctx with the defaults above (no handle yet). */
 CBKDEF void cbk_curl_init(cbk_curl *ctx);
 
 /* The send callback: pass cbk_curl_send and a cbk_curl * to cbk_client_init.
-   ctx NULL uses the defaults with a handle per call. See RETURN VALUES. */
+   One connection is kept and reused across calls (see REUSE). ctx NULL uses
+   the defaults with a handle for that call only. See RETURN VALUES. */
 CBKDEF int cbk_curl_send(void *ctx, const cbk_request *req, cbk_response *res);
+
+/* Closes the kept connection and frees the adapter's own handle (not yours
+   in easy). ctx stays usable; NULL is ignored. See CLEANUP. */
+CBKDEF void cbk_curl_cleanup(cbk_curl *ctx);
 
 #ifdef __cplusplus
 }
@@ -171,13 +243,20 @@ enum {
     CBK__CURL_AFTER     /* after the final response's headers (trailers) */
 };
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+#define CBK__CURL_HAS_PREREQ 1 /* 7.80.0: a callback before each attempt to send */
+#endif
+
 /* One exchange's state, on cbk_curl_send's stack. */
 typedef struct cbk__curl_call {
     CURL *easy;
     cbk_response *res;
     int phase;
     int status_sent;
-    int stopped; /* the receiver returned nonzero */
+    int stopped;        /* the receiver returned nonzero */
+    int idempotent;     /* req->idempotent: curl may re-send it on a fresh connection */
+    int attempts;       /* times curl was about to send the request */
+    int resend_stopped; /* a re-send of a non-idempotent request was refused */
 } cbk__curl_call;
 
 CBKDEF void cbk_curl_init(cbk_curl *ctx) {
@@ -187,6 +266,34 @@ CBKDEF void cbk_curl_init(cbk_curl *ctx) {
     ctx->timeout_ms = 0L;
     ctx->low_speed_time_s = 60L;
 }
+
+CBKDEF void cbk_curl_cleanup(cbk_curl *ctx) {
+    if (ctx == NULL || ctx->own_easy == NULL) return;
+    curl_easy_cleanup(ctx->own_easy);
+    ctx->own_easy = NULL;
+}
+
+#ifdef CBK__CURL_HAS_PREREQ
+/* Called by curl right before it sends the request, once per attempt. A second
+   attempt is curl re-sending after a reused connection died with no response:
+   allowed for an idempotent request, refused for one the server may already
+   have acted on (nothing of it goes out again). The char * parameters are
+   curl_prereq_callback's. */
+/* NOLINTNEXTLINE(readability-non-const-parameter) */
+static int cbk__curl_on_prereq(void *user, char *ip, char *local_ip, int port, int local_port) {
+    cbk__curl_call *call = (cbk__curl_call *)user;
+    (void)ip;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    call->attempts++;
+    if (call->attempts > 1 && !call->idempotent) {
+        call->resend_stopped = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+#endif
 
 static int cbk__curl_is_space(char ch) {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
@@ -318,6 +425,24 @@ static CURLcode cbk__curl_add_line(struct curl_slist **list, const char *line) {
     return CURLE_OK;
 }
 
+/* The CAs: ca_file alone, else (on the adapter's own handle) curl's default
+   bundle file. CAPATH is cleared with it, so curl 7.87+ parses the bundle
+   once per handle and caches it, instead of once per connection. */
+static CURLcode cbk__curl_set_ca(cbk_curl *ctx, CURL *easy) {
+    const char *file = ctx->ca_file;
+    CURLcode rc;
+#if LIBCURL_VERSION_NUM >= 0x075400
+    if (file == NULL && easy == ctx->own_easy) {
+        char *builtin = NULL;
+        if (curl_easy_getinfo(easy, CURLINFO_CAINFO, &builtin) == CURLE_OK) file = builtin;
+    }
+#endif
+    if (file == NULL) return CURLE_OK;
+    rc = curl_easy_setopt(easy, CURLOPT_CAINFO, file);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_CAPATH, (char *)NULL);
+    return rc;
+}
+
 /* Sets every option of one exchange. */
 static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *req,
                                 struct curl_slist **list, cbk__curl_call *call) {
@@ -360,7 +485,8 @@ static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *re
     CBK__CURL_SET(CURLOPT_FOLLOWLOCATION, 0L);
     CBK__CURL_SET(CURLOPT_SSL_VERIFYPEER, 1L);
     CBK__CURL_SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (ctx->ca_file != NULL) CBK__CURL_SET(CURLOPT_CAINFO, ctx->ca_file);
+    rc = cbk__curl_set_ca(ctx, easy);
+    if (rc != CURLE_OK) return rc;
     CBK__CURL_SET(CURLOPT_CONNECTTIMEOUT_MS, ctx->connect_timeout_ms);
     CBK__CURL_SET(CURLOPT_TIMEOUT_MS, ctx->timeout_ms);
     CBK__CURL_SET(CURLOPT_LOW_SPEED_LIMIT, ctx->low_speed_time_s > 0 ? 1L : 0L);
@@ -377,6 +503,12 @@ static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *re
     CBK__CURL_SET(CURLOPT_WRITEFUNCTION, cbk__curl_on_body);
     CBK__CURL_SET(CURLOPT_WRITEDATA, (void *)call);
     CBK__CURL_SET(CURLOPT_HTTPHEADER, *list);
+#ifdef CBK__CURL_HAS_PREREQ
+    CBK__CURL_SET(CURLOPT_PREREQFUNCTION, cbk__curl_on_prereq);
+    CBK__CURL_SET(CURLOPT_PREREQDATA, (void *)call);
+#else
+    CBK__CURL_SET(CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
+#endif
 
     /* The method. NOBODY 0 first: it would turn a later POST back into GET. */
     CBK__CURL_SET(CURLOPT_NOBODY, 0L);
@@ -401,21 +533,98 @@ static void cbk__curl_copy(char *dst, size_t size, const char *src) {
 }
 
 /* A CURLcode as the transport contract spells it: the code with the
-   CBK_SEND_NOT_SENT / CBK_SEND_FINAL flags that apply. */
-static int cbk__curl_code(CURLcode rc) {
+   CBK_SEND_NOT_SENT / CBK_SEND_FINAL flags that apply. sent: the request was
+   handed to a connection (curl's pre-request callback ran) before it failed. */
+static int cbk__curl_code(CURLcode rc, int sent) {
+    int not_sent = sent ? 0 : CBK_SEND_NOT_SENT;
     switch (rc) {
+    /* before any attempt, the request never left; after one (curl's reconnect
+       when a reused connection died) it may have arrived */
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT: return CBK_SEND_NOT_SENT | (int)rc;
-    /* nothing was sent, and the same request would meet the same refusal:
-       a URL curl cannot use, or a server certificate it refused (only a fix
-       of the trust store or the URL helps; no byte of the request left) */
+    case CURLE_COULDNT_CONNECT: return not_sent | (int)rc;
+    /* before any attempt: the URL itself, and the same request would meet the
+       same refusal; after one: a response curl could not take (HTTP/0.9) */
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
+    case CURLE_URL_MALFORMAT: return sent ? (int)rc : CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)rc;
+    /* the server's certificate was refused: only a fix of the trust store or
+       the URL helps; no byte of the request goes over a refused TLS session */
     case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE: return CBK_SEND_NOT_SENT | CBK_SEND_FINAL | (int)rc;
+    case CURLE_SSL_CACERT_BADFILE: return not_sent | CBK_SEND_FINAL | (int)rc;
     default: return (int)rc;
     }
+}
+
+/* The handle of this call: the caller's, else the adapter's own (made once). */
+static CURL *cbk__curl_handle(cbk_curl *ctx) {
+    if (ctx->easy != NULL) return ctx->easy;
+    if (ctx->own_easy == NULL) ctx->own_easy = curl_easy_init();
+    return ctx->own_easy;
+}
+
+/* Runs the exchange; the CURLcode (CURLE_PARTIAL_FILE for a cut header block). */
+static CURLcode cbk__curl_perform(cbk_curl *ctx, CURL *easy, const cbk_request *req,
+                                  struct curl_slist **list, cbk__curl_call *call) {
+    long connects = 0;
+    CURLcode rc = cbk__curl_setup(ctx, easy, req, list, call);
+    if (rc != CURLE_OK) return rc;
+    rc = curl_easy_perform(easy);
+    if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+        ctx->connects += connects;
+    if (rc == CURLE_OK && call->phase == CBK__CURL_FINAL && !call->stopped) {
+        /* curl accepts a close inside the header block; that response
+           is cut short, whatever came of it */
+        cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf,
+                       "the connection closed inside the response headers");
+        rc = CURLE_PARTIAL_FILE;
+    }
+    if (rc == CURLE_OK && !call->status_sent) { /* no body, no status line seen */
+        long code = 0;
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+        cbk__curl_send_status(call, (int)code);
+    }
+    return rc;
+}
+
+/* Leaves nothing in a reused handle that points at memory about to go. */
+static void cbk__curl_unset(CURL *easy) {
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, (void *)NULL);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, (void *)NULL);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, (char *)NULL);
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)NULL);
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+#ifdef CBK__CURL_HAS_PREREQ
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, (curl_prereq_callback)NULL);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, (void *)NULL);
+#endif
+}
+
+/* The return value of a finished call (see RETURN VALUES). */
+static int cbk__curl_result(cbk_curl *ctx, CURLcode rc, const cbk__curl_call *call) {
+    if (call->stopped) {
+        cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, "stopped by the receiver");
+        return (int)CURLE_WRITE_ERROR;
+    }
+    if (rc == CURLE_OK) {
+        ctx->errbuf[0] = '\0';
+        return 0;
+    }
+    if (call->resend_stopped) {
+        cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf,
+                       "the reused connection closed before any response; the request may "
+                       "have reached the server and is not re-sent");
+        return (int)CURLE_GOT_NOTHING;
+    }
+    if (ctx->errbuf[0] == '\0')
+        cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, curl_easy_strerror(rc));
+    return cbk__curl_code(rc, call->attempts > 0);
+}
+
+static int cbk__curl_bad_request(const cbk_request *req, const cbk_response *res) {
+    return req == NULL || res == NULL || req->url == NULL || req->method == NULL ||
+           (req->header_count > 0 && req->headers == NULL);
 }
 
 CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) {
@@ -425,18 +634,18 @@ CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) 
     struct curl_slist *list = NULL;
     CURL *easy;
     CURLcode rc;
+    int out;
 
     if (ctx == NULL) {
         cbk_curl_init(&defaults);
         ctx = &defaults;
     }
     ctx->errbuf[0] = '\0';
-    if (req == NULL || res == NULL || req->url == NULL || req->method == NULL ||
-        (req->header_count > 0 && req->headers == NULL)) {
+    if (cbk__curl_bad_request(req, res)) {
         cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, "cbk_curl_send: bad argument");
         return (int)CURLE_BAD_FUNCTION_ARGUMENT;
     }
-    easy = ctx->easy != NULL ? ctx->easy : curl_easy_init();
+    easy = cbk__curl_handle(ctx);
     if (easy == NULL) {
         cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, "curl_easy_init failed");
         return (int)CURLE_FAILED_INIT;
@@ -446,46 +655,14 @@ CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) 
     call.easy = easy;
     call.res = res;
     call.phase = CBK__CURL_WAIT;
+    call.idempotent = req->idempotent;
 
-    rc = cbk__curl_setup(ctx, easy, req, &list, &call);
-    if (rc == CURLE_OK) {
-        rc = curl_easy_perform(easy);
-        if (rc == CURLE_OK && call.phase == CBK__CURL_FINAL && !call.stopped) {
-            /* curl accepts a close inside the header block; that response
-               is cut short, whatever came of it */
-            cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf,
-                           "the connection closed inside the response headers");
-            rc = CURLE_PARTIAL_FILE;
-        }
-        if (rc == CURLE_OK && !call.status_sent) { /* no body, no status line seen */
-            long code = 0;
-            curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-            cbk__curl_send_status(&call, (int)code);
-        }
-    }
-
-    /* Leave nothing in a reused handle that points at memory about to go. */
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, (void *)NULL);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, (void *)NULL);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, (char *)NULL);
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)NULL);
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    if (ctx->easy == NULL) curl_easy_cleanup(easy);
+    rc = cbk__curl_perform(ctx, easy, req, &list, &call);
+    cbk__curl_unset(easy);
     curl_slist_free_all(list);
-
-    if (call.stopped) {
-        cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, "stopped by the receiver");
-        return (int)CURLE_WRITE_ERROR;
-    }
-    if (rc == CURLE_OK) {
-        ctx->errbuf[0] = '\0';
-        return 0;
-    }
-    if (ctx->errbuf[0] == '\0')
-        cbk__curl_copy(ctx->errbuf, sizeof ctx->errbuf, curl_easy_strerror(rc));
-    return cbk__curl_code(rc);
+    out = cbk__curl_result(ctx, rc, &call);
+    if (ctx == &defaults) cbk_curl_cleanup(&defaults);
+    return out;
 }
 
 #ifdef __cplusplus
@@ -493,4 +670,5 @@ CBKDEF int cbk_curl_send(void *vctx, const cbk_request *req, cbk_response *res) 
 #endif
 
 #undef CBK__CURL_WRITE_ERROR
+#undef CBK__CURL_HAS_PREREQ
 #endif /* CBK_TOKEN_CURL_IMPLEMENTATION */

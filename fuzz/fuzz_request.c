@@ -19,7 +19,7 @@
  *     order cursor, order, take, meta.KEY=VALUE; printable ASCII only; each
  *     id segment has no '/', '?' or '#' and decodes back to the id;
  *   - the headers are exactly Authorization, Content-Type, Accept,
- *     X-RunAs-User-Id, X-Timezone and the extras, as API.md lists, without
+ *     X-RunAs-User-Id, X-Timezone (each only when not "") and the extras, as API.md lists, without
  *     CR or LF;
  *   - the body is exactly what JSON.stringify would write for the fields
  *     ("{}" for delete and empty fields), and valid JSON;
@@ -412,12 +412,13 @@ static void expect_headers(const cfg *g, const opctx *o, fz_buf *h) {
         fz_put(h, "V", 1);
         fz_put_cstr(h, 'v', "application/jsonl");
     }
-    if (g->o.run_as_user_id) {
+    /* option headers: sent only when not "" (the SDK sends truthy ones) */
+    if (g->o.run_as_user_id && *g->o.run_as_user_id) {
         fz_put_cstr(h, 'N', "X-RunAs-User-Id");
         fz_put(h, "V", 1);
         fz_put_cstr(h, 'v', g->o.run_as_user_id);
     }
-    if (g->o.timezone) {
+    if (g->o.timezone && *g->o.timezone) {
         fz_put_cstr(h, 'N', "X-Timezone");
         fz_put(h, "V", 1);
         fz_put_cstr(h, 'v', g->o.timezone);

@@ -18,7 +18,8 @@ ADAPTERS_BUILD := $(or $(BUILD),build)
 ADAPTERS_CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 ADAPTERS_CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
-ADAPTERS_HEADERS := cbk_token.h adapters/cbk_token_curl.h adapters/cbk_token_posix.h
+ADAPTERS_HEADERS := cbk_token.h adapters/cbk_token_curl.h adapters/cbk_token_posix.h \
+	adapters/cbk_token_http1.h
 ADAPTERS_CC = $(CC) $(ADAPTERS_STD) $(ADAPTERS_WARN) $(CPPFLAGS) $(CFLAGS) -I. \
 	$(ADAPTERS_CURL_CFLAGS)
 

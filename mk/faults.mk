@@ -12,7 +12,7 @@
 # a line in tests/run_tests.sh.
 
 FAULTS_DEPS := tests/test_faults.c tests/loopback.h cbk_token.h adapters/cbk_token_curl.h \
-	adapters/cbk_token_posix.h
+	adapters/cbk_token_posix.h adapters/cbk_token_http1.h
 
 $(BUILD)/test_faults: $(FAULTS_DEPS) | $(BUILD)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(SAN) -I. $(CURL_CFLAGS) tests/test_faults.c -o $@ \

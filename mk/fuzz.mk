@@ -36,7 +36,7 @@ FUZZ_BUILD    := $(or $(BUILD),build)/fuzz
 FUZZ_CFLAGS   := -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Werror \
                  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                  -fno-omit-frame-pointer
-FUZZ_NAMES    := json jsonapi list stream object error request fetch
+FUZZ_NAMES    := json jsonapi list stream object error request fetch http1
 FUZZ_BINS     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_DEPS     := $(or $(HEADER),cbk_token.h) fuzz/fuzz_common.h
 # The JSONTestSuite the unit tests read (same place, same override).
@@ -52,6 +52,7 @@ FUZZ_SEEDS_object  := jts object
 FUZZ_SEEDS_error   := jts error
 FUZZ_SEEDS_request := request
 FUZZ_SEEDS_fetch   := fetch stream
+FUZZ_SEEDS_http1   := http1
 
 .PHONY: fuzz fuzz-build fuzz-seeds valgrind $(FUZZ_NAMES:%=fuzz-%)
 
@@ -67,6 +68,9 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_DEPS) fuzz/fuzz_client.h $(FUZZ_STAMP
 
 FORCE:
 .PHONY: FORCE
+
+# the HTTP/1.1 engine's harness (fuzz/fuzz_http1.c) also depends on the engine
+$(FUZZ_BUILD)/fuzz_http1: adapters/cbk_token_http1.h
 
 fuzz-build: $(FUZZ_BINS)
 

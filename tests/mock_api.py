@@ -46,6 +46,23 @@ CONTROL (no auth, never recorded, never faulted)
                                  (name = prefix + index; ids in creation order)
     GET/POST /__mock/config      {"last_cursor":"last"|"empty","default_take":n}
     GET  /__mock/store           -> {user: [token incl. "token" and "config"]}
+    GET  /__mock/stats           -> {"connections": TCP connections accepted (any),
+                                     "api_connections": those that carried >= 1 API request,
+                                     "requests": {op: API requests received},
+                                     "answered": {op: API responses written whole},
+                                     "max_requests_per_connection": n,
+                                     "server_ms": time spent on API requests, from the
+                                     request read to its response written (a float)}
+                                 op is list|stream|create|update|delete, "other" for an
+                                 unknown route; reset and clear-requests zero it all.
+
+CONNECTIONS: HTTP/1.1 persistent connections (HTTP/1.0 with "Connection:
+keep-alive" too) stay open until the client closes, sends "Connection: close",
+60 s pass idle, or a fault/protocol error closes them ("Connection: close" is
+sent then). Every accepted socket has TCP_NODELAY, and a response is written
+with one sendall of head and body (a chunked body: in pieces of up to 256 KiB
+after a head-and-first-piece write), so a keep-alive client never waits for a
+delayed ACK (Nagle) between head and body.
 
 FAULTS: each API request (any non-/__mock/ request) looks at the HEAD of the
 queue only; if the head has no "match", or "match" (a string or a list) names
@@ -149,12 +166,39 @@ class State:
 
     def reset(self):
         self.store = {}        # user -> {id: token dict}
+        self.ordered_cache = {}  # (user, order) -> (tokens in list order, {id: position})
         self.faults = []
         self.requests = []
         self.seq = 0
         self.clock = None
         self.rng = random.Random(self.args.seed) if self.args.seed is not None else random.SystemRandom()
         self.config = {"last_cursor": self.args.last_cursor, "default_take": self.args.default_take}
+        self.clear_stats()
+
+    def clear_stats(self):
+        """Zeroes the counters of /__mock/stats (a new generation: open connections count anew)."""
+        self.generation = getattr(self, "generation", 0) + 1
+        self.stats = {"connections": 0, "api_connections": 0, "requests": {}, "answered": {},
+                      "max_requests_per_connection": 0, "server_ms": 0.0}
+
+    def count_request(self, conn, op):
+        """Counts one API request received on conn (a Handler); call with the lock held."""
+        st = self.stats
+        if conn.stats_generation != self.generation:
+            conn.stats_generation, conn.stats_requests = self.generation, 0
+            st["api_connections"] += 1
+        conn.stats_requests += 1
+        st["max_requests_per_connection"] = max(st["max_requests_per_connection"], conn.stats_requests)
+        name = op or "other"
+        st["requests"][name] = st["requests"].get(name, 0) + 1
+
+    def count_answered(self, op, started):
+        """Counts a response written whole to a request whose handling began at started."""
+        ms = (time.perf_counter() - started) * 1000.0
+        with self.lock:
+            name = op or "other"
+            self.stats["answered"][name] = self.stats["answered"].get(name, 0) + 1
+            self.stats["server_ms"] += ms
 
     def tick(self):
         """Next timestamp in ms; strictly increasing across mutations."""
@@ -171,12 +215,25 @@ class State:
     def new_secret(self):
         return "sk-" + "".join(self.rng.choice(string.ascii_letters + string.digits) for _ in range(40))
 
+    def ordered(self, user, order):
+        """user's tokens sorted for a list (see select), cached until the next create/delete."""
+        key = (user, order)
+        if key not in self.ordered_cache:
+            items = sorted(self.store.get(user, {}).values(), key=lambda t: (t["createdAt"], t["id"]),
+                           reverse=(order == "desc"))
+            self.ordered_cache[key] = (items, {t["id"]: i for i, t in enumerate(items)})
+        return self.ordered_cache[key]
+
+    def forget_order(self):
+        self.ordered_cache = {}
+
     def create(self, user, fields):
         now = self.tick()
         tid = self.new_id()
         tok = {"id": tid, "token": self.new_secret(), "createdAt": now, "updatedAt": now}
         tok.update(fields)
         self.store.setdefault(user, {})[tid] = tok
+        self.forget_order()
         return tok
 
 
@@ -252,17 +309,19 @@ def parse_list_query(query, default_take):
     return cursor, order, take, meta
 
 
-def select(tokens, cursor, order, meta):
-    """Tokens (dict id->tok) after cursor in the given order, meta-filtered."""
-    key = lambda t: (t["createdAt"], t["id"])
-    items = sorted(tokens.values(), key=key, reverse=(order == "desc"))
+def select(state, user, cursor, order, meta):
+    """(tokens after cursor in the given order, meta-filtered; how many there are). Sorted by
+    (createdAt, id), descending for desc; the cursor is a token id of that user."""
+    items, position = state.ordered(user, order)
+    start = 0
     if cursor is not None:
-        if cursor not in tokens:
+        if cursor not in position:
             raise bad("Invalid cursor")
-        ck = key(tokens[cursor])
-        items = [t for t in items if (key(t) < ck if order == "desc" else key(t) > ck)]
-    return [t for t in items
-            if all(t.get("meta", {}).get(k) == v for k, v in meta.items())]
+        start = position[cursor] + 1
+    if not meta:
+        return items, start  # a view: items[start:] without the copy
+    picked = [t for t in items[start:] if all(t.get("meta", {}).get(k) == v for k, v in meta.items())]
+    return picked, 0
 
 
 def huge_chunks(op, n, kind):
@@ -320,6 +379,34 @@ def synthetic_chunks(op, n, cursor=""):
         yield b'],"cursor":' + json_bytes(cursor) + b"}"
 
 
+class Writer:
+    """Coalesces a response into few writes: one sendall for head and body unless it
+    exceeds FLUSH_AT bytes (then pieces of about that size); a drip fault instead
+    writes every drip_bytes with drip_ms sleeps."""
+    FLUSH_AT = 256 * 1024
+
+    def __init__(self, wfile, drip_ms=None, drip_bytes=None):
+        self.wfile, self.drip_ms, self.drip_bytes = wfile, drip_ms, drip_bytes
+        self.parts, self.size = [], 0
+
+    def add(self, data):
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= self.FLUSH_AT:
+            self.flush()
+
+    def flush(self):
+        data, self.parts, self.size = b"".join(self.parts), [], 0
+        if not (self.drip_bytes or self.drip_ms):
+            if data:
+                self.wfile.write(data)
+            return
+        step = max(1, int(self.drip_bytes or 1))
+        for i in range(0, len(data), step):
+            self.wfile.write(data[i:i + step])
+            time.sleep((self.drip_ms or 0) / 1000.0)
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cbk-mock/1.0"
@@ -329,6 +416,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     @property
     def state(self):
         return self.server.state
+
+    def setup(self):
+        super().setup()
+        # no Nagle: a keep-alive client must not wait for a delayed ACK between writes
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.stats_generation, self.stats_requests = None, 0
+        with self.state.lock:
+            self.state.stats["connections"] += 1
 
     def log_message(self, fmt, *args):
         if self.server.state.args.verbose:
@@ -403,6 +498,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if body_error is not None:
                     return self.send_reply(err_reply(body_error), {})
                 return self.send_reply(self.control(path, query, body), {})
+            started = time.perf_counter()
             route = ROUTE.match(path)
             op = self.operation(route)
             fault = self.take_fault(op, body)
@@ -419,7 +515,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 reply = self.fault_reply(fault, op)
             else:
                 reply = self.api(route, op, query, body, fault)
-            self.send_reply(reply, fault)
+            if self.send_reply(reply, fault):
+                self.state.count_answered(op, started)
         except (ConnectionError, socket.timeout, BrokenPipeError):
             self.close_connection = True
         except Exception as e:  # never let a request kill the server
@@ -448,6 +545,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 names = match if isinstance(match, list) else [match]
                 if match is None or op in names:
                     fault = self.state.faults.pop(0)
+            self.state.count_request(self, op)
             self.state.seq += 1
             self.state.requests.append({
                 "seq": self.state.seq, "method": self.command, "path": self.path,
@@ -505,6 +603,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise ApiError(404, "Token not found", "NOT_FOUND")
                 if op == "delete":
                     del tokens[tid]
+                    self.state.forget_order()
                     self.state.tick()
                 else:
                     tokens[tid].update(fields)
@@ -525,14 +624,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def api_list(self, user, op, query, fault):
         with self.state.lock:
             cursor, order, take, meta = parse_list_query(query, self.state.config["default_take"])
-            items = select(self.state.store.get(user, {}), cursor, order, meta)
+            items, start = select(self.state, user, cursor, order, meta)
             mode = fault.get("last_cursor", self.state.config["last_cursor"])
-        if op == "stream":
-            lines = [json_bytes({"type": "item", "data": public_item(t)}) + b"\n" for t in items]
-            return Reply(200, None, "application/jsonl", chunks=lines)
-        page = items[:take]
+            if op == "stream":
+                lines = [json_bytes({"type": "item", "data": public_item(t)}) + b"\n"
+                         for t in items[start:]]
+                return Reply(200, None, "application/jsonl", chunks=lines)
+            page = items[start:start + take]
         next_cursor = page[-1]["id"] if page else ""
-        if len(items) <= take and mode == "empty":
+        if len(items) - start <= take and mode == "empty":
             next_cursor = ""
         if "cursor" in fault:
             next_cursor = fault["cursor"]
@@ -550,6 +650,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return json_reply(200, st.requests)
                 if (self.command, path) == ("POST", "/__mock/clear-requests"):
                     st.requests = []
+                    st.clear_stats()
                     return json_reply(200, {"ok": True})
                 if (self.command, path) == ("POST", "/__mock/reset"):
                     st.reset()
@@ -586,6 +687,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         raise bad("default_take must be an integer from 1 to %d" % MAX_TAKE)
                     st.config.update({k: obj[k] for k in ("last_cursor", "default_take") if k in obj})
                     return json_reply(200, st.config)
+                if (self.command, path) == ("GET", "/__mock/stats"):
+                    return json_reply(200, st.stats)
                 if (self.command, path) == ("GET", "/__mock/store"):
                     return json_reply(200, {u: sorted(t.values(), key=lambda t: (t["createdAt"], t["id"]))
                                             for u, t in st.store.items()})
@@ -618,37 +721,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
         head += ["%s: %s" % (k, v) for k, v in extra]
         if self.close_connection:
             head.append("Connection: close")
+        elif self.request_version == "HTTP/1.0":
+            head.append("Connection: keep-alive")  # the client asked for it (else the base closes)
         self.log_request(code)
-        drip_ms, drip_bytes = fault.get("drip_ms"), fault.get("drip_bytes")
-
-        def emit(data):
-            if drip_bytes or drip_ms:
-                step = max(1, int(drip_bytes or 1))
-                for i in range(0, len(data), step):
-                    self.wfile.write(data[i:i + step])
-                    time.sleep((drip_ms or 0) / 1000.0)
-            else:
-                self.wfile.write(data)
-
-        emit(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        out = Writer(self.wfile, fault.get("drip_ms"), fault.get("drip_bytes"))
+        out.add(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        whole = limit is None
         if self.command != "HEAD":
             if chunks is None:
-                emit(body if limit is None else body[:limit])
+                out.add(body if limit is None else body[:limit])
             else:
-                sent, complete = 0, True
-                for c in chunks:
-                    if limit is not None:
-                        if sent >= limit:
-                            complete = False
-                            break
-                        c = c[:limit - sent]
-                    if c:
-                        emit(b"%x\r\n%s\r\n" % (len(c), c))
-                        sent += len(c)
-                if complete and (limit is None or sent < limit):
-                    emit(b"0\r\n\r\n")
+                whole = self.add_chunks(out, chunks, limit)
+        out.flush()
         if "drop_after" in fault:
             self.reset_socket()
+        return whole
+
+    @staticmethod
+    def add_chunks(out, chunks, limit):
+        """Adds the chunked framing of chunks, cut at limit decoded bytes; True if all was added."""
+        sent, complete = 0, True
+        for c in chunks:
+            if limit is not None:
+                if sent >= limit:
+                    complete = False
+                    break
+                c = c[:limit - sent]
+            if c:
+                out.add(b"%x\r\n%s\r\n" % (len(c), c))
+                sent += len(c)
+        if complete and (limit is None or sent < limit):
+            out.add(b"0\r\n\r\n")
+            return True
+        return False
 
     def reset_socket(self):
         """Abortive close: RST instead of FIN."""

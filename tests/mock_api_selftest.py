@@ -12,8 +12,10 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MOCK = os.path.join(HERE, "mock_api.py")
+FRONT = os.path.join(HERE, "tls_front.py")
+sys.path.insert(0, HERE)
+import mock_api  # noqa: E402  (for the Writer unit test)
 SECRET = "sk-test-secret"
 AUTH = {"Authorization": "Bearer " + SECRET}
 JSON_CT = "application/json; charset=utf-8"
@@ -295,6 +300,122 @@ class MockTest(unittest.TestCase):
         self.assertEqual(len(json.loads(self.call("GET", "/__mock/requests")[2])), 1)
         self.assertEqual(self.call("GET", "/__mock/nope")[0], 404)
 
+
+    # ---- connections, keep-alive and counts -----------------------------------
+
+    def stats(self):
+        """/__mock/stats without server_ms (a time: checked for its type and sign only)."""
+        st, _, data = self.call("GET", "/__mock/stats")
+        self.assertEqual(st, 200, data)
+        obj = json.loads(data)
+        ms = obj.pop("server_ms")
+        self.assertIsInstance(ms, float)
+        self.assertGreaterEqual(ms, 0.0)
+        if not obj["answered"]:
+            self.assertEqual(ms, 0.0)
+        return obj
+
+    def test_stats_count_connections_and_requests(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            h = dict(AUTH, **{"Content-Type": "application/json"})
+            for method, op, body in (("GET", "list", None), ("POST", "create", b"{}"), ("GET", "list", None)):
+                conn.request(method, BASE + "u1/token/" + op, body=body, headers=h)
+                r = conn.getresponse()
+                self.assertEqual(r.status, 200)
+                r.read()
+        finally:
+            conn.close()
+        self.faults({"match": "create", "close": True})
+        self.assertEqual(self.raw(self.raw_get(BASE + "u1/token/nope", "Connection: close\r\n"))[0][:12], b"HTTP/1.1 404")
+        got, _ = self.raw(b"POST " + BASE.encode() + b"u1/token/create HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        self.assertEqual(got, b"")
+        # the reset's connection is not counted; the three API connections, the faults
+        # and this stats one are
+        self.assertEqual(self.stats(), {"connections": 5, "api_connections": 3,
+                                        "requests": {"list": 2, "create": 2, "other": 1},
+                                        "answered": {"list": 2, "create": 1, "other": 1},
+                                        "max_requests_per_connection": 3})
+        self.call("POST", "/__mock/clear-requests")
+        self.assertEqual(self.stats(), {"connections": 1, "api_connections": 0, "requests": {},
+                                        "answered": {}, "max_requests_per_connection": 0})
+
+    def test_keep_alive_one_connection_many_requests(self):
+        self.seed("u1", 250)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        f = s.makefile("rb")
+        try:
+            cursor, items = "", 0
+            for _ in range(4):  # 100 + 100 + 50 + an empty last page
+                s.sendall(self.raw_get(BASE + "u1/token/list?take=100" + ("&cursor=" + cursor if cursor else "")))
+                status = f.readline()
+                self.assertEqual(status[:12], b"HTTP/1.1 200")
+                length = None
+                for line in iter(f.readline, b"\r\n"):
+                    self.assertNotEqual(line.lower(), b"connection: close\r\n")
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                obj = json.loads(f.read(length))
+                items += len(obj["items"])
+                cursor = obj["cursor"]
+        finally:
+            f.close()
+            s.close()
+        self.assertEqual(items, 250)
+        st = self.stats()
+        self.assertEqual((st["api_connections"], st["requests"], st["max_requests_per_connection"]),
+                         (1, {"list": 4}, 4))
+
+    def test_keep_alive_http10_and_connection_close(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        f = s.makefile("rb")
+        try:
+            req10 = (b"GET " + BASE.encode() + b"u1/token/list HTTP/1.0\r\nAuthorization: Bearer "
+                     + SECRET.encode() + b"\r\nConnection: keep-alive\r\n\r\n")
+            for _ in range(2):
+                s.sendall(req10)
+                self.assertEqual(f.readline()[:12], b"HTTP/1.1 200")
+                head = list(iter(f.readline, b"\r\n"))
+                self.assertIn(b"Connection: keep-alive\r\n", head)
+                length = [int(h.split(b":")[1]) for h in head if h.lower().startswith(b"content-length")][0]
+                self.assertEqual(json.loads(f.read(length)), {"items": [], "cursor": ""})
+            s.sendall(self.raw_get(BASE + "u1/token/list", "Connection: close\r\n"))
+            rest = f.read()  # the server closes after this response: read() ends
+            self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest)
+            self.assertIn(b"\r\nConnection: close\r\n", rest)
+        finally:
+            f.close()
+            s.close()
+        self.assertEqual(self.stats()["max_requests_per_connection"], 3)
+
+    def test_response_written_with_one_write(self):
+        class Recorder:
+            def __init__(self):
+                self.writes = []
+
+            def write(self, data):
+                self.writes.append(bytes(data))
+
+        rec = Recorder()
+        w = mock_api.Writer(rec)
+        w.add(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+        w.add(b"{}")
+        self.assertEqual(rec.writes, [])
+        w.flush()
+        self.assertEqual(rec.writes, [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"])
+        rec = Recorder()
+        w = mock_api.Writer(rec)
+        for _ in range(3):
+            w.add(b"x" * (mock_api.Writer.FLUSH_AT // 2))
+        w.flush()
+        self.assertEqual([len(x) for x in rec.writes], [mock_api.Writer.FLUSH_AT, mock_api.Writer.FLUSH_AT // 2])
+        rec = Recorder()
+        w = mock_api.Writer(rec, drip_bytes=4)
+        w.add(b"0123456789")
+        w.flush()
+        self.assertEqual(rec.writes, [b"0123", b"4567", b"89"])
+
     # ---- faults ---------------------------------------------------------------
 
     def test_fault_status(self):
@@ -457,6 +578,72 @@ class ProcessTest(unittest.TestCase):
             stop_mock(proc)
 
 
+def start_front(upstream_port, cert, key, stats_file):
+    """Starts tls_front.py in front of the mock; returns (process, port)."""
+    proc = subprocess.Popen([sys.executable, FRONT, "--cert", cert, "--key", key, "--upstream-port",
+                             str(upstream_port), "--max-seconds", "60", "--stats-file", stats_file],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    m = re.fullmatch(r"PORT (\d+)\n", proc.stdout.readline())
+    if not m:
+        stop_mock(proc)
+        raise RuntimeError("tls_front.py did not print its port")
+    return proc, int(m.group(1))
+
+
+@unittest.skipIf(shutil.which("openssl") is None, "openssl not found (apt-get install openssl)")
+class TlsFrontTest(unittest.TestCase):
+    """tests/tls_front.py: one upstream connection per client connection, kept alive;
+    handshakes counted, resumed sessions told apart."""
+
+    def test_keep_alive_and_handshake_counts(self):
+        with tempfile.TemporaryDirectory() as d:
+            cert, key, stats_file = (os.path.join(d, n) for n in ("cert.pem", "key.pem", "stats.json"))
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", key, "-out", cert], check=True, capture_output=True)
+            mock, port = start_mock()
+            front = None
+            try:
+                front, tls_port = start_front(port, cert, key, stats_file)
+                ctx = ssl.create_default_context(cafile=cert)
+                session = self.requests_on_one_connection(ctx, tls_port, 3, None)
+                self.requests_on_one_connection(ctx, tls_port, 1, session)
+                with open(stats_file) as f:
+                    counts = json.load(f)
+                self.assertEqual(counts, {"connections": 2, "handshakes": 2, "full": 1, "resumed": 1,
+                                          "failed": 0})
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/__mock/stats")
+                st = json.loads(conn.getresponse().read())
+                conn.close()
+                self.assertEqual((st["api_connections"], st["requests"], st["max_requests_per_connection"]),
+                                 (2, {"list": 4}, 3))
+            finally:
+                if front is not None:
+                    stop_mock(front)
+                stop_mock(mock)
+
+    def requests_on_one_connection(self, ctx, port, n, session):
+        """n list requests over one TLS connection; returns its session (for resumption)."""
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session)
+        f = s.makefile("rb")
+        try:
+            for _ in range(n):
+                s.sendall(("GET %su/token/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                           % (BASE, SECRET)).encode())
+                self.assertEqual(f.readline()[:12], b"HTTP/1.1 200")
+                head = list(iter(f.readline, b"\r\n"))
+                length = [int(h.split(b":")[1]) for h in head if h.lower().startswith(b"content-length")][0]
+                self.assertEqual(json.loads(f.read(length)), {"items": [], "cursor": ""})
+            if session is not None:
+                self.assertTrue(s.session_reused)
+            return s.session
+        finally:
+            f.close()
+            s.close()
+
+
 class CountingResult(unittest.TextTestResult):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -472,8 +659,14 @@ def main():
     runner = unittest.TextTestRunner(resultclass=CountingResult, verbosity=1, stream=sys.stderr)
     result = runner.run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    print("%d passed, %d failed" % (result.passed, failed), flush=True)
-    return 0 if failed == 0 and result.passed == suite.countTestCases() else 1
+    skipped = len(result.skipped)
+    for test, reason in result.skipped:
+        print("skipped: %s: %s" % (test.id(), reason), flush=True)
+    print("%d passed, %d failed%s" % (result.passed, failed, ", %d skipped" % skipped if skipped else ""),
+          flush=True)
+    strict = os.environ.get("CI") == "true" or os.environ.get("CBK_REQUIRE_ALL") == "1"
+    complete = result.passed + (0 if strict else skipped) == suite.countTestCases()
+    return 0 if failed == 0 and complete else 1
 
 
 if __name__ == "__main__":

@@ -61,6 +61,13 @@ else
     skip "mock API self-test" "python3 not found"
 fi
 
+# the HTTP/1.1 engine over a scripted io, then the POSIX adapter on loopback
+if [ -x "$BUILD/test_http1" ] && command -v python3 >/dev/null 2>&1; then
+    run "http1 engine and the POSIX adapter on it" "$BUILD/test_http1"
+else
+    skip "http1 engine" "build/test_http1 or python3 missing (make build/test_http1)"
+fi
+
 if [ -x "$BUILD/test_adapters" ]; then
     run "loopback: both adapters against the mock API" "$BUILD/test_adapters"
 else
@@ -88,6 +95,18 @@ fi
 
 # size options (mk/size.mk): the library without its texts
 run "CBK_TOKEN_NO_MESSAGES: same results and codes, no texts" make --no-print-directory test-nomsg
+# embedded: lwIP + mbedTLS for real on a TAP device in a network namespace (mk/embedded.mk)
+emb_why=$(make -s --no-print-directory embedded-why 2>&1)
+if [ -z "$emb_why" ]; then
+    run "embedded: lwIP and lwIP+mbedTLS through a TAP device, every operation and the faults" \
+        make -s --no-print-directory embedded-test
+    run "embedded: examples/embedded over lwIP + mbedTLS" make -s --no-print-directory embedded-example
+    run "embedded: library, engine and adapters for Cortex-M4 (lwIP, mbedTLS headers)" \
+        make -s --no-print-directory embedded-cross
+else
+    skip "embedded (lwIP, mbedTLS, Cortex-M4)" "$emb_why"
+fi
+
 run "portable: matrix, nolibc, cross, -m32, s390x, Cortex-M3, examples/embedded" \
     make -s --no-print-directory portable
 
@@ -115,7 +134,7 @@ fi
 # CI fuzzes each harness for a minute
 if echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
     ${FUZZ_CC:-clang} -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then
-    run "fuzzing: 8 libFuzzer harnesses, ${FUZZ_SECONDS:-0} s each" \
+    run "fuzzing: 9 libFuzzer harnesses, ${FUZZ_SECONDS:-0} s each" \
         make --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-0}"
 else
     skip "fuzzing" "clang with libFuzzer not found (apt-get install clang libclang-rt-14-dev)"

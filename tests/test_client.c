@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #define SECRET "sk-test-0123456789abcdef"
 
@@ -198,6 +199,64 @@ static void test_wire_headers(void) {
     CHECK_STR(ft.requests[1].headers, "");
 }
 
+/* X-RunAs-Child-User-Email as the SDK's runAsChildUserEmail; the option
+   headers are left out when NULL or "" (the SDK sends only truthy ones). */
+static void test_wire_option_headers(void) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.run_as_user_id = "child-7";
+    o.run_as_child_user_email = "kid@example.com";
+    o.timezone = "UTC";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "X-RunAs-User-Id: child-7\n"
+                                      "X-RunAs-Child-User-Email: kid@example.com\n"
+                                      "X-Timezone: UTC\n");
+    o.run_as_user_id = "";
+    o.run_as_child_user_email = "";
+    o.timezone = "";
+    setup_opts(&o);
+    fake_add(&ft, 200, "{\"items\":[],\"cursor\":\"\"}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n");
+    o.run_as_child_user_email = "a@b\r\nX-Evil: 1";
+    CHECK_EQ(cbk_client_init(&cl, "s", fake_send, &ft, work, sizeof work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+}
+
+/* cbk_client_http_status: the last status received, kept on success, 0
+   when none arrived in the current or last operation. */
+static void test_client_http_status(void) {
+    cbk_token_created out;
+    setup();
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    CHECK_EQ(cbk_client_http_status(NULL), 0);
+    fake_add(&ft, 201, "{\"id\":\"i\",\"token\":\"s\",\"createdAt\":1}");
+    CHECK_EQ(cbk_token_create(&cl, "u", NULL, &out), CBK_OK);
+    CHECK_EQ(cbk_client_http_status(&cl), 201);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 0);
+    /* 503, then a transport failure: the last status received stands */
+    fake_add(&ft, 503, "{}");
+    fake_add(&ft, 0, NULL);
+    ft.replies[2].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[3].rc = 7;
+    fake_add(&ft, 0, NULL);
+    ft.replies[4].rc = 7;
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_http_status(&cl), 503);
+    /* an argument error: no response in this operation */
+    CHECK_EQ(cbk_token_list(&cl, "", NULL, NULL, NULL, NULL, 0), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_client_http_status(&cl), 0);
+    /* a 404 */
+    fake_add(&ft, 404, "{\"message\":\"m\",\"code\":\"NOT_FOUND\"}");
+    CHECK_EQ(cbk_token_delete(&cl, "u", "t", NULL), CBK_ERR_HTTP);
+    CHECK_EQ(cbk_client_http_status(&cl), 404);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Refused before anything is sent                                          */
 
@@ -372,8 +431,7 @@ static void test_decode_list_shapes(void) {
     check_list_all_chunkings(
         "{\"items\":[{\"id\":\"a\",\"createdAt\":9223372036854775808,\"updatedAt\":2}]}",
         CBK_ERR_PARSE, "", NULL);
-    check_list_all_chunkings("{\"items\":[{\"id\":\"a\\u0000b\",\"createdAt\":1,\"updatedAt\":2}]}",
-                             CBK_ERR_PARSE, "", NULL);
+    /* U+0000 in a field no longer fails the list: see test_decode_nul */
     /* the first token is delivered before the second turns out bad */
     check_list_all_chunkings(
         "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2},{\"id\":1}]}", CBK_ERR_PARSE,
@@ -404,10 +462,20 @@ static void test_decode_truncated(void) {
     CHECK_EQ(run_list(body, len, FAKE_BYTES, 0, cursor, sizeof cursor), CBK_OK);
 }
 
-/* The smallest work buffer that runs a list: below it the answer is
-   CBK_ERR_BUFFER_TOO_SMALL with no token half-delivered, at it the tokens
-   arrive, and no byte past the buffer is ever touched. Fed one byte at a
-   time, keys and numbers are joined too, so a few more bytes are needed. */
+/* What the token callback saw of cbk_token.truncated, or'ed. */
+static unsigned seen_truncated;
+
+static int record_truncated(void *user, const cbk_token *t) {
+    seen_truncated |= t->truncated;
+    return record_token(user, t);
+}
+
+/* The smallest work buffer that runs a list with the token whole: below it
+   the answer is CBK_ERR_BUFFER_TOO_SMALL with no token half-delivered, or
+   the token with its name cut and flagged (never its id), at it the tokens
+   arrive whole, and no byte past the buffer is ever touched. Fed one byte
+   at a time, keys and numbers are joined too, so a few more bytes are
+   needed. */
 static size_t smallest_work(const char *body, int chunking, char *big, size_t big_size) {
     size_t size;
     for (size = 100; size + 2 < big_size; size++) {
@@ -421,9 +489,15 @@ static size_t smallest_work(const char *body, int chunking, char *big, size_t bi
         cbk_client_init(&cl, SECRET, fake_send, &ft, big, size, &o);
         fake_add(&ft, 200, body);
         seen[0] = 0;
-        r = cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0);
+        seen_truncated = 0;
+        r = cbk_token_list(&cl, "u", NULL, record_truncated, NULL, NULL, 0);
         CHECK(big[size] == 0x77 && big[size + 1] == 0x77);
-        if (r == CBK_OK) return size;
+        if (r == CBK_OK && !seen_truncated) return size;
+        if (r == CBK_OK) {
+            CHECK_EQ(seen_truncated, CBK_FIELD_NAME);
+            CHECK(strncmp(seen, "cm-abcdefghij|a name", 14) == 0);
+            continue;
+        }
         CHECK_EQ(r, CBK_ERR_BUFFER_TOO_SMALL);
         CHECK_STR(cbk_client_error(&cl)->code, "CBK_ERR_BUFFER_TOO_SMALL");
         CHECK_STR(seen, "");
@@ -441,6 +515,149 @@ static void test_decode_work_exact(void) {
     CHECK_STR(seen, "cm-abcdefghij|a name of some length|-|-|1|2\n");
     CHECK(whole <= bytes && bytes - whole <= 16);
     CHECK(bytes <= CBK_WORK_MIN);
+}
+
+/* What the last token looked like, for the tests below. */
+static struct {
+    char id[64], name[64];
+    size_t id_len, name_len, desc_len, meta_len;
+    unsigned nul, truncated;
+    int desc_ok, meta_ok; /* a prefix of what was sent, valid UTF-8 */
+    int count;
+} last;
+static const char *sent_desc, *sent_meta;
+
+static int utf8_ok(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (!k || i + k > n) return 0;
+        i += k;
+    }
+    return 1;
+}
+
+static int record_last(void *user, const cbk_token *t) {
+    (void)user;
+    last.count++;
+    last.id_len = t->id_len;
+    memcpy(last.id, t->id, t->id_len < 63 ? t->id_len + 1 : 63);
+    last.name_len = t->name_len;
+    if (t->name) memcpy(last.name, t->name, t->name_len < 63 ? t->name_len + 1 : 63);
+    last.desc_len = t->description_len;
+    last.meta_len = t->meta_len;
+    last.nul = t->nul;
+    last.truncated = t->truncated;
+    last.desc_ok = t->description && strlen(t->description) == t->description_len &&
+                   strncmp(t->description, sent_desc, t->description_len) == 0 &&
+                   utf8_ok(t->description, t->description_len);
+    last.meta_ok = t->meta ? strlen(t->meta) == t->meta_len && strcmp(t->meta, sent_meta) == 0
+                           : t->meta_len == 0;
+    return 0;
+}
+
+/* U+0000 in a token's string field: delivered with its length, the field
+   marked in `nul` (the C string ends at the U+0000). */
+static void test_decode_nul(void) {
+    const char *body = "{\"items\":[{\"id\":\"a\\u0000b\",\"name\":\"x\\u0000\",\"description\":"
+                       "\"plain\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}";
+    int mode;
+    sent_desc = "plain";
+    sent_meta = "";
+    for (mode = 0; mode < 3; mode++) {
+        unsigned seed;
+        for (seed = 1; seed <= (mode == FAKE_RANDOM ? 20u : 1u); seed++) {
+            setup();
+            ft.chunking = mode;
+            ft.seed = seed;
+            fake_add(&ft, 200, body);
+            memset(&last, 0, sizeof last);
+            CHECK_EQ(cbk_token_list(&cl, "u", NULL, record_last, NULL, NULL, 0), CBK_OK);
+            CHECK_EQ(last.count, 1);
+            CHECK_EQ(last.id_len, 3);
+            CHECK(memcmp(last.id, "a\0b", 4) == 0);
+            CHECK_EQ(last.name_len, 2);
+            CHECK(memcmp(last.name, "x\0", 3) == 0);
+            CHECK_EQ(last.nul, CBK_FIELD_ID | CBK_FIELD_NAME);
+            CHECK_EQ(last.truncated, 0);
+            CHECK(last.desc_ok);
+        }
+    }
+}
+
+/* Data that another client wrote: a long description (800 bytes, 100 KB,
+   two-byte characters so the cut must respect UTF-8) on a CBK_WORK_MIN
+   work buffer is cut and flagged; the fields after it arrive whole; a meta
+   that does not fit is left out and flagged. Lists and streams, whole,
+   byte by byte and in random splits. */
+static char *long_body(size_t desc_bytes, size_t meta_bytes, int stream, char **desc, char **meta) {
+    size_t i, n = desc_bytes + meta_bytes + 512;
+    char *b = (char *)malloc(n), *d = (char *)malloc(desc_bytes + 1),
+         *m = (char *)malloc(meta_bytes + 16);
+    size_t len;
+    for (i = 0; i + 2 <= desc_bytes; i += 2) memcpy(d + i, "\xC3\xA9", 2);
+    d[i] = 0;
+    strcpy(m, "{\"k\":\"");
+    for (i = strlen(m); i < meta_bytes; i++) m[i] = 'm';
+    strcpy(m + i, "\"}");
+    len = (size_t)sprintf(b, stream ? "{\"type\":\"item\",\"data\":" : "{\"items\":[");
+    len += (size_t)sprintf(b + len,
+                           "{\"description\":\"%s\",\"meta\":%s,\"name\":\"after\","
+                           "\"id\":\"tok-after-description\",\"createdAt\":1,\"updatedAt\":2}",
+                           d, m);
+    sprintf(b + len, stream ? "}\n" : "],\"cursor\":\"c\"}");
+    *desc = d;
+    *meta = m;
+    return b;
+}
+
+static void check_long_fields(size_t desc_bytes, size_t meta_bytes, int stream, unsigned want_cut) {
+    char *desc, *meta, *body = long_body(desc_bytes, meta_bytes, stream, &desc, &meta);
+    int mode;
+    sent_desc = desc;
+    sent_meta = meta;
+    for (mode = 0; mode < 3; mode++) {
+        unsigned seed;
+        for (seed = 1; seed <= (mode == FAKE_RANDOM ? 6u : 1u); seed++) {
+            cbk_client_options o;
+            cbk_result r;
+            memset(&ft, 0, sizeof ft);
+            memset(work, 0x5A, sizeof work);
+            cbk_client_options_init(&o);
+            o.base_url = "http://127.0.0.1:8080";
+            cbk_client_init(&cl, SECRET, fake_send, &ft, work, CBK_WORK_MIN, &o);
+            ft.chunking = mode;
+            ft.seed = seed;
+            fake_add(&ft, 200, body);
+            memset(&last, 0, sizeof last);
+            r = stream ? cbk_token_list_stream(&cl, "user-1", NULL, record_last, NULL)
+                       : cbk_token_list(&cl, "user-1", NULL, record_last, NULL, NULL, 0);
+            CHECK_EQ(r, CBK_OK);
+            CHECK_EQ(last.count, 1);
+            CHECK_STR(last.id, "tok-after-description");
+            CHECK_STR(last.name, "after");
+            CHECK_EQ(last.truncated, want_cut);
+            CHECK(last.desc_ok);
+            CHECK(last.meta_ok);
+            if (want_cut & CBK_FIELD_DESCRIPTION) CHECK(last.desc_len < desc_bytes);
+            if (!(want_cut & CBK_FIELD_DESCRIPTION)) CHECK_EQ(last.desc_len, strlen(desc));
+            CHECK((unsigned char)work[CBK_WORK_MIN] == 0x5A);
+        }
+    }
+    free(body);
+    free(desc);
+    free(meta);
+}
+
+static void test_decode_long_fields(void) {
+    check_long_fields(800, 10, 0, CBK_FIELD_DESCRIPTION);
+    check_long_fields(800, 10, 1, CBK_FIELD_DESCRIPTION);
+    check_long_fields(100 * 1024, 10, 0, CBK_FIELD_DESCRIPTION);
+    check_long_fields(100 * 1024, 10, 1, CBK_FIELD_DESCRIPTION);
+    check_long_fields(800, 2000, 0, CBK_FIELD_DESCRIPTION | CBK_FIELD_META);
+    check_long_fields(100, 2000, 1, CBK_FIELD_META);
+    check_long_fields(100, 10, 0, 0);
 }
 
 static void test_decode_cursor_buffer(void) {
@@ -501,14 +718,61 @@ static void test_stream_errors(void) {
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\"}}\n", CBK_ERR_PARSE, "");
     check_stream("{\"data\":{\"id\":\"a\"},\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\"}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("{\"type\":7,\"data\":{}}\n", CBK_ERR_PARSE, "");
-    check_stream("[1]\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\n\"data\":{}}\n", CBK_ERR_PARSE, "");
     check_stream("{} {}\n", CBK_ERR_PARSE, "");
     check_stream("{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}\n"
                  "not json\n",
                  CBK_ERR_PARSE, "a|-|-|-|1|2\n");
+}
+
+#define ITEM_A "{\"type\":\"item\",\"data\":{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}}"
+#define ITEM_B "{\"type\":\"item\",\"data\":{\"id\":\"b\",\"createdAt\":3,\"updatedAt\":4}}"
+
+/* Lines without a string "type" of "item" are skipped, as the SDK's
+   users skip them: no type, a type that is not a string, a line that is
+   not an object, a later "type" that wins. */
+static void test_stream_skips(void) {
+    check_stream("{\"data\":{}}\n" ITEM_A "\n", CBK_OK, "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":7,\"data\":{}}\n{\"type\":{\"a\":\"item\"},\"data\":{\"id\":\"x\","
+        "\"createdAt\":1,\"updatedAt\":2}}\n{\"type\":[\"item\"]}\n{\"type\":null}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+    check_stream("[1,{\"type\":\"item\"}]\n\"item\"\nnull\n5\ntrue\n" ITEM_A "\n", CBK_OK,
+                 "a|-|-|-|1|2\n");
+    check_stream(
+        "{\"type\":\"item\",\"data\":{\"id\":\"x\",\"createdAt\":1,\"updatedAt\":2},"
+        "\"type\":\"other\"}\n{\"data\":{\"bad\":[]},\"type\":\"item\",\"type\":\"x\"}\n" ITEM_A,
+        CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* A line that is not one JSON value as a whole hands nothing over from
+   that line and fails the stream, as the SDK's JSON.parse of the line
+   throws before it yields; the lines before it stand. */
+static void test_stream_bad_line(void) {
+    check_stream(ITEM_A " x\n" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_A "\r" ITEM_B "\n", CBK_ERR_PARSE, "");
+    check_stream(ITEM_B "\n" ITEM_A " {}", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_B "\n" ITEM_A ",\n", CBK_ERR_PARSE, "b|-|-|-|3|4\n");
+    check_stream(ITEM_A " \t\r\n", CBK_OK, "a|-|-|-|1|2\n");
+}
+
+/* An item reaches the callback as soon as its newline arrives: before
+   the rest of the body, and also when the transport fails after it. */
+static void test_stream_item_at_newline(void) {
+    setup();
+    fake_add(&ft, 200, ITEM_A "\n{\"type\":\"item\",\"da");
+    ft.replies[0].rc = 56; /* the connection broke there */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_EQ(ft.calls, 1); /* a token was delivered: not retried */
+    setup();
+    fake_add(&ft, 200, ITEM_A);
+    ft.replies[0].rc = 56; /* no newline: the line may go on */
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_stream(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -617,6 +881,78 @@ static void check_http_error(int status, const char *body, const char *code, con
     }
 }
 
+/* Non-string message and code as JavaScript's String() shows them (the
+   expectations are node's output for the same bodies). */
+static void test_http_error_values(void) {
+    /* arrays: joined with ',', nested ones flattened, null as "", [] as ""
+       (truthy, so no fallback) */
+    check_http_error(400, "{\"message\":[[1,2],[3]],\"code\":[null,true,false,{\"a\":[1]}]}",
+                     ",true,false,[object Object]", "1,2,3");
+    check_http_error(400, "{\"message\":[],\"code\":[]}", "", "");
+    check_http_error(400, "{\"message\":[[],1],\"code\":[1,[]]}", "1,", ",1");
+    check_http_error(400, "{\"message\":[\"x\",[[\"y\"]],0.0],\"code\":[[]]}", "", "x,y,0");
+    /* numbers in JavaScript's shortest form */
+    check_http_error(400, "{\"message\":1e3,\"code\":1.50}", "1.5", "1000");
+    check_http_error(400, "{\"message\":1e21,\"code\":1e-7}", "1e-7", "1e+21");
+    check_http_error(400, "{\"message\":0.000001,\"code\":-1.5e-10}", "-1.5e-10", "0.000001");
+    check_http_error(400, "{\"message\":1E+400,\"code\":-1e400}", "-Infinity", "Infinity");
+    check_http_error(400, "{\"message\":987654321987654,\"code\":0.1}", "0.1", "987654321987654");
+    check_http_error(400, "{\"message\":100e-2,\"code\":[0.0,-0]}", "0,0", "1");
+    check_http_error(400, "{\"message\":-0.00123e+3,\"code\":12.5e1}", "125", "-1.23");
+    /* zero as a double is falsy: the fallbacks */
+    check_http_error(400, "{\"message\":1e-400,\"code\":-0}", "ERROR_400",
+                     "HTTP Error: Bad Request");
+    /* D12: more than 15 significant digits: the digits as written, in
+       JavaScript's layout (node: 9.876543210987654e+23 and
+       98765432109876540000) */
+    check_http_error(400, "{\"message\":987654321098765432109876,\"code\":98765432109876543210}",
+                     "98765432109876543210", "9.87654321098765432109876e+23");
+    /* U+0000 as U+2400; the text goes on */
+    check_http_error(400, "{\"message\":\"a\\u0000b\",\"code\":\"\\u0000\"}", "\xE2\x90\x80",
+                     "a\xE2\x90\x80"
+                     "b");
+}
+
+/* An error body the strict tokenizer refuses still gives the server's
+   message where JSON.parse(new TextDecoder().decode(body)) would (the
+   expectations are node's output): invalid UTF-8 as U+FFFD per maximal
+   ill-formed subpart, lone surrogate escapes as U+FFFD, nesting deeper
+   than CBK_JSON_MAX_DEPTH read past. */
+static void test_http_error_lenient(void) {
+    static char deep[400];
+    size_t n = 0;
+    int i;
+    check_http_error(400,
+                     "{\"message\":\"a\xFF"
+                     "b\xE2\x82"
+                     "c\xC0\xAF\xED\xA0\x80\xF0\x9F\x98\","
+                     "\"code\":\"C\"}",
+                     "C",
+                     "a\xEF\xBF\xBD"
+                     "b\xEF\xBF\xBD"
+                     "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF"
+                     "\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    check_http_error(
+        400, "{\"message\":\"x\\ud800y\\udc00z\\ud800\\ud800\\udc00\",\"code\":\"\\ud83d\"}",
+        "\xEF\xBF\xBD", "x\xEF\xBF\xBDy\xEF\xBF\xBDz\xEF\xBF\xBD\xF0\x90\x80\x80");
+    check_http_error(400, "{\"message\":\"x\\ud800\\n\",\"code\":\"\\ud800\\u0041\"}",
+                     "\xEF\xBF\xBD"
+                     "A",
+                     "x\xEF\xBF\xBD\n");
+    n += (size_t)sprintf(deep + n, "{\"deep\":");
+    for (i = 0; i < CBK_JSON_MAX_DEPTH + 8; i++) deep[n++] = i % 2 ? '[' : '[';
+    n += (size_t)sprintf(deep + n, "{\"message\":\"inner\",\"a\":[1,{\"b\":\"c\"}]}");
+    for (i = 0; i < CBK_JSON_MAX_DEPTH + 8; i++) deep[n++] = ']';
+    sprintf(deep + n, ",\"message\":\"after deep\",\"code\":\"D\"}");
+    check_http_error(400, deep, "D", "after deep");
+    /* still refused: raw control bytes, bad syntax, unbalanced nesting */
+    check_http_error(400, "{\"message\":\"a\x01\"}", "GENERIC_ERROR", "There was a generic error");
+    deep[n - 1] = ' ';
+    check_http_error(400, deep, "GENERIC_ERROR", "There was a generic error");
+    check_http_error(400, "{\"message\":\"x\\uZZZZ\"}", "GENERIC_ERROR",
+                     "There was a generic error");
+}
+
 static void test_http_errors(void) {
     check_http_error(404, "{\"message\":\"Token not found\",\"code\":\"NOT_FOUND\"}", "NOT_FOUND",
                      "Token not found");
@@ -631,8 +967,7 @@ static void test_http_errors(void) {
     check_http_error(401, "{\"message\":0.0,\"code\":false}", "ERROR_401",
                      "HTTP Error: Unauthorized");
     check_http_error(401, "{\"message\":true,\"code\":-12}", "-12", "true");
-    check_http_error(401, "{\"message\":[\"a\"],\"code\":null}", "ERROR_401",
-                     "HTTP Error: Unauthorized");
+    check_http_error(401, "{\"message\":[\"a\"],\"code\":null}", "ERROR_401", "a");
     check_http_error(403, "{\"message\":\"a\",\"message\":\"b\",\"code\":\"X\"}", "X", "b");
     check_http_error(400, "\xEF\xBB\xBF{\"message\":\"bom\",\"code\":\"B\"}", "B", "bom");
     check_http_error(500, "null", "GENERIC_ERROR", "There was a generic error");
@@ -662,6 +997,35 @@ static void test_http_error_secret_at_cut(void) {
     CHECK_EQ(strlen(cbk_client_error(&cl)->message), 255);
     CHECK(strcmp(cbk_client_error(&cl)->message + 243, "************") == 0);
     CHECK(strcmp(cbk_client_error(&cl)->code + 50, "*************") == 0);
+}
+
+/* The secret split by the boundary between message and code (either
+   order, pieces of any length), a long piece at a field's edge, a piece
+   cut off by U+0000: masked in every field. SECRET is
+   "sk-test-0123456789abcdef". */
+static void test_http_error_secret_split(void) {
+    check_http_error(401, "{\"message\":\"x sk-\",\"code\":\"test-0123456789abcdef!\"}",
+                     "*********************!", "x ***");
+    check_http_error(401, "{\"message\":\"ends sk-test-0123456789abcde\",\"code\":\"f\"}", "*",
+                     "ends ***********************");
+    check_http_error(401, "{\"code\":\"sk-test-01\",\"message\":\"23456789abcdef tail\"}",
+                     "**********", "************** tail");
+    /* a piece of CBK__MASK_MIN (8) bytes or more at an edge, alone */
+    check_http_error(401, "{\"message\":\"pre sk-test-01\",\"code\":\"X\"}", "X", "pre **********");
+    check_http_error(401, "{\"message\":\"89abcdef post\",\"code\":\"X\"}", "X", "******** post");
+    check_http_error(401, "{\"message\":\"mid 0123456789a mid\",\"code\":\"X\"}", "X",
+                     "mid *********** mid");
+    check_http_error(401, "{\"message\":\"9abcdef post\",\"code\":\"X\"}", "X", "9abcdef post");
+    /* shorter, alone: text like any other (documented) */
+    check_http_error(401, "{\"message\":\"sk-te\",\"code\":\"X\"}", "X", "sk-te");
+    /* U+0000 inside the secret: what is shown no longer holds it whole,
+       and the pieces at the NUL are masked where they qualify */
+    check_http_error(401, "{\"message\":\"sk-test-01\\u000023456789abcdef\",\"code\":\"X\"}", "X",
+                     "**********\xE2\x90\x80**************");
+    /* the secret inside an array element */
+    check_http_error(
+        401, "{\"message\":[\"a\",\"" SECRET "\"],\"code\":[\"sk-test\",\"-0123456789abcdef\"]}",
+        "sk-test,*****************", "a,************************");
 }
 
 static void test_http_error_stream_bom(void) {
@@ -970,15 +1334,31 @@ static void test_retry_never_after_delivery(void) {
     CHECK_STR(seen, "a|-|-|-|1|2\n");
 }
 
+/* Without sleep_ms a hosted build waits with its default sleep (poll()
+   here) and clock, so the README's example retries as the SDK does. */
+static void test_retry_default_sleep(void) {
+    cbk_client_options o;
+    uint64_t t0;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.retry_delay_ms = 20;
+    setup_opts(&o);
+    CHECK(cl.opts.sleep_ms != NULL && cl.opts.now_ms != NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    t0 = cl.opts.now_ms(NULL);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+    CHECK(cl.opts.now_ms(NULL) - t0 >= 19); /* it waited */
+    /* NULL options: the same defaults */
+    CHECK_EQ(cbk_client_init(&cl, SECRET, fake_send, &ft, work, sizeof work, NULL), CBK_OK);
+    CHECK(cl.opts.sleep_ms != NULL && cl.opts.retries == 3 && cl.opts.retry_delay_ms == 250);
+}
+
 static void test_retry_off(void) {
     cbk_client_options o;
     cbk_client_options_init(&o);
     o.base_url = "http://h";
-    setup_opts(&o); /* no sleep_ms: no retries */
-    add_status(503, NULL);
-    fake_add(&ft, 200, "{\"items\":[]}");
-    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
-    CHECK_EQ(ft.calls, 1);
     o.sleep_ms = fake_sleep;
     o.sleep_ctx = &ft;
     o.retries = 0;
@@ -1116,6 +1496,397 @@ static void test_fetch(void) {
     expect_invalid(cbk_fetch(&cl, "/api/v1/x\r\nHost: evil", NULL, NULL, NULL));
 }
 
+/* The SDK's clientFetch buffer: a raw body as application/octet-stream;
+   per-request headers after the client's, replacing one of the same name
+   in any case. */
+static void test_fetch_body_headers(void) {
+    static const char raw[5] = {'a', 0, '\xFF', '\n', 'z'};
+    cbk_header client_h[1] = {{"X-Team", "t1"}};
+    cbk_header req_h[3] = {
+        {"x-team", "t2"}, {"content-type", "application/x-thing"}, {"X-New", "n"}};
+    cbk_header bad_h[1] = {{"Bad Name", "v"}};
+    cbk_fetch_options f;
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.headers = client_h;
+    o.header_count = 1;
+    o.sleep_ms = fake_sleep;
+    o.sleep_ctx = &ft;
+    setup_opts(&o);
+    memset(&f, 0, sizeof f);
+    f.body = raw;
+    f.body_len = sizeof raw;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/file/x/upload", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[0].method, "POST");
+    CHECK_EQ(ft.requests[0].body_len, sizeof raw);
+    CHECK(memcmp(ft.requests[0].body, raw, sizeof raw) == 0);
+    CHECK_STR(ft.requests[0].headers, "Authorization: Bearer " SECRET "\n"
+                                      "Content-Type: application/octet-stream\n"
+                                      "X-Team: t1\n");
+    f.headers = req_h;
+    f.header_count = 3;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/file/x/upload", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[1].headers, "Authorization: Bearer " SECRET "\n"
+                                      "content-type: application/x-thing\n"
+                                      "x-team: t2\n"
+                                      "X-New: n\n");
+    /* an empty body is a body: POST, nothing sent */
+    f.headers = NULL;
+    f.header_count = 0;
+    f.body_len = 0;
+    fake_add(&ft, 200, "ok");
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_OK);
+    CHECK_STR(ft.requests[2].method, "POST");
+    CHECK_EQ(ft.requests[2].body_len, 0);
+    /* refused: two bodies, a GET with a body, body_len without body, a bad header */
+    f.json = "{}";
+    f.json_len = 2;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.json = NULL;
+    f.json_len = 0;
+    f.method = "GET";
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.method = NULL;
+    f.body = NULL;
+    f.body_len = 3;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.body_len = 0;
+    f.headers = bad_h;
+    f.header_count = 1;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.headers = NULL;
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &f, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(ft.calls, 3);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Promises kept on every path                                              */
+
+/* Outputs are "" / zeroed on every failure, argument errors included,
+   whatever they held before (here bytes without any NUL). */
+static char fill_cursor[16], fill_id[CBK_ID_MAX];
+static cbk_token_created fill_created;
+static const cbk_request *fill_req;
+
+static void prefill(void) {
+    memset(fill_cursor, 'A', sizeof fill_cursor);
+    memset(fill_id, 'B', sizeof fill_id);
+    memset(&fill_created, 'C', sizeof fill_created);
+    fill_req = (const cbk_request *)(const void *)&fill_created;
+}
+
+typedef struct bad_args {
+    const char *user, *token;
+    const cbk_token_fields *fields;
+    const cbk_token_list_options *lo;
+} bad_args;
+
+/* Every operation, blocking and prepared, with one set of bad arguments. */
+static void check_outputs_reset(cbk_client *c, const bad_args *a) {
+    int op;
+    for (op = 0; op < 10; op++) {
+        cbk_result r = CBK_OK;
+        prefill();
+        switch (op) {
+        case 0:
+            r = cbk_token_list(c, a->user, a->lo, NULL, NULL, fill_cursor, sizeof fill_cursor);
+            break;
+        case 1:
+            r = cbk_token_list_prepare(c, a->user, a->lo, NULL, NULL, fill_cursor,
+                                       sizeof fill_cursor, &fill_req);
+            break;
+        case 2: r = cbk_token_create(c, a->user, a->fields, &fill_created); break;
+        case 3:
+            r = cbk_token_create_prepare(c, a->user, a->fields, &fill_created, &fill_req);
+            break;
+        case 4: r = cbk_token_update(c, a->user, a->token, a->fields, fill_id); break;
+        case 5:
+            r = cbk_token_update_prepare(c, a->user, a->token, a->fields, fill_id, &fill_req);
+            break;
+        case 6: r = cbk_token_delete(c, a->user, a->token, fill_id); break;
+        case 7: r = cbk_token_delete_prepare(c, a->user, a->token, fill_id, &fill_req); break;
+        case 8: r = cbk_token_list_stream_prepare(c, a->user, a->lo, NULL, NULL, &fill_req); break;
+        default: r = cbk_token_list_stream(c, a->user, a->lo, NULL, NULL); break;
+        }
+        /* an operation the bad argument does not concern goes on (and
+           fails at the empty fake transport, or is prepared) */
+        if (r == CBK_OK) cbk_client_abort(c, 1);
+        if (r == CBK_OK || r == CBK_ERR_TRANSPORT) continue;
+        CHECK_EQ(r, CBK_ERR_INVALID_ARGUMENT);
+        if (op == 0 || op == 1) CHECK_EQ(fill_cursor[0], 0);
+        if (op == 2 || op == 3)
+            CHECK(fill_created.id[0] == 0 && fill_created.token[0] == 0 &&
+                  fill_created.created_at == 0);
+        if (op >= 4 && op <= 7) CHECK_EQ(fill_id[0], 0);
+        if (op == 1 || op == 3 || op == 5 || op == 7 || op == 8) CHECK(fill_req == NULL);
+        if (c) CHECK(cbk_client_error(c)->message[0] != 0);
+    }
+}
+
+static void test_outputs_reset_on_argument_errors(void) {
+    static const cbk_kv bad_kv[1] = {{"k", "\xC3"}};
+    cbk_token_fields bad_name = {0}, bad_config = {0}, bad_meta = {0};
+    cbk_token_list_options bad_order = {0}, bad_take = {0}, bad_cursor = {0};
+    cbk_client uninit;
+    bad_args cases[14];
+    size_t i;
+    bad_name.name = "\xFF";
+    bad_config.config_json = "[1]";
+    bad_meta.meta_count = 2; /* no array */
+    bad_order.order = "sideways";
+    bad_take.take = -1;
+    bad_cursor.cursor = "\xE2\x82";
+    bad_cursor.meta = bad_kv;
+    bad_cursor.meta_count = 1;
+    memset(cases, 0, sizeof cases);
+    cases[0].user = NULL;
+    cases[1].user = "";
+    cases[2].user = ".";
+    cases[3].user = "..";
+    cases[4].user = "\xC3\x28";
+    for (i = 5; i < 14; i++) cases[i].user = "u";
+    cases[5].token = NULL;
+    cases[6].token = "";
+    cases[7].token = "..";
+    cases[8].token = "t\xFF";
+    for (i = 9; i < 14; i++) cases[i].token = "t";
+    cases[9].fields = &bad_name;
+    cases[10].fields = &bad_config;
+    cases[11].fields = &bad_meta;
+    cases[12].lo = &bad_order;
+    cases[13].lo = &bad_take;
+    for (i = 0; i < 14; i++) {
+        setup();
+        check_outputs_reset(&cl, &cases[i]);
+    }
+    setup();
+    cases[13].lo = &bad_cursor;
+    check_outputs_reset(&cl, &cases[13]);
+    /* a NULL client, and one never initialised (no work buffer) */
+    check_outputs_reset(NULL, &cases[9]);
+    memset(&uninit, 0, sizeof uninit);
+    check_outputs_reset(&uninit, &cases[9]);
+    /* create without out; list with next_cursor_size 0 */
+    setup();
+    prefill();
+    CHECK_EQ(cbk_token_create_prepare(&cl, "u", NULL, NULL, &fill_req), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(fill_req == NULL);
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, fill_cursor, 0), CBK_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(ft.calls, 0);
+}
+
+static int work_holds_secret(void) {
+    size_t i, k = strlen(SECRET);
+    for (i = 0; i + 8 <= sizeof work; i++)
+        if (memcmp(work + i, SECRET + k - 8, 8) == 0 || memcmp(work + i, SECRET, 8) == 0) return 1;
+    return 0;
+}
+
+/* A blocking call on a client without a send callback builds the request
+   (the prepare half) and then fails: the Bearer value is wiped, as it is
+   when a prepared request is dropped for another. */
+static void test_no_send_wipes_secret(void) {
+    cbk_token_created out;
+    char id[CBK_ID_MAX];
+    const cbk_request *req;
+    int op;
+    for (op = 0; op < 6; op++) {
+        cbk_result r;
+        memset(work, 0, sizeof work);
+        REQUIRE(cbk_client_init(&cl, SECRET, NULL, NULL, work, sizeof work, NULL) == CBK_OK);
+        switch (op) {
+        case 0: r = cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0); break;
+        case 1: r = cbk_token_list_stream(&cl, "u", NULL, NULL, NULL); break;
+        case 2: r = cbk_token_create(&cl, "u", NULL, &out); break;
+        case 3: r = cbk_token_update(&cl, "u", "t", NULL, id); break;
+        case 4: r = cbk_token_delete(&cl, "u", "t", id); break;
+        default: r = cbk_token_list_all(&cl, "u", NULL, NULL, NULL); break;
+        }
+        CHECK_EQ(r, CBK_ERR_INVALID_ARGUMENT);
+        CHECK(!work_holds_secret());
+        CHECK(strstr(cbk_client_error(&cl)->message, "send") != NULL);
+    }
+    CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", NULL, NULL, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(!work_holds_secret());
+    /* a prepared request dropped for another operation */
+    CHECK_EQ(cbk_token_delete_prepare(&cl, "u", "a-longer-token-id", NULL, &req), CBK_OK);
+    CHECK(work_holds_secret());
+    CHECK_EQ(cbk_token_delete_prepare(&cl, "", "t", NULL, &req), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(!work_holds_secret());
+}
+
+/* list_all ends on cursor cycles and at max_pages, with CBK_ERR_PARSE
+   and the tokens of the pages read. */
+static char page_body[FAKE_MAX_REPLIES][128];
+
+static void add_page(int i, const char *cursor) {
+    snprintf(page_body[i], sizeof page_body[i],
+             "{\"items\":[{\"id\":\"t%d\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"%s\"}", i,
+             cursor);
+    fake_add(&ft, 200, page_body[i]);
+}
+
+static int endless_pages;
+static int endless_send(void *ctx, const cbk_request *req, cbk_response *res) {
+    char body[128];
+    (void)ctx;
+    (void)req;
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"t\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"c%d\"}",
+             ++endless_pages);
+    if (cbk_response_status(res, 200)) return 1;
+    cbk_response_body(res, body, strlen(body));
+    return 0;
+}
+
+static void test_list_all_bounded(void) {
+    static const char *cycles[3][7] = {{"A", "B", "A", "B", "A", NULL},
+                                       {"A", "B", "C", "A", "B", "C", "A"},
+                                       {"A", "B", "C", "D", "B", "C", "D"}};
+    static const int calls[3] = {3, 6, 6};
+    cbk_token_list_options o = {0};
+    int k, i;
+    for (k = 0; k < 3; k++) {
+        setup();
+        for (i = 0; i < 7 && cycles[k][i]; i++) add_page(i, cycles[k][i]);
+        add_page(i, "");
+        seen[0] = 0;
+        CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, record_token, NULL), CBK_ERR_PARSE);
+        CHECK(strstr(cbk_client_error(&cl)->message, "cycle") != NULL);
+        CHECK_EQ(ft.calls, calls[k]);
+        CHECK(strncmp(seen, "t0|", 3) == 0);
+    }
+    /* distinct cursors: max_pages */
+    setup();
+    for (i = 0; i < 8; i++) {
+        char c[16];
+        snprintf(c, sizeof c, "c%d", i);
+        add_page(i, c);
+    }
+    o.max_pages = 5;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", &o, NULL, NULL), CBK_ERR_PARSE);
+    CHECK_EQ(ft.calls, 5);
+    CHECK(strstr(cbk_client_error(&cl)->message, "max_pages") != NULL);
+    /* the default limit */
+    REQUIRE(cbk_client_init(&cl, SECRET, endless_send, NULL, work, sizeof work, NULL) == CBK_OK);
+    endless_pages = 0;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_ERR_PARSE);
+    CHECK_EQ(endless_pages, (int)CBK_LIST_MAX_PAGES);
+    /* a page that offers the cursor it was given, or none: CBK_OK */
+    setup();
+    add_page(0, "A");
+    add_page(1, "A");
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, NULL, NULL), CBK_OK);
+    CHECK_EQ(ft.calls, 2);
+}
+
+/* A fake clock: sleeps and slow sends move it. */
+typedef struct fake_time {
+    uint64_t now;
+    unsigned per_send; /* ms each exchange takes, before its response */
+    unsigned timeouts[8];
+    int nsends;
+    unsigned sleeps[8];
+    int nsleeps;
+} fake_time;
+static fake_time ftm;
+
+static void time_sleep(void *ctx, unsigned ms) {
+    fake_time *t = (fake_time *)ctx;
+    t->now += ms;
+    if (t->nsleeps < 8) t->sleeps[t->nsleeps++] = ms;
+}
+
+static uint64_t time_now(void *ctx) {
+    return ((fake_time *)ctx)->now;
+}
+
+static int slow_send(void *ctx, const cbk_request *req, cbk_response *res) {
+    if (ftm.nsends < 8) ftm.timeouts[ftm.nsends] = req->timeout_ms;
+    ftm.nsends++;
+    ftm.now += ftm.per_send;
+    return fake_send(ctx, req, res);
+}
+
+static void setup_time(unsigned timeout_ms, unsigned per_send) {
+    cbk_client_options o;
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.sleep_ms = time_sleep;
+    o.now_ms = time_now;
+    o.sleep_ctx = &ftm;
+    o.timeout_ms = timeout_ms;
+    memset(&ft, 0, sizeof ft);
+    memset(&ftm, 0, sizeof ftm);
+    ftm.now = 5000;
+    ftm.per_send = per_send;
+    cbk_client_init(&cl, SECRET, slow_send, &ft, work, sizeof work, &o);
+}
+
+/* opts.timeout_ms: one deadline for the attempts and waits together. */
+static void test_deadline(void) {
+    /* 503s at 0, 250, 750 ms; the next wait (1000) would end past it */
+    setup_time(1000, 0);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_HTTP);
+    CHECK_EQ(ft.calls, 3);
+    CHECK_EQ(ftm.nsleeps, 2);
+    CHECK_EQ(ftm.timeouts[0], 1000);
+    CHECK_EQ(ftm.timeouts[1], 750);
+    CHECK_EQ(ftm.timeouts[2], 250);
+    CHECK_EQ(cbk_client_error(&cl)->http_status, 503);
+    /* without a deadline the same script succeeds on the 4th attempt */
+    setup_time(0, 0);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_OK);
+    CHECK_EQ(ftm.timeouts[0], 0);
+    /* slow exchanges: 400 ms each; the wait of 250 fits once, and the
+       second answer comes after the deadline */
+    setup_time(1000, 400);
+    add_status(503, NULL);
+    add_status(503, NULL);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK_EQ(ft.calls, 2);
+    CHECK_EQ(ftm.timeouts[1], 350);
+    /* a response still arriving after the deadline is cut off */
+    setup_time(100, 200);
+    fake_add(&ft, 200, "{\"items\":[]}");
+    CHECK_EQ(cbk_token_list(&cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_TRANSPORT);
+    CHECK(strstr(cbk_client_error(&cl)->message, "deadline") != NULL);
+    CHECK_EQ(ft.calls, 1);
+    /* list_all: one deadline for all its pages */
+    setup_time(100, 60);
+    fake_add(&ft, 200,
+             "{\"items\":[{\"id\":\"a\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"c1\"}");
+    fake_add(&ft, 200,
+             "{\"items\":[{\"id\":\"b\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":\"\"}");
+    seen[0] = 0;
+    CHECK_EQ(cbk_token_list_all(&cl, "u", NULL, record_token, NULL), CBK_ERR_TRANSPORT);
+    CHECK_STR(seen, "a|-|-|-|1|2\n");
+    CHECK_EQ(ftm.timeouts[1], 40);
+    /* the sans-I/O halves run no deadline */
+    setup_time(1, 0);
+    {
+        const cbk_request *req;
+        CHECK_EQ(cbk_token_delete_prepare(&cl, "u", "t", NULL, &req), CBK_OK);
+        CHECK_EQ(req->timeout_ms, 0);
+        ftm.now += 10000;
+        CHECK_EQ(cbk_response_status(cbk_client_response(&cl), 200), 0);
+        CHECK_EQ(cbk_response_body(cbk_client_response(&cl), "{\"id\":\"t\"}", 10), 0);
+        CHECK_EQ(cbk_client_finish(&cl), CBK_OK);
+    }
+}
+
 static void test_fetch_multipart(void) {
     static const char data[] = "line1\r\n--not-a-boundary\r\n\0bin";
     cbk_file f;
@@ -1227,6 +1998,8 @@ static void test_result_str(void) {
 void suite_client(void) {
     RUN(test_result_str);
     RUN(test_wire_list_plain);
+    RUN(test_wire_option_headers);
+    RUN(test_client_http_status);
     RUN(test_wire_list_query);
     RUN(test_wire_stream);
     RUN(test_wire_create);
@@ -1240,13 +2013,21 @@ void suite_client(void) {
     RUN(test_decode_list_shapes);
     RUN(test_decode_truncated);
     RUN(test_decode_work_exact);
+    RUN(test_decode_nul);
+    RUN(test_decode_long_fields);
     RUN(test_decode_cursor_buffer);
     RUN(test_stream_lines);
     RUN(test_stream_errors);
+    RUN(test_stream_skips);
+    RUN(test_stream_bad_line);
+    RUN(test_stream_item_at_newline);
     RUN(test_create_decode);
     RUN(test_create_errors);
     RUN(test_update_delete_decode);
     RUN(test_http_errors);
+    RUN(test_http_error_values);
+    RUN(test_http_error_lenient);
+    RUN(test_http_error_secret_split);
     RUN(test_http_error_long_message);
     RUN(test_http_error_stream_bom);
     RUN(test_http_error_secret_at_cut);
@@ -1262,6 +2043,12 @@ void suite_client(void) {
     RUN(test_retry_update_delete_transport);
     RUN(test_retry_never_after_delivery);
     RUN(test_retry_off);
+    RUN(test_retry_default_sleep);
+    RUN(test_deadline);
+    RUN(test_outputs_reset_on_argument_errors);
+    RUN(test_no_send_wipes_secret);
+    RUN(test_list_all_bounded);
+    RUN(test_fetch_body_headers);
     RUN(test_list_all_pages);
     RUN(test_list_all_stops);
     RUN(test_fetch);

@@ -1,11 +1,13 @@
 /* main.c - the RTOS side of examples/embedded: one task that lists a
  * partner user's tokens as a stream and prints each as it arrives.
  *
- * Everything is static: the client, its 512-byte work buffer and the HTTP
- * transport's state. The platform supplies the functions declared below:
- * a blocking socket (lwIP's socket API, or an mbedTLS session over it for
- * https), a console, and a sleep for the retry delays. Built for Cortex-M4
- * with -ffreestanding and CBK_TOKEN_NO_LIBC by `make cross`. */
+ * Everything is static: the client, its 512-byte work buffer and the
+ * engine's buffer (emb_app). The board supplies the functions declared
+ * below: its network as a cbk_http1_io (net_lwip_mbedtls.c: lwIP sockets
+ * with mbedTLS on top, a fixed TLS buffer), a console, a sleep for the
+ * retry delays and the secret. Built for Cortex-M4 with -ffreestanding
+ * and CBK_TOKEN_NO_LIBC by `make cross`; run on the host over lwIP on a
+ * TAP device by `make embedded-example` (host.c is that board). */
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_embedded.h"
 
@@ -16,53 +18,31 @@
 #define CBK_EMBEDDED_USER_ID "user-1"
 #endif
 
-/* The platform (board support, network stack, RTOS). */
-int platform_net_connect(void *net, const char *host, unsigned port, int tls);
-int platform_net_write(void *net, const unsigned char *buf, size_t len);
-int platform_net_read(void *net, unsigned char *buf, size_t len);
-void platform_net_close(void *net);
+/* The board (network stack, RTOS, secure storage). */
+const cbk_http1_io *platform_net(void *net); /* NULL: no network */
 void platform_console_write(void *console, const char *text, size_t len);
 void platform_sleep_ms(void *rtos, unsigned ms);
-const char *platform_secret(void); /* from secure storage */
-void cbk_embedded_task(void *net);
+const char *platform_secret(void);
+const char *platform_base_url(void); /* NULL: CBK_EMBEDDED_BASE_URL */
+const char *platform_user_id(void);  /* NULL: CBK_EMBEDDED_USER_ID */
+int cbk_embedded_task(void *net);
 
-static cbk_client client;
-static char work[512];
-static emb_http http;
+static emb_app app;
 
-static void print(const char *s) {
-    size_t n = 0;
-    while (s[n]) n++;
-    platform_console_write(NULL, s, n);
-}
-
-void cbk_embedded_task(void *net) {
-    emb_socket sock;
+int cbk_embedded_task(void *net) {
+    const cbk_http1_io *io = platform_net(net);
+    const char *url = platform_base_url(), *user = platform_user_id();
     emb_console console;
-    cbk_client_options opts;
     cbk_result r;
-
-    sock.ctx = net;
-    sock.connect = platform_net_connect;
-    sock.write = platform_net_write;
-    sock.read = platform_net_read;
-    sock.close = platform_net_close;
     console.write = platform_console_write;
     console.ctx = NULL;
-
-    cbk_client_options_init(&opts);
-    opts.base_url = CBK_EMBEDDED_BASE_URL;
-    opts.sleep_ms = platform_sleep_ms;
-
-    emb_http_init(&http, &sock);
-    r = cbk_client_init(&client, platform_secret(), emb_send, &http, work, sizeof work, &opts);
-    if (r == CBK_OK)
-        r = cbk_token_list_stream(&client, CBK_EMBEDDED_USER_ID, NULL, emb_print_token, &console);
-    if (r != CBK_OK) {
-        print("token list failed: ");
-        print(cbk_result_str(r));
-        print(" ");
-        print(cbk_client_error(&client)->code);
-        print("\n");
+    if (io == NULL) {
+        platform_console_write(NULL, "no network\n", 11);
+        return 1;
     }
+    r = emb_app_init(&app, io, url ? url : CBK_EMBEDDED_BASE_URL, platform_secret(),
+                     platform_sleep_ms, NULL);
+    if (r == CBK_OK) r = emb_list_tokens(&app, user ? user : CBK_EMBEDDED_USER_ID, &console);
+    emb_app_close(&app);
+    return r == CBK_OK ? 0 : 1;
 }

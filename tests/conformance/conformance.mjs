@@ -247,6 +247,12 @@ async function runSdk(sdk, k, srv) {
         out.id = v.id;
         break;
       }
+      case 'fetch': { // the SDK's clientFetch with a buffer and per-request headers
+        const client = new sdk.ChatBotKit(options);
+        await client.clientFetch(k.path, { buffer: Buffer.from(k.buffer, 'utf8'), headers: k.headers });
+        out.fetched = true;
+        break;
+      }
       default:
         throw new Error(`unknown op ${k.op}`);
     }
@@ -256,11 +262,14 @@ async function runSdk(sdk, k, srv) {
     out.error = e && (e.name === 'FetchError' || e.constructor?.name === 'FetchError')
       // cbk_error.code is text: a numeric code (1.1.9's fallback, or a body's
       // number) is compared as the text JavaScript makes of it
-      ? { status: e.response?.status, code: e.code === undefined ? undefined : String(e.code), message: e.message }
+      // (as UTF-8 text: a lone surrogate, which no UTF-8 string holds, is U+FFFD)
+      ? { status: e.response?.status, code: e.code === undefined ? undefined : utf8(String(e.code)), message: utf8(e.message) }
       : { exception: e && e.name, message: e && e.message };
   }
   return out;
 }
+
+const utf8 = (x) => (typeof x === 'string' ? Buffer.from(x, 'utf8').toString('utf8') : x);
 
 function sdkList(v) {
   if (v && v.data instanceof ArrayBuffer) return { undecoded: Buffer.from(v.data).toString('utf8') };
@@ -281,7 +290,13 @@ function normToken(x) {
 const hex = (s) => 'x' + Buffer.from(String(s), 'utf8').toString('hex'); // driver.c's HEX word
 
 function driverInput(k) {
-  const L = [`op ${k.op}`, `secret ${hex(k.secret ?? SECRET)}`, `user ${hex(k.user)}`];
+  const L = [`op ${k.op}`, `secret ${hex(k.secret ?? SECRET)}`, `user ${hex(k.user ?? '')}`];
+  if (k.op === 'fetch') {
+    L.push(`path ${hex(k.path)}`, `fbody ${hex(k.buffer)}`);
+    for (const [a, b] of Object.entries(k.headers || {})) L.push(`fheader ${hex(a)} ${hex(b)}`);
+  }
+  if (k.defaultSleep) L.push('defaultsleep');
+  if (k.client?.timeout !== undefined) L.push(`timeout ${k.client.timeout}`);
   if (k.token !== undefined) L.push(`token ${hex(k.token)}`);
   if (k.list) {
     const { cursor, order, take, meta, ...rest } = k.list;
@@ -304,6 +319,8 @@ function driverInput(k) {
   }
   if (k.client?.runAsUserId !== undefined) L.push(`runas ${hex(k.client.runAsUserId)}`);
   if (k.client?.timezone !== undefined) L.push(`timezone ${hex(k.client.timezone)}`);
+  if (k.client?.runAsChildUserEmail !== undefined) L.push(`childemail ${hex(k.client.runAsChildUserEmail)}`);
+  if (k.work !== undefined) L.push(`work ${k.work}`);
   return L.join('\n') + '\n';
 }
 
@@ -335,9 +352,12 @@ async function runC(k, srv) {
   // a page either decodes whole or fails: items delivered before a failure are
   // kept for the stream only (the SDK's iterator yields them too)
   if (d.tokens && (d.tokens.length || !d.error || k.op === 'stream')) out.tokens = d.tokens.map((x) => normToken({ ...x, meta: x.meta === null ? null : JSON.parse(x.meta) }));
+  // which fields cbk_token cut to fit its work buffer (D13), kept apart from the tokens
+  if (d.tokens && d.tokens.some((x) => x.truncated)) out.truncated = d.tokens.map((x) => x.truncated);
   if ('cursor' in d) out.cursor = d.cursor;
   if (d.created) out.created = d.created;
   if ('id' in d) out.id = d.id;
+  if (k.op === 'fetch' && !d.error) out.fetched = true;
   if (d.error) {
     out.error = d.error.result === 'CBK_ERR_HTTP'
       ? { status: d.error.http_status, code: d.error.code, message: d.error.message }
@@ -553,6 +573,8 @@ const cases = [
     },
   },
   { name: 'run-as user and timezone headers', op: 'create', user: USER, fields: { name: 'n' }, client: { runAsUserId: 'child user 7', timezone: 'Europe/London' }, script: [CREATED], skip119: 'v1.1.9 has no runAsUserId/timezone options (V3)' },
+  { name: 'run-as child user email header', op: 'list', user: USER, client: { runAsChildUserEmail: 'kid@example.com', runAsUserId: 'u7' }, script: [LIST_OK], skip119: 'v1.1.9 has no runAsChildUserEmail option (V3)' },
+  { name: 'empty run-as user id, child email and timezone are not sent', op: 'create', user: USER, fields: { name: 'n' }, client: { runAsUserId: '', runAsChildUserEmail: '', timezone: '' }, script: [CREATED], skip119: 'v1.1.9 has no runAsUserId/timezone options (V3)' },
   { name: 'empty secret: no Authorization', op: 'list', user: USER, secret: '', script: [LIST_OK] },
   // ---- error bodies -------------------------------------------------------------
   { name: 'error: 404 JSON {message, code}', op: 'list', user: USER, script: [json(404, { message: 'no such user', code: 'NOT_FOUND' })], expectError: { status: 404, code: 'NOT_FOUND', message: 'no such user' } },
@@ -743,6 +765,154 @@ cases.push(
   { name: 'stream error body opening with a byte order mark', op: 'stream', user: USER, script: [raw(400, '\uFEFF{"message":"bom","code":"BOM"}', JSON_CT)], expectError: { status: 400, code: 'BOM', message: 'bom' } },
   { name: 'stream body opening with a byte order mark', op: 'stream', user: USER, script: [jsonl(['\uFEFF' + itemLine(1) + '\n'])] },
 );
+
+// Error text (issue 13), settled: a non-string message or code is what
+// JavaScript's String() makes of it (arrays joined with ',', nested ones
+// flattened; numbers in their shortest form), and an error body that the
+// strict tokenizer refuses but JSON.parse(TextDecoder(body)) reads still
+// gives the server's message.
+const errCase = (name, body, expectError, extra = {}) => ({ name: `error text: ${name}`, op: 'list', user: USER, script: [raw(400, body, JSON_CT)], expectError, skip119: 'the text cases follow 1.36.0 (V1)', ...extra });
+const deepBody = '{"deep":' + '['.repeat(40) + '{"message":"inner"}' + ']'.repeat(40) + ',"message":"after deep","code":"DEEP"}';
+cases.push(
+  errCase('arrays joined, nested flattened, null as ""', '{"message":[[1,2],[3],null,{"a":1},true],"code":[]}', { status: 400, code: '', message: '1,2,3,,[object Object],true' }),
+  errCase('arrays with empty inner arrays', '{"message":[[],1],"code":[1,[]]}', { status: 400, code: '1,', message: ',1' }),
+  errCase('numbers in JavaScript form', '{"message":1e3,"code":1.50}', { status: 400, code: '1.5', message: '1000' }),
+  errCase('exponent forms', '{"message":1e21,"code":-1.5e-10}', { status: 400, code: '-1.5e-10', message: '1e+21' }),
+  errCase('Infinity and small decimals', '{"message":1e400,"code":0.000001}', { status: 400, code: '0.000001', message: 'Infinity' }),
+  errCase('a number that is zero as a double is falsy', '{"message":1e-400,"code":-0}', { status: 400, code: 'ERROR_400', message: 'HTTP Error: Bad Request' }),
+  errCase('invalid UTF-8 becomes U+FFFD', Buffer.concat([Buffer.from('{"message":"a'), Buffer.from([0xff, 0x62, 0xe2, 0x82, 0x63, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xf0, 0x9f, 0x98]), Buffer.from('","code":"U"}')]), { status: 400, code: 'U', message: 'a\ufffdb\ufffdc' + '\ufffd'.repeat(6) }),
+  errCase('lone surrogates', '{"message":"x\\ud800y\\udc00z\\ud83d\\ude00","code":"\\ud800\\u0041"}', { status: 400, code: '\ufffdA', message: 'x\ufffdy\ufffdz\u{1f600}' }),
+  errCase('nesting deeper than CBK_JSON_MAX_DEPTH', deepBody, { status: 400, code: 'DEEP', message: 'after deep' }),
+);
+
+// Stream lines (issue 13), settled: a line without a string "type" of
+// "item" is skipped (the SDK yields it; its users filter on type); a line
+// that is not one JSON value as a whole hands nothing over and ends the
+// stream with an error (the SDK's JSON.parse throws before it yields).
+const ITEM_LINE = (i) => itemLine(i) + '\n';
+cases.push(
+  { name: 'stream: lines without a string type, or not objects, are skipped', op: 'stream', user: USER,
+    script: [jsonl([line({ data: ITEM(9) }) + '\n' + line({ type: 7, data: ITEM(8) }) + '\n' + line({ type: { a: 'item' } }) + '\n5\nnull\n"item"\n[1,{"type":"item"}]\n' + ITEM_LINE(1) + '{"type":"item","data":' + line(ITEM(7)) + ',"type":"other"}\n' + ITEM_LINE(2)])] },
+  ...[
+    ['trailing bytes after a line\'s value', ITEM_LINE(1) + itemLine(2) + ' x\n' + ITEM_LINE(3)],
+    ['two values on one line', ITEM_LINE(1) + itemLine(2) + itemLine(3) + '\n'],
+    ['lines parted by a bare CR', ITEM_LINE(1) + itemLine(2) + '\r' + itemLine(3) + '\n'],
+  ].map(([what, body]) => ({
+    name: `stream: ${what} hands nothing over from that line`, op: 'stream', user: USER, script: [jsonl([body])],
+    check(ctx, fails) {
+      compareAll(ctx, fails, { outcome: false });
+      const tokens = [normToken(ITEM(1))];
+      if (!isDeepStrictEqual(ctx.sdkOut.tokens, tokens) || ctx.sdkOut.error?.exception !== 'SyntaxError') fails.push(`SDK ${show(ctx.sdkOut)}, expected ${show(tokens)} then a SyntaxError`);
+      if (!isDeepStrictEqual(ctx.cOut.tokens, tokens) || ctx.cOut.error?.result !== 'CBK_ERR_PARSE') fails.push(`ours ${show(ctx.cOut)}, expected ${show(tokens)} then CBK_ERR_PARSE`);
+    },
+  })),
+);
+
+// Issue 13, what the SDK has: clientFetch's buffer body (application/
+// octet-stream) with per-request headers (one replaces the client's
+// content-type); the retry schedule with the library's default sleep
+// (sleep_ms NULL: poll()), a loopback 503 then 200.
+cases.push(
+  { name: 'fetch: a raw buffer body with per-request headers', op: 'fetch', path: '/api/v1/file/f1/upload', buffer: 'raw bytes\n\u00e9', headers: { 'x-trace': 't-1' }, script: [json(200, { id: 'f1' })], skip119: 'v1.1.9 has no clientFetch buffer' },
+  { name: 'fetch: a per-request header replaces content-type', op: 'fetch', path: '/api/v1/file/f1/upload', buffer: 'x', headers: { 'content-type': 'image/png' }, script: [json(200, { id: 'f1' })], skip119: 'v1.1.9 has no clientFetch buffer' },
+  { name: 'retry: list 503 then 200 with the default sleep (sleep_ms NULL)', op: 'list', user: USER, defaultSleep: true, script: [json(503, { message: 'down', code: 'DOWN' }), LIST_OK], delays: [250] },
+);
+
+// D14: timeout is one deadline for the whole operation here; the SDK's is
+// per attempt. 503, 503, 200 with timeout 400: ours stops before the wait
+// of 500 ms that would pass it (2 requests, the 503); the SDK's attempts
+// each take little, so it retries to the 200.
+cases.push({
+  name: 'retry: timeout bounds the whole operation (D14)', op: 'list', user: USER, client: { timeout: 400 },
+  script: [json(503, { message: 'down', code: 'DOWN' }), json(503, { message: 'down', code: 'DOWN' }), LIST_OK], skip119: 'v1.1.9 has no timeout option (V3)', slow: true,
+  check(ctx, fails) {
+    if (ctx.sdkReqs.length !== 3 || !ctx.sdkOut.tokens) fails.push(`D14: SDK ${ctx.sdkReqs.length} requests, ${show(ctx.sdkOut)}`);
+    if (ctx.cReqs.length !== 2) fails.push(`D14: ours ${ctx.cReqs.length} requests, expected 2`);
+    const want = { error: { status: 503, code: 'DOWN', message: 'down' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D14: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+    checkDelays('ours', ctx.cReqs, [250], fails);
+  },
+});
+
+// Item 7 of issue 13, settled: U+0000 in a token's string field no longer
+// fails the list: the field comes with its length (the driver prints it).
+cases.push(
+  { name: 'list: U+0000 in a token\'s id, name and description', op: 'list', user: USER, script: [raw(200, '{"items":[{"id":"a\\u0000b","name":"x\\u0000","description":"\\u0000","meta":{"k":"\\u0000"},"createdAt":1,"updatedAt":2}],"cursor":""}', JSON_CT)] },
+  { name: 'stream: U+0000 in a token\'s name', op: 'stream', user: USER, script: [jsonl(['{"type":"item","data":{"id":"a","name":"n\\u0000m","createdAt":1,"updatedAt":2}}\n'])] },
+);
+
+// D13: data that another client wrote, on a CBK_WORK_MIN (1024 byte) work
+// buffer: a description too long for it is cut at a UTF-8 boundary and
+// flagged, a meta too long is left out and flagged; the SDK has them
+// whole. Every other field arrives whole.
+for (const [what, op, desc, meta] of [
+  ['an 800-byte description', 'list', 'é'.repeat(400), { k: 'v' }],
+  // ASCII: the SDK's jsonl() decodes each chunk without {stream: true}, so
+  // a character split between chunks becomes U+FFFD there (an SDK bug)
+  ['a 100 KB description', 'stream', 'e'.repeat(102400), { k: 'v' }],
+  ['a 2 KB meta', 'list', 'short', { k: 'm'.repeat(2000) }],
+]) {
+  const tok = { description: desc, meta, name: 'after', id: 'tok-after', createdAt: 1, updatedAt: 2 };
+  cases.push({
+    name: `${op}: ${what} on a CBK_WORK_MIN work buffer (D13)`, op, user: USER, work: 1024,
+    script: [op === 'list' ? json(200, { items: [tok, ITEM(2)], cursor: 'c' }) : jsonl([line({ type: 'item', data: tok }) + '\n' + itemLine(2) + '\n'])],
+    check(ctx, fails) {
+      compareAll(ctx, fails, { outcome: false });
+      const whole = [normToken(tok), normToken(ITEM(2))];
+      if (!isDeepStrictEqual(ctx.sdkOut.tokens, whole)) fails.push(`D13: SDK ${show(ctx.sdkOut)}`);
+      const got = ctx.cOut.tokens || [];
+      const cut = desc.length > 100 ? 4 : 0;
+      const metaCut = JSON.stringify(meta).length > 900 ? 8 : 0;
+      if (!isDeepStrictEqual(ctx.cOut.truncated, [cut | metaCut, 0])) fails.push(`D13: ours flags ${show(ctx.cOut.truncated)}, expected ${show([cut | metaCut, 0])}`);
+      if (got.length !== 2 || !isDeepStrictEqual(got[1], whole[1])) fails.push(`D13: ours ${show(got)}`);
+      else {
+        const t = got[0];
+        if (t.id !== 'tok-after' || t.name !== 'after' || t.createdAt !== 1 || t.updatedAt !== 2) fails.push(`D13: ours ${show(t)}`);
+        if (cut ? !(desc.startsWith(t.description) && t.description.length < desc.length && t.description.length > 100) : t.description !== desc) fails.push(`D13: description ${show(t.description?.length)} chars`);
+        if (metaCut ? t.meta !== null : !isDeepStrictEqual(t.meta, meta)) fails.push(`D13: meta ${show(t.meta)}`);
+      }
+    },
+  });
+}
+
+// D11: U+0000 in error text is shown as U+2400 (a C string would end at
+// it); the SDK's string holds U+0000.
+cases.push({
+  name: 'error text: U+0000 is shown as U+2400 (D11)', op: 'list', user: USER, script: [raw(400, '{"message":"a\\u0000b","code":"C\\u0000"}', JSON_CT)], skip119: 'the text cases follow 1.36.0 (V1)',
+  check(ctx, fails) {
+    compareAll(ctx, fails, { outcome: false });
+    const sdkWant = { error: { status: 400, code: 'C\u0000', message: 'a\u0000b' } };
+    if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D11: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+    const want = { error: { status: 400, code: 'C\u2400', message: 'a\u2400b' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D11: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+  },
+});
+
+// D12: a number with more than 15 significant digits in error text: ours
+// keeps its digits in JavaScript's layout, JavaScript rounds it to a double.
+cases.push({
+  name: 'error text: numbers past 15 digits keep their digits (D12)', op: 'list', user: USER, script: [raw(400, '{"message":987654321098765432109876,"code":98765432109876543210}', JSON_CT)], skip119: 'the text cases follow 1.36.0 (V1)',
+  check(ctx, fails) {
+    compareAll(ctx, fails, { outcome: false });
+    const sdkWant = { error: { status: 400, code: '98765432109876540000', message: '9.876543210987654e+23' } };
+    if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D12: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
+    const want = { error: { status: 400, code: '98765432109876543210', message: '9.87654321098765432109876e+23' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D12: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+  },
+});
+
+// D9, split: the secret cut in two between message and code is masked in
+// both; the SDK passes both halves through.
+cases.push({
+  name: 'error: the secret split between message and code is masked (D9)', op: 'list', user: USER,
+  script: [json(401, { message: `bad ${SECRET.slice(0, 5)}`, code: `${SECRET.slice(5)}_X` })],
+  check(ctx, fails) {
+    compareAll(ctx, fails, { outcome: false });
+    const want = { error: { status: 401, code: '*'.repeat(SECRET.length - 5) + '_X', message: 'bad *****' } };
+    if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D9: ours ${show(ctx.cOut)}, expected ${show(want)}`);
+    if (ctx.sdk.modern && ctx.sdkOut.error?.message !== `bad ${SECRET.slice(0, 5)}`) fails.push(`D9: SDK ${show(ctx.sdkOut)}`);
+  },
+});
 
 // D10: in cbk_token_list_options, take 0 and an empty cursor mean "not set"
 // (the contract: 0 is the server's default), so neither is sent; the SDK

@@ -20,9 +20,15 @@
  *   name HEX            description HEX   config HEX    fmeta HEXKEY HEXVALUE  (create/update)
  *   nofields            (create/update with fields = NULL)
  *   runas HEX           timezone HEX      retries N     delay N
+ *   childemail HEX      (X-RunAs-Child-User-Email)
+ *   work N              the work buffer's size (default 65536)
+ *   defaultsleep        opts.sleep_ms NULL: the library's default sleep
+ *   timeout N           opts.timeout_ms (the whole operation's deadline)
+ *   op fetch: path HEX, fbody HEX (application/octet-stream), fheader HEXNAME HEXVALUE
  *
  * Output (stdout, one line):
- *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","createdAt","updatedAt"}...],
+ *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","truncated","createdAt",
+ *    "updatedAt"}...],
  *    "cursor":"...", "created":{"id","token","createdAt"}, "id":"...",
  *    "error":{"result","http_status","transport_code","code","message"}}
  * where meta is the raw JSON text the library handed over (a string) or
@@ -113,9 +119,12 @@ static void out_i64(out_buf *o, int64_t v) {
 
 typedef struct the_case {
     char *op, *secret, *user, *token, *cursor, *order, *name, *description, *config;
-    char *runas, *timezone;
+    char *runas, *timezone, *childemail, *path, *fbody;
+    int defaultsleep;
+    cbk_header fheaders[MAX_KV];
+    size_t fheader_count;
     int take, has_take, nofields;
-    long retries, delay;
+    long retries, delay, work, timeout;
     cbk_kv meta[MAX_KV];
     size_t meta_count;
     cbk_kv fmeta[MAX_KV];
@@ -183,8 +192,21 @@ static int read_case(the_case *k) {
             k->retries = atol(p);
         } else if (!strcmp(key, "delay")) {
             k->delay = atol(p);
+        } else if (!strcmp(key, "work")) {
+            k->work = atol(p);
+        } else if (!strcmp(key, "timeout")) {
+            k->timeout = atol(p);
         } else if (!strcmp(key, "nofields")) {
             k->nofields = 1;
+        } else if (!strcmp(key, "defaultsleep")) {
+            k->defaultsleep = 1;
+        } else if (!strcmp(key, "fheader")) {
+            cbk_header *h = &k->fheaders[k->fheader_count];
+            if (k->fheader_count >= MAX_KV) return bad_case(key);
+            h->name = hex_word(&p);
+            h->value = hex_word(&p);
+            if (!h->name || !h->value) return bad_case(key);
+            k->fheader_count++;
         } else if (!strcmp(key, "meta") || !strcmp(key, "fmeta")) {
             int f = key[0] == 'f';
             cbk_kv *kv = f ? &k->fmeta[k->fmeta_count] : &k->meta[k->meta_count];
@@ -207,6 +229,9 @@ static int read_case(the_case *k) {
                          : !strcmp(key, "config")      ? &k->config
                          : !strcmp(key, "runas")       ? &k->runas
                          : !strcmp(key, "timezone")    ? &k->timezone
+                         : !strcmp(key, "childemail")  ? &k->childemail
+                         : !strcmp(key, "path")        ? &k->path
+                         : !strcmp(key, "fbody")       ? &k->fbody
                                                        : NULL;
             if (!dst) return bad_case(key);
             *dst = hex_word(&p);
@@ -233,16 +258,27 @@ typedef struct tokens_out {
     size_t count;
 } tokens_out;
 
+/* A token's string with its length (it may hold U+0000). */
+static void out_field(out_buf *o, const char *s, size_t n) {
+    if (s)
+        out_json_n(o, s, n);
+    else
+        out_str(o, "null");
+}
+
 static int on_token(void *user, const cbk_token *t) {
     tokens_out *o = (tokens_out *)user;
+    char num[32];
     out_str(&o->buf, o->count++ ? ",{\"id\":" : "{\"id\":");
-    out_json(&o->buf, t->id);
+    out_field(&o->buf, t->id, t->id_len);
     out_str(&o->buf, ",\"name\":");
-    out_json(&o->buf, t->name);
+    out_field(&o->buf, t->name, t->name_len);
     out_str(&o->buf, ",\"description\":");
-    out_json(&o->buf, t->description);
+    out_field(&o->buf, t->description, t->description_len);
     out_str(&o->buf, ",\"meta\":");
-    out_json(&o->buf, t->meta);
+    out_field(&o->buf, t->meta, t->meta_len);
+    sprintf(num, ",\"truncated\":%u", t->truncated);
+    out_str(&o->buf, num);
     out_str(&o->buf, ",\"createdAt\":");
     out_i64(&o->buf, t->created_at);
     out_str(&o->buf, ",\"updatedAt\":");
@@ -280,9 +316,11 @@ int main(int argc, char **argv) {
     cbk_curl_init(&net);
     cbk_client_options_init(&opts); /* retries 3, 250 ms doubling: the defaults */
     opts.base_url = argv[1];
-    opts.sleep_ms = sleep_ms;
+    opts.sleep_ms = k.defaultsleep ? NULL : sleep_ms;
+    if (k.timeout > 0) opts.timeout_ms = (unsigned)k.timeout;
     opts.run_as_user_id = k.runas;
     opts.timezone = k.timezone;
+    opts.run_as_child_user_email = k.childemail;
     if (k.retries >= 0) opts.retries = (unsigned)k.retries;
     if (k.delay >= 0) opts.retry_delay_ms = (unsigned)k.delay;
 
@@ -304,7 +342,8 @@ int main(int argc, char **argv) {
     cursor[0] = 0;
     id[0] = 0;
 
-    r = cbk_client_init(&c, k.secret ? k.secret : "", cbk_curl_send, &net, work, sizeof work,
+    r = cbk_client_init(&c, k.secret ? k.secret : "", cbk_curl_send, &net, work,
+                        k.work > 0 && (size_t)k.work < sizeof work ? (size_t)k.work : sizeof work,
                         &opts);
     list_like = !strcmp(k.op, "list") || !strcmp(k.op, "stream");
     out_str(&toks.buf, "");
@@ -319,7 +358,15 @@ int main(int argc, char **argv) {
             r = cbk_token_update(&c, k.user, k.token, k.nofields ? NULL : &fields, id);
         else if (!strcmp(k.op, "delete"))
             r = cbk_token_delete(&c, k.user, k.token, id);
-        else
+        else if (!strcmp(k.op, "fetch")) {
+            cbk_fetch_options fo;
+            memset(&fo, 0, sizeof fo);
+            fo.body = k.fbody;
+            fo.body_len = k.fbody ? strlen(k.fbody) : 0;
+            fo.headers = k.fheaders;
+            fo.header_count = k.fheader_count;
+            r = cbk_fetch(&c, k.path ? k.path : "/", &fo, NULL, NULL);
+        } else
             return bad_case(k.op);
     }
 
@@ -342,7 +389,7 @@ int main(int argc, char **argv) {
             out_str(&o, ",\"createdAt\":");
             out_i64(&o, created.created_at);
             out_str(&o, "}");
-        } else if (!list_like) {
+        } else if (!list_like && strcmp(k.op, "fetch")) {
             out_str(&o, ",\"id\":");
             out_json(&o, id);
         }

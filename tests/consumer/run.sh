@@ -67,6 +67,7 @@ step "install cbk_token into $PREFIX" sh -c '
     test -f "$3/include/cbk_token/cbk_token.h" &&
     test -f "$3/include/cbk_token/adapters/cbk_token_curl.h" &&
     test -f "$3/include/cbk_token/adapters/cbk_token_posix.h" &&
+    test -f "$3/include/cbk_token/adapters/cbk_token_http1.h" &&
     test -f "$3/share/cmake/cbk_token/cbk_tokenConfig.cmake" &&
     test -f "$3/share/cmake/cbk_token/cbk_tokenConfigVersion.cmake" &&
     test -f "$3/share/pkgconfig/cbk_token.pc"' sh "$ROOT" "$OUT" "$PREFIX"
