@@ -856,9 +856,14 @@ def link_app(t, out, tag, lib_obj, app):
     run([t.cc] + t.flags + ["-Os", "-std=c99", "-ffunction-sections", "-fdata-sections"] +
         NOLIBC + ["-I", ROOT, "-c", src, "-o", app_obj], cwd=out)
     elf = os.path.splitext(app_obj)[0] + ".elf"
-    run([t.cc] + t.flags + ["-Os", "-nostdlib", "-nostartfiles", "-Wl,--gc-sections",
-                            "-Wl,-e,cbk_size_app", "-Wl,-Map=" + elf + ".map", app_obj, lib_obj,
-                            "-lgcc", "-o", elf])
+    p = run([t.cc] + t.flags + ["-Os", "-nostdlib", "-nostartfiles", "-Wl,--gc-sections",
+                                "-Wl,-e,cbk_size_app", "-Wl,-Map=" + elf + ".map", app_obj,
+                                lib_obj, "-lgcc", "-o", elf], check=False)
+    if p.returncode != 0:
+        # a freestanding build that still calls the C library: shown, not fatal
+        undef = sorted(set(re.findall(r"undefined reference to `([^']+)'", p.stderr)))
+        return {"fails": "link fails: " + (", ".join(undef) + " undefined" if undef else
+                                           "see tools/size_report.py")}
     image = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     for line in run([t.tool("readelf"), "-SW", elf]).stdout.split("\n"):
         # [Nr] Name Type Addr Off Size ES Flg ...: the kind from the flags,
@@ -976,6 +981,9 @@ def markdown(data):
                 if r is None:
                     say("| %s%s | n/a | n/a | n/a | n/a | n/a |" % (label, suffix))
                     continue
+                if "fails" in r:
+                    say("| %s%s | %s | | | | |" % (label, suffix, r["fails"]))
+                    continue
                 say("| %s%s | %s | %s | %s | %s | %s |" % (
                     label, suffix, "{:,}".format(r["text"]), "{:,}".format(r["rodata"]),
                     r["data"], r["bss"], "-" if r["libgcc"] is None else r["libgcc"]))
@@ -1022,13 +1030,15 @@ def markdown(data):
     say("|---|---:|---:|---:|---|")
     for label, tname, row, tag, kind, limit in MD_GOALS:
         r = data["rows"].get((tname, row, tag))
+        if r is not None and "fails" in r:
+            r = None
         b = BEFORE_FIGURES.get((tname, row, tag, kind))
         now = "n/a" if r is None else "{:,}".format(r[kind])
         verdict = "" if r is None else ("met" if r[kind] <= limit else "missed by {:,}".format(
             r[kind] - limit))
         say("| M4 %s | {:,} | %s | %s | %s |".format(limit) % (
             label, "n/a" if b is None else "{:,}".format(b), now, verdict))
-    worst_rw = max(r["data"] + r["bss"] for r in data["rows"].values())
+    worst_rw = max(r["data"] + r["bss"] for r in data["rows"].values() if "fails" not in r)
     say("| .data + .bss, every row and target | 0 | %d | %d | %s |" % (
         BEFORE_FIGURES.get("rw", 0), worst_rw, "met" if worst_rw == 0 else "missed"))
     for n in names:
