@@ -185,6 +185,7 @@
  *     CBK_ERR_TRANSPORT         the send callback failed
  *     CBK_ERR_HTTP              the server answered outside 2xx
  *     CBK_ERR_PARSE             the body is not the JSON the API documents
+ *                               (or cbk_token_list_all's cursors never end)
  *     CBK_ERR_CANCELLED         a callback of yours returned nonzero
  *     CBK_ERR_NOT_FOUND         cbk_json_get_string: no such key
  *   cbk_result_str() names them. cbk_client_error(c) has the details of the
@@ -262,6 +263,11 @@
  *     at a UTF-8 boundary, a meta too long is left out (NULL), and
  *     cbk_token.truncated says which; the SDK, with all the memory it
  *     wants, has them whole.
+ *   - A U+0000 in a created token's id or secret, or in the id an update
+ *     or delete answers with, fails the operation (CBK_ERR_PARSE): those
+ *     are fixed C string outputs that a caller sends back as ids or
+ *     headers. The SDK returns them. In a listed token's fields it is
+ *     delivered, with the fields' lengths and cbk_token.nul.
  *
  * CONFIGURATION (all optional; define before including)
  *   In every file that includes the header (they change declarations or
@@ -1006,7 +1012,9 @@ CBKDEF cbk_result cbk_token_delete(cbk_client *c, const char *user_id, const cha
    clientFetch. opts NULL: a GET with no query. A 2xx body goes to on_body
    (NULL ok: it is read and dropped), raw chunks as they arrive, or with
    stream = 1 one JSON line per call (without its line end; blank lines
-   skipped; a line must fit in the work buffer). Any other status is
+   skipped; a line must fit in the work buffer; a line that is not one JSON
+   value gives CBK_ERR_PARSE and is not handed over, as the SDK's
+   JSON.parse of it throws). Any other status is
    decoded into cbk_error and gives CBK_ERR_HTTP without calling on_body.
    opts->body sends raw bytes as application/octet-stream (the SDK's
    buffer); opts->headers are added for this request, replacing a header
@@ -1253,6 +1261,14 @@ static int cbk__strieq(const char *a, size_t alen, const char *lit) {
         if (lit[i] == 0 || cbk__lower((unsigned char)a[i]) != cbk__lower((unsigned char)lit[i]))
             return 0;
     return lit[alen] == 0;
+}
+
+/* NUL-terminated s starts with lit, in any case. */
+static int cbk__prefix_ci(const char *s, const char *lit) {
+    size_t i;
+    for (i = 0; lit[i]; i++)
+        if (cbk__lower((unsigned char)s[i]) != cbk__lower((unsigned char)lit[i])) return 0;
+    return 1;
 }
 
 CBKDEF const char *cbk_result_str(cbk_result r) {
@@ -2833,9 +2849,9 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
     u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
     c->opts.base_url = u;
     n = CBK_STRLEN(u);
-    if (n > 7 && cbk__strieq(u, 7, "http://"))
+    if (n > 7 && cbk__prefix_ci(u, "http://"))
         auth = u + 7;
-    else if (n > 8 && cbk__strieq(u, 8, "https://"))
+    else if (n > 8 && cbk__prefix_ci(u, "https://"))
         auth = u + 8;
     else
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url is not http:// or https://");
@@ -2988,7 +3004,12 @@ static cbk_result cbk__sb_multipart(cbk_client *c, cbk__sb *b, const cbk_file *f
     int tries, i;
     for (tries = 0;; tries++) {
         CBK_MEMCPY(bnd, "----cbktoken", 12);
-        for (i = 0; i < 16; i++) bnd[12 + i] = cbk__hexdig[(h >> (60 - 4 * i)) & 15];
+        {
+            /* shifts by a constant: a variable 64-bit shift is a runtime
+               helper on 32-bit targets */
+            uint64_t v = h;
+            for (i = 15; i >= 0; i--, v >>= 4) bnd[12 + i] = cbk__hexdig[v & 15];
+        }
         bnd[28] = 0;
         if (!cbk__contains((const char *)f->data, f->len, bnd, 28)) break;
         if (tries == 8)
@@ -3194,6 +3215,8 @@ static cbk_result cbk__build(cbk_client *c) {
  * Response decoding
  * ------------------------------------------------------------------------- */
 
+static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
+
 /* The n bytes at a are the n bytes of lit (a known key of that length):
    compared a word at a time. */
 static int cbk__same(const char *a, const char *lit, size_t n) {
@@ -3297,8 +3320,9 @@ static cbk_result cbk__item_string(cbk_client *c, const cbk_json_token *t, const
                                    size_t *len) {
     cbk__item *it = &c->item;
     unsigned bit = cbk__field_bit(it->field);
-    cbk_json_token cut = *t;
+    cbk_json_token cut;
     size_t room = c->json.buf_size - c->json.kept;
+    CBK_MEMCPY(&cut, t, sizeof cut); /* not `=`: that may call memcpy */
     it->token.nul &= ~bit;
     it->token.truncated &= ~bit;
     if (t->truncated || t->len >= room) {
@@ -3723,7 +3747,8 @@ typedef struct cbk__num {
 
 static char cbk__num_digit(const cbk__num *x, size_t i) {
     i += x->skip;
-    return i < x->il ? x->ip[i] : x->fp[i - x->il];
+    if (i < x->il) return x->ip[i];
+    return x->fp[i - x->il];
 }
 
 /* The exponent after 'e' at p[0..end) (checked), bounded far past any
@@ -3986,14 +4011,22 @@ static int cbk__on_object_json(void *user, cbk_json *j, const cbk_json_token *t)
     return (int)cbk__object_event((cbk_client *)user, t);
 }
 
-/* cbk_fetch with stream = 1: one line per callback. */
+/* cbk_fetch with stream = 1: one line per callback, each one JSON value
+   as the SDK's JSON.parse of the line wants it (a byte order mark may open
+   the body); a line that is not is handed nothing and fails the stream. */
 static cbk_result cbk__line(cbk_client *c, const char *s, size_t n) {
+    if (!c->bom) {
+        c->bom = 3;
+        if (n >= 3 && cbk__same(s, cbk__bom, 3)) s += 3, n -= 3;
+    }
     while (n && (s[n - 1] == '\r')) n--;
     {
         size_t i = 0;
         while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
         if (i == n) return CBK_OK; /* blank */
     }
+    if (cbk_json_validate(s, n))
+        return cbk__fail_n(c, CBK_ERR_PARSE, "a stream line is not one JSON value; its bytes: ", n);
     c->delivered = 1;
     if (c->on_body && c->on_body(c->user, s, n))
         return cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
@@ -4069,8 +4102,6 @@ static int cbk__deadline_passed(cbk_client *c) {
 static int cbk__is_2xx(int s) {
     return s >= 200 && s <= 299;
 }
-
-static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
 
 /* The body did not go on with a whole byte order mark: what was taken for
    its start is fed after all (and fails, as it must). */

@@ -20,7 +20,9 @@
  *   - a small work buffer: the same request or BUFFER_TOO_SMALL.
  * Checks on the response (status 2xx):
  *   - raw: the chunks given to on_body join to exactly the body;
- *   - streaming: exactly the non-blank lines, without their line ends, in
+ *   - streaming: exactly the non-blank lines, without their line ends (a
+ *     byte order mark may open the body), until one that is not one JSON
+ *     value (then CBK_ERR_PARSE), in
  *     every chunking; with a small work buffer the same or
  *     BUFFER_TOO_SMALL after a prefix; cancelling works. */
 #define CBK_TOKEN_IMPLEMENTATION
@@ -248,10 +250,14 @@ static void check_request(const fctx *u, const cbk_request *r, int drop_api, con
 
 /* ---- the response ------------------------------------------------------ */
 
-static void expect_lines(const uint8_t *b, size_t n, size_t cancel_at, fz_buf *out,
-                         int *cancelled) {
+/* The non-blank lines, until one that is not one JSON value (*bad) or the
+   callback stops (*cancelled); a byte order mark may open the body. */
+static void expect_lines(const uint8_t *b, size_t n, size_t cancel_at, fz_buf *out, int *cancelled,
+                         int *bad) {
     size_t pos = 0, calls = 0;
     *cancelled = 0;
+    *bad = 0;
+    if (n >= 3 && !memcmp(b, "\xEF\xBB\xBF", 3)) pos = 3;
     while (pos < n) {
         const uint8_t *nl = (const uint8_t *)memchr(b + pos, '\n', n - pos);
         size_t end = nl ? (size_t)(nl - b) : n, e = end, i;
@@ -260,6 +266,13 @@ static void expect_lines(const uint8_t *b, size_t n, size_t cancel_at, fz_buf *o
         for (i = pos; i < e; i++)
             if (b[i] != ' ' && b[i] != '\t' && b[i] != '\r') blank = 0;
         if (!blank) {
+            fz_doc d;
+            int ok = fz_parse(&d, b + pos, e - pos, CBK_JSON_MAX_DEPTH);
+            fz_doc_free(&d);
+            if (!ok) {
+                *bad = 1;
+                return;
+            }
             fz_put_field(out, 'L', b + pos, e - pos);
             if (++calls == cancel_at) {
                 *cancelled = 1;
@@ -376,9 +389,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FZ_ASSERT(ow.prepared);
         fz_put(&w1, u.got.p, u.got.n);
         if (u.o.stream) {
-            expect_lines(x.body, x.blen, u.cancel_at, &want, &cancelled);
-            FZ_ASSERT_MSG(ow.r == (cancelled ? CBK_ERR_CANCELLED : CBK_OK), "streaming fetch %s",
-                          cbk_result_str(ow.r));
+            int bad;
+            expect_lines(x.body, x.blen, u.cancel_at, &want, &cancelled, &bad);
+            FZ_ASSERT_MSG(ow.r == (cancelled ? CBK_ERR_CANCELLED
+                                   : bad     ? CBK_ERR_PARSE
+                                             : CBK_OK),
+                          "streaming fetch %s", cbk_result_str(ow.r));
             FZ_ASSERT_MSG(fz_buf_eq(&w1, &want), "the lines differ from the body's lines");
         } else {
             FZ_ASSERT(ow.r ==

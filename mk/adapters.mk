@@ -6,6 +6,8 @@
 # start with ADAPTERS_ so they cannot clash with the includer's.
 #
 #   make examples/cbk-token   the CLI, with the curl and the POSIX adapters
+#                             (the POSIX one alone, -DCBK_CLI_NO_CURL, when
+#                             the includer's HAVE_CURL is empty)
 #   make check-adapters       both adapters against tests/mock_api.py (the
 #                             test starts and stops the mocks itself;
 #                             needs python3 and libcurl)
@@ -14,17 +16,31 @@ ADAPTERS_STD := $(or $(CSTD),-std=c99)
 ADAPTERS_WARN := $(or $(WARN),-Wall -Wextra -Wpedantic -Werror)
 ADAPTERS_BUILD := $(or $(BUILD),build)
 
-# libcurl: pkg-config when it knows libcurl, else plain -lcurl.
-ADAPTERS_CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
-ADAPTERS_CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+# libcurl: the includer's flags, else pkg-config when it knows libcurl, else
+# plain -lcurl.
+ADAPTERS_CURL_CFLAGS := $(or $(CURL_CFLAGS),$(shell pkg-config --cflags libcurl 2>/dev/null))
+ADAPTERS_CURL_LIBS := $(or $(CURL_LIBS),$(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl))
+# The CLI's transports: both, unless the includer found no libcurl
+# (HAVE_CURL defined and empty).
+ADAPTERS_CLI_CURL := $(if $(filter undefined,$(origin HAVE_CURL)),1,$(HAVE_CURL))
+ADAPTERS_CLI_FLAGS := $(if $(ADAPTERS_CLI_CURL),$(ADAPTERS_CURL_CFLAGS),-DCBK_CLI_NO_CURL)
+ADAPTERS_CLI_LIBS := $(if $(ADAPTERS_CLI_CURL),$(ADAPTERS_CURL_LIBS))
 
 ADAPTERS_HEADERS := cbk_token.h adapters/cbk_token_curl.h adapters/cbk_token_posix.h \
 	adapters/cbk_token_http1.h
 ADAPTERS_CC = $(CC) $(ADAPTERS_STD) $(ADAPTERS_WARN) $(CPPFLAGS) $(CFLAGS) -I. \
 	$(ADAPTERS_CURL_CFLAGS)
 
-examples/cbk-token: examples/cbk-token.c $(ADAPTERS_HEADERS)
-	$(ADAPTERS_CC) -o $@ examples/cbk-token.c $(LDFLAGS) $(ADAPTERS_CURL_LIBS)
+# The flags the CLI was last built with: a build with other flags (WITHOUT=curl
+# and back) rebuilds it.
+$(ADAPTERS_BUILD)/cbk-token.flags: FORCE
+	@mkdir -p $(ADAPTERS_BUILD)
+	@echo '$(ADAPTERS_CLI_FLAGS) $(ADAPTERS_CLI_LIBS)' | cmp -s - $@ || \
+	  echo '$(ADAPTERS_CLI_FLAGS) $(ADAPTERS_CLI_LIBS)' >$@
+
+examples/cbk-token: examples/cbk-token.c $(ADAPTERS_HEADERS) $(ADAPTERS_BUILD)/cbk-token.flags
+	$(CC) $(ADAPTERS_STD) $(ADAPTERS_WARN) $(CPPFLAGS) $(CFLAGS) -I. $(ADAPTERS_CLI_FLAGS) \
+		-o $@ examples/cbk-token.c $(LDFLAGS) $(ADAPTERS_CLI_LIBS)
 
 $(ADAPTERS_BUILD)/test_adapters: tests/test_adapters.c tests/loopback.h $(ADAPTERS_HEADERS)
 	@mkdir -p $(ADAPTERS_BUILD)
@@ -33,4 +49,5 @@ $(ADAPTERS_BUILD)/test_adapters: tests/test_adapters.c tests/loopback.h $(ADAPTE
 check-adapters: $(ADAPTERS_BUILD)/test_adapters
 	./$(ADAPTERS_BUILD)/test_adapters
 
-.PHONY: check-adapters
+.PHONY: check-adapters FORCE
+FORCE:

@@ -40,7 +40,7 @@ FUZZ_NAMES    := json jsonapi list stream object error request fetch http1
 FUZZ_BINS     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_DEPS     := $(or $(HEADER),cbk_token.h) fuzz/fuzz_common.h
 # The JSONTestSuite the unit tests read (same place, same override).
-FUZZ_JSONTESTSUITE ?= $(or $(CBK_JSONTESTSUITE),../shared/testdata/JSONTestSuite/test_parsing)
+FUZZ_JSONTESTSUITE ?= $(or $(CBK_JSONTESTSUITE),tests/data/JSONTestSuite/test_parsing)
 
 # Which seed sets each harness starts from: "jts" is the JSONTestSuite,
 # anything else a folder of fuzz/seeds/.

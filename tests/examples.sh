@@ -5,6 +5,12 @@
 #                           then strict C99 and C++; runs on canned bytes.
 #   docs/porting.md         its generic helpers (section 3), extracted and
 #                           run by tests/porting_check.c.
+#   README.md               every C block marked <!-- readme-check: NAME -->:
+#                           the complete program built (C99 and C++) and run
+#                           against the mock API; the fragments built in one
+#                           translation unit by tests/readme_check.c. A block
+#                           that calls an adapter function this tree does not
+#                           have yet is skipped, naming the function.
 #   examples/cbk-token.c    the CLI, with both transports, against the local
 #                           mock API (tests/mock_api.py on 127.0.0.1): create,
 #                           list, stream, update, delete.
@@ -24,6 +30,7 @@ require_all=0
 
 passed=0
 failed=0
+skipped=0
 mock_pid=
 tmp=$(mktemp -d)
 cleanup() {
@@ -49,7 +56,7 @@ step() { # step NAME CMD...
 }
 skip() {
     echo "-- $1: SKIPPED ($2)"
-    [ "$require_all" = 1 ] && bad "$1: skipped under CI"
+    if [ "$require_all" = 1 ]; then bad "$1: skipped under CI"; else skipped=$((skipped + 1)); fi
 }
 
 mkdir -p "$OUT"
@@ -87,6 +94,41 @@ step "docs/porting.md: the blocks build as C++11" $CXX -x c++ -std=c++11 $WARN -
     tests/porting_check.c -o "$OUT/porting-check-cpp"
 step "docs/porting.md: the blocks read canned responses right" "$OUT/porting-check"
 
+# ---- README.md: its C blocks, extracted and built ---------------------------
+readme_block() { # readme_block NAME: the C block after <!-- readme-check: NAME -->
+    awk -v want="$1" '$0 == "<!-- readme-check: " want " -->" { grab = 1; next }
+         grab && /^```c$/ { inb = 1; next }
+         inb && /^```$/ { exit }
+         inb { print }' README.md >"$OUT/readme_$1.h" && [ -s "$OUT/readme_$1.h" ]
+}
+# has_api FUNCTION FILE: the adapter declares it (else the block waits for it)
+has_api() { grep -q "^CBKDEF [a-z].* $1(" "$2"; }
+readme_ok=1
+rm -f "$OUT/list_tokens" # built below, or left out with its reason
+for b in program posix send fetch; do
+    step "README.md: extract the '$b' block" readme_block "$b" || readme_ok=0
+done
+readme_missing=
+has_api cbk_curl_cleanup adapters/cbk_token_curl.h || readme_missing=" cbk_curl_cleanup"
+has_api cbk_posix_cleanup adapters/cbk_token_posix.h ||
+    readme_missing="$readme_missing cbk_posix_cleanup"
+if [ "$readme_ok" = 0 ]; then
+    bad "README.md: the checked blocks are missing"
+elif [ -n "$readme_missing" ]; then
+    skip "README.md code" "the adapters here lack$readme_missing, which the README documents"
+else
+    step "README.md: the fragments build as C99" $CC -std=c99 $WARN -I. -I"$OUT" \
+        tests/readme_check.c -o "$OUT/readme-check"
+    step "README.md: the fragments build as C++11" $CXX -x c++ -std=c++11 $WARN -I. -I"$OUT" \
+        tests/readme_check.c -o "$OUT/readme-check-cpp"
+    if [ "${CBK_HAVE_CURL:-1}" != 0 ] && pkg-config --exists libcurl 2>/dev/null; then
+        # shellcheck disable=SC2046
+        step "README.md: the complete program builds as its text says" $CC -std=c99 $WARN -I. \
+            -x c "$OUT/readme_program.h" -o "$OUT/list_tokens" $(pkg-config --cflags --libs libcurl)
+    else
+        skip "README.md: the complete program (libcurl)" "libcurl development files not found"
+    fi
+fi
 # ---- examples/cbk-token.c against the mock API ------------------------------
 cli=$OUT/cbk-token
 if pkg-config --exists libcurl 2>/dev/null; then
@@ -144,8 +186,20 @@ elif [ -x "$cli" ]; then
             [ "$rc" -eq 5 ] && grep -q "UNAUTHORIZED" "$tmp/err"
         }
         step "cbk-token: a wrong secret exits 5 (CBK_ERR_HTTP) with the API's code" bad_secret
+        if [ -x "$OUT/list_tokens" ]; then
+            readme_run() {
+                "$cli" --base-url "$base" --transport posix -q create --name readme-1 user-7 \
+                    >/dev/null || return 1
+                CBK_BASE_URL=$base "$OUT/list_tokens" user-7 >"$tmp/readme" || return 1
+                cat "$tmp/readme"
+                grep -q "  readme-1$" "$tmp/readme" || return 1
+                CBK_BASE_URL=http://127.0.0.1:1 "$OUT/list_tokens" user-7 2>"$tmp/readme-err"
+                [ $? -eq 1 ] && cat "$tmp/readme-err" && grep -q "^list_tokens: ." "$tmp/readme-err"
+            }
+            step "README.md: the complete program lists tokens, and says why it cannot" readme_run
+        fi
     fi
 fi
 
-echo "examples: $passed passed, $failed failed"
+echo "examples: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ]

@@ -1939,6 +1939,21 @@ static void test_fetch_stream(void) {
         CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &o, collect, NULL), CBK_OK);
         CHECK_STR(got, "{\"a\":1}|{\"b\":2}|{\"c\":3}|");
         CHECK(strstr(ft.requests[0].headers, "Accept: application/jsonl\n") != NULL);
+        /* a byte order mark may open the body; a line that is not one
+           JSON value is not handed over and fails the stream */
+        setup();
+        ft.chunking = mode;
+        ft.seed = 12;
+        got[0] = 0;
+        fake_add(&ft, 200, "\xEF\xBB\xBF{\"a\":1}\n{\"b\":2} x\n{\"c\":3}\n");
+        CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &o, collect, NULL), CBK_ERR_PARSE);
+        CHECK_STR(got, "{\"a\":1}|");
+        setup();
+        ft.chunking = mode;
+        got[0] = 0;
+        fake_add(&ft, 200, "[1]\n{}{}\n");
+        CHECK_EQ(cbk_fetch(&cl, "/api/v1/x", &o, collect, NULL), CBK_ERR_PARSE);
+        CHECK_STR(got, "[1]|");
     }
 }
 

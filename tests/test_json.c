@@ -374,7 +374,7 @@ static char *read_file(const char *path, size_t *len) {
 }
 
 static void test_jsontestsuite(void) {
-    const char *dir_path = "../../shared/testdata/JSONTestSuite/test_parsing";
+    const char *dir_path = "data/JSONTestSuite/test_parsing";
     DIR *dir = opendir(dir_path);
     struct dirent *e;
     char **names = NULL;

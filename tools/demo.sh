@@ -1,11 +1,17 @@
 #!/bin/sh
 # make demo: the cbk-token CLI against the bundled mock API, on a free
 # loopback port, with no account and no network. Starts the mock, runs a
-# short scripted session, and always stops the mock.
+# short scripted session, and always stops the mock. TRANSPORT=curl|posix
+# picks the transport; by default curl when the CLI was built with libcurl
+# (make builds it without when libcurl's development files are missing),
+# else posix.
 set -eu
 cd "$(dirname "$0")/.."
 CLI=./examples/cbk-token
-TRANSPORT=${TRANSPORT:-curl}
+if [ -z "${TRANSPORT:-}" ]; then
+    TRANSPORT=posix
+    "$CLI" --version | grep -q '^transports:.* curl' && TRANSPORT=curl
+fi
 export CBK_SECRET=sk-demo-secret
 
 out=$(mktemp -d)
@@ -21,7 +27,9 @@ while ! grep -q '^PORT ' "$out/port" 2>/dev/null; do
 done
 port=$(sed -n 's/^PORT //p' "$out/port")
 export CBK_BASE_URL="http://127.0.0.1:$port"
-echo "mock ChatBotKit API on $CBK_BASE_URL (transport: $TRANSPORT)"
+echo "mock ChatBotKit API on $CBK_BASE_URL"
+"$CLI" --version | sed -n 1p
+echo "transport: $TRANSPORT$([ "$TRANSPORT" = posix ] && echo " (plain HTTP over POSIX sockets)")"
 
 # step TITLE ARGS...: shows the command, then runs it
 step() {
@@ -43,9 +51,9 @@ step "create two tokens for user-42" create --name "Kitchen display" \
 step "" create --name "Garage sensor" --meta room=garage user-42
 step "list them (one page, as a table)" list user-42
 step "stream them as JSON Lines (one JSON object per line)" --json list --stream user-42
-first=$("$CLI" --transport "$TRANSPORT" --json list --order asc user-42 |
+first=$("$CLI" --transport "$TRANSPORT" -q --json list --order asc user-42 |
     sed -n '1s/^{"id":"\([^"]*\)".*/\1/p')
-second=$("$CLI" --transport "$TRANSPORT" --json list --order desc user-42 |
+second=$("$CLI" --transport "$TRANSPORT" -q --json list --order desc user-42 |
     sed -n '1s/^{"id":"\([^"]*\)".*/\1/p')
 step "rename the first" update --name "Kitchen display (v2)" user-42 "$first"
 step "delete the second" delete user-42 "$second"
@@ -59,4 +67,4 @@ else
     echo "(exit status $?)"
 fi
 echo
-echo "demo done; the mock API is stopped."
+echo "demo done (transport: $TRANSPORT); the mock API is stopped."

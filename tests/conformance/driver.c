@@ -46,8 +46,24 @@
 
 #define CBK_TOKEN_IMPLEMENTATION
 #include "cbk_token.h"
+/* The transport: libcurl, or with CBK_DRIVER_POSIX the POSIX adapter (for a
+   machine without libcurl's development files; run.sh picks). */
+#ifdef CBK_DRIVER_POSIX
+#define CBK_TOKEN_POSIX_IMPLEMENTATION
+#include "adapters/cbk_token_posix.h"
+typedef cbk_posix driver_net;
+#define driver_net_init(n) (cbk_posix_init(n), 0)
+#define driver_net_done()  ((void)0)
+#define driver_send        cbk_posix_send
+#else
 #define CBK_TOKEN_CURL_IMPLEMENTATION
 #include "adapters/cbk_token_curl.h"
+typedef cbk_curl driver_net;
+#define driver_net_init(n)                                                                         \
+    (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ? -1 : (cbk_curl_init(n), 0))
+#define driver_net_done() curl_global_cleanup()
+#define driver_send       cbk_curl_send
+#endif
 
 #define MAX_KV 32
 
@@ -294,7 +310,7 @@ int main(int argc, char **argv) {
     the_case k;
     cbk_client c;
     cbk_client_options opts;
-    cbk_curl net;
+    driver_net net;
     cbk_token_list_options lo;
     cbk_token_fields fields;
     cbk_token_created created;
@@ -309,11 +325,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (read_case(&k)) return 2;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (driver_net_init(&net) != 0) {
         fputs("driver: curl_global_init failed\n", stderr);
         return 2;
     }
-    cbk_curl_init(&net);
     cbk_client_options_init(&opts); /* retries 3, 250 ms doubling: the defaults */
     opts.base_url = argv[1];
     opts.sleep_ms = k.defaultsleep ? NULL : sleep_ms;
@@ -342,7 +357,7 @@ int main(int argc, char **argv) {
     cursor[0] = 0;
     id[0] = 0;
 
-    r = cbk_client_init(&c, k.secret ? k.secret : "", cbk_curl_send, &net, work,
+    r = cbk_client_init(&c, k.secret ? k.secret : "", driver_send, &net, work,
                         k.work > 0 && (size_t)k.work < sizeof work ? (size_t)k.work : sizeof work,
                         &opts);
     list_like = !strcmp(k.op, "list") || !strcmp(k.op, "stream");
@@ -411,6 +426,6 @@ int main(int argc, char **argv) {
     out_str(&o, "}\n");
     fwrite(o.p, 1, o.len, stdout);
     fflush(stdout);
-    curl_global_cleanup();
+    driver_net_done();
     return 0;
 }

@@ -48,7 +48,7 @@ BUILD=${BUILD:-build}
 OUT=$BUILD/portable
 UNIT_SRC=${UNIT_SRC:-tests/test_main.c tests/test_json.c tests/test_client.c}
 HOSTCC=${PORTABLE_CC:-cc}
-CORPUS=../shared/testdata/JSONTestSuite/test_parsing # from the repository root
+CORPUS=tests/data/JSONTestSuite/test_parsing # from the repository root (vendored)
 STRICT="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Werror"
 WARN="-Wall -Wextra -Wpedantic -Werror"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
