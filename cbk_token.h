@@ -15,9 +15,10 @@
  *   that vendor one file, and code that takes no dependency. It builds the
  *   requests, decodes the responses with a resumable JSON tokenizer as
  *   their bytes arrive, and retries as the SDK does; the HTTP exchange
- *   itself is yours: a send callback (adapters for libcurl and POSIX
- *   sockets ship in adapters/; docs/porting.md covers lwIP, ESP-IDF,
- *   Zephyr and mbedTLS).
+ *   itself is yours: a send callback. adapters/ ships libcurl, POSIX
+ *   sockets, an HTTP/1.1 engine (cbk_token_http1.h) with its mbedTLS and
+ *   lwIP stream adapters; docs/porting.md covers the rest (ESP-IDF,
+ *   Zephyr, your own stack).
  *
  *   C99, and clean as C++. No heap, no globals, no static mutable state, no
  *   floating point, no recursion, no stdio. Needs <stddef.h>, <stdint.h>
@@ -48,6 +49,8 @@
  *   if (cbk_token_list_all(&c, "user-1", NULL, show, NULL) != CBK_OK)
  *       fprintf(stderr, "%s: %s\n", cbk_client_error(&c)->code,
  *               cbk_client_error(&c)->message);
+ *   cbk_curl_cleanup(&net);                     // the adapter keeps a handle
+ *   curl_global_cleanup();
  *
  *   Link with libcurl. examples/dropin/main.c is a complete program that
  *   needs nothing but this header: cc -I. examples/dropin/main.c
@@ -193,8 +196,8 @@
  *   API's error code and message, decoded by the official SDK's rules (for
  *   failures without a response, code is the cbk_result_str() name and
  *   message says what went wrong). Codes are only ever appended.
-   cbk_client_http_status(c) is the status of the last response received,
-   kept on success too (what a verbose log prints).
+ *   cbk_client_http_status(c) is the status of the last response received,
+ *   kept on success too (what a verbose log prints).
  *
  * RETRIES
  *   On 429, 500, 502, 503 and 504 and on transport failures, up to
@@ -547,49 +550,54 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len);
    reaches it: every token is skipped, or each one lies whole in its chunk
    and needs no unescaping. flags: 0, or CBK_JSON_TRUNCATE | CBK_JSON_LINES.
    on_token is called from cbk_json_feed and cbk_json_finish, once per
-   token, with user. */
+   token, with user. A NULL json does nothing. */
 CBKDEF void cbk_json_init(cbk_json *json, char *buf, size_t buf_size, unsigned flags,
                           cbk_json_fn on_token, void *user);
 
 /* Feeds the next chunk. CBK_OK, CBK_ERR_PARSE (syntax; depth over
    CBK_JSON_MAX_DEPTH), CBK_ERR_BUFFER_TOO_SMALL (a token that must be joined
    does not fit in buf), or what a callback returned. After a failure every
-   further call returns the same result. */
+   further call returns the same result. CBK_ERR_INVALID_ARGUMENT for a NULL
+   json, or NULL data with len > 0 (nothing is read: not a failure of the
+   input, so later calls go on); NULL data with len 0 is CBK_OK. */
 CBKDEF cbk_result cbk_json_feed(cbk_json *json, const char *data, size_t len);
 
 /* Declares the end of the input. CBK_OK when exactly one complete value was
    read (with CBK_JSON_LINES: when no line was left unfinished), else
-   CBK_ERR_PARSE. */
+   CBK_ERR_PARSE; CBK_ERR_INVALID_ARGUMENT for a NULL json. */
 CBKDEF cbk_result cbk_json_finish(cbk_json *json);
 
 /* Byte offset of the tokenizer in the whole input (where it failed, after a
-   failure). */
+   failure). 0 for a NULL json. */
 CBKDEF uint64_t cbk_json_offset(const cbk_json *json);
 
 /* From a KEY token's callback: skip the key's value without tokens (nothing
    is copied, everything is still checked). From an OBJECT_BEGIN or
    ARRAY_BEGIN token's callback: skip everything inside that container
    (still checked); its END token is delivered. From any other token, or
-   while a skip or capture is under way, it does nothing. */
+   while a skip or capture is under way (or with a NULL json), it does
+   nothing. */
 CBKDEF void cbk_json_skip(cbk_json *json);
 
 /* From a KEY token's callback: deliver the key's value as one CBK_JSON_RAW
    token holding its exact text, copied into buf after the kept bytes and
-   NUL-terminated (CBK_ERR_BUFFER_TOO_SMALL when it does not fit). */
+   NUL-terminated (CBK_ERR_BUFFER_TOO_SMALL when it does not fit). A NULL
+   json does nothing. */
 CBKDEF void cbk_json_capture(cbk_json *json);
 
 /* From a KEY, STRING, NUMBER or RAW token's callback: keep the token's text
    in buf (copying it there if it was handed over in place), NUL-terminated,
-   so that it stays valid after the callback. *out receives the kept copy.
-   CBK_OK or CBK_ERR_BUFFER_TOO_SMALL. */
+   so that it stays valid after the callback. *out receives the kept copy
+   (NULL on failure). CBK_OK, CBK_ERR_BUFFER_TOO_SMALL, or
+   CBK_ERR_INVALID_ARGUMENT when json, token or out is NULL. */
 CBKDEF cbk_result cbk_json_keep(cbk_json *json, const cbk_json_token *token, const char **out);
 
 /* The number of buf bytes held by cbk_json_keep (and a capture) so far: a
-   mark to give cbk_json_release later. */
+   mark to give cbk_json_release later. 0 for a NULL json. */
 CBKDEF size_t cbk_json_mark(const cbk_json *json);
 /* Forgets the text kept since mark was taken, so its bytes of buf can be
    used again; pointers from those cbk_json_keep calls become invalid. A
-   mark above the current count is ignored. */
+   mark above the current count, or a NULL json, is ignored. */
 CBKDEF void cbk_json_release(cbk_json *json, size_t mark);
 
 /* Converts a JSON number's text to an int64 without floating point. A
@@ -607,8 +615,8 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out);
    key, or the text is not an object); CBK_ERR_PARSE (invalid JSON, or the
    value is not a string); CBK_ERR_BUFFER_TOO_SMALL (out cannot hold the
    value and its NUL: nothing partial is left in out, which is set to "");
-   CBK_ERR_INVALID_ARGUMENT (json, key or out NULL, or out_size 0). Uses no
-   other memory. */
+   CBK_ERR_INVALID_ARGUMENT (json, key or out NULL, or out_size 0). On every
+   failure out is "" (when out and out_size allow). Uses no other memory. */
 CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *key, char *out,
                                       size_t out_size);
 
@@ -651,8 +659,9 @@ typedef struct cbk_response {
    not passed on). Call it once, before any header or body. Returns 0 to go
    on. Nonzero means the library wants no more bytes: stop reading and end
    the exchange. That happens when no operation is prepared, when the
-   status is outside 100..999 (the operation fails with CBK_ERR_TRANSPORT),
-   or when an earlier failure already settled the result. */
+   status is outside 100..999 or a status was already given (the operation
+   fails with CBK_ERR_TRANSPORT), or when an earlier failure already
+   settled the result. */
 CBKDEF int cbk_response_status(cbk_response *r, int http_status);
 /* Transport side: one response header (0..n times, after the status, before
    the body). name/value are name_len/value_len bytes, need not be
@@ -683,7 +692,9 @@ typedef struct cbk_client_options {
     const char *base_url;       /* NULL: "https://api.chatbotkit.com" */
     const char *run_as_user_id; /* NULL or "": not sent; else X-RunAs-User-Id */
     const char *timezone;       /* NULL or "": not sent; else X-Timezone */
-    const cbk_header *headers;  /* extra headers on every request */
+    const cbk_header *headers;  /* extra headers on every request (none named
+                                   Authorization; one named as a header the
+                                   library sends is left out) */
     size_t header_count;
     unsigned retries;        /* default 3 */
     unsigned retry_delay_ms; /* default 250, doubled each retry */
@@ -787,8 +798,8 @@ typedef struct cbk_fetch_options {
     const char *method; /* NULL: POST when json or file is set, else GET */
     const cbk_kv *query;
     size_t query_count;
-    const char *json; /* body, sent as application/json, checked first */
-    size_t json_len;
+    const char *json;     /* body, sent as application/json, checked first */
+    size_t json_len;      /* (nonzero with json NULL is refused) */
     const cbk_file *file; /* multipart/form-data, field "file" */
     int stream;           /* 1: Accept: application/jsonl, one line per callback */
     /* A raw body sent as application/octet-stream (the SDK's buffer);
@@ -797,7 +808,8 @@ typedef struct cbk_fetch_options {
     size_t body_len;
     /* Headers for this request only, after the client's: one with the
        name (in any case) of a header already set replaces its value, as
-       the SDK's per-request headers do. Checked as the client's are. */
+       the SDK's per-request headers do. Checked as the client's are
+       (Authorization is refused: it is the library's). */
     const cbk_header *headers;
     size_t header_count;
 } cbk_fetch_options;
@@ -881,8 +893,11 @@ typedef struct cbk_client {
    the strings and header array it points to must stay valid.
    send may be NULL for a client used only through the sans-I/O halves.
    CBK_OK, or CBK_ERR_INVALID_ARGUMENT (NULL client or work; a base URL
-   that is not http:// or https://, or holds a space, '?' or '#'; CR or LF
-   in the secret or a header value; an empty or invalid header name). */
+   that is not http:// or https://, holds a space, '?' or '#', user info
+   ("user@"), an empty or invalid host or an unclosed '[', or a port that
+   is not 1..65535; CR or LF in the secret or a header value; an empty or
+   invalid header name, or one named Authorization). A client whose init
+   failed sends nothing: its operations return CBK_ERR_INVALID_ARGUMENT. */
 CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn send,
                                   void *send_ctx, void *work, size_t work_size,
                                   const cbk_client_options *opts);
@@ -1097,8 +1112,10 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c);
    cbk_error.transport_code and decides whether a create may be retried.
    Returns the operation's result: CBK_ERR_TRANSPORT, or the failure the
    receiver already settled (it asked the transport to stop).
-   CBK_ERR_INVALID_ARGUMENT when nothing is prepared or the operation was
-   already finished or aborted. */
+   CBK_ERR_INVALID_ARGUMENT when nothing is prepared, the operation was
+   already finished or aborted, or transport_code is 0 (which says the
+   exchange completed: call cbk_client_finish; the operation stays
+   prepared). */
 CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code);
 
 /* After cbk_client_finish or cbk_client_abort returned a failure for
@@ -1402,6 +1419,7 @@ static cbk_result cbk__json_fail(cbk_json *j, cbk_result r) {
 
 CBKDEF void cbk_json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flags,
                           cbk_json_fn on_token, void *user) {
+    if (!j) return;
     CBK_MEMSET(j, 0, sizeof *j);
     j->buf = buf;
     j->buf_size = buf ? buf_size : 0;
@@ -1411,19 +1429,19 @@ CBKDEF void cbk_json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flag
 }
 
 CBKDEF uint64_t cbk_json_offset(const cbk_json *j) {
-    return j->offset;
+    return j ? j->offset : 0;
 }
 
 CBKDEF size_t cbk_json_mark(const cbk_json *j) {
-    return j->kept;
+    return j ? j->kept : 0;
 }
 
 CBKDEF void cbk_json_release(cbk_json *j, size_t mark) {
-    if (mark <= j->kept) j->kept = mark;
+    if (j && mark <= j->kept) j->kept = mark;
 }
 
 CBKDEF void cbk_json_skip(cbk_json *j) {
-    if (j->skipping) return;
+    if (!j || j->skipping) return;
     if (j->state == CBK__S_COLON)
         j->skipping = 1; /* from a key: its value, at the key's depth */
     else if (j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_ARR_FIRST)
@@ -1434,7 +1452,7 @@ CBKDEF void cbk_json_skip(cbk_json *j) {
 }
 
 CBKDEF void cbk_json_capture(cbk_json *j) {
-    if (j->skipping || j->state != CBK__S_COLON) return;
+    if (!j || j->skipping || j->state != CBK__S_COLON) return;
     j->skipping = 2;
     j->skip_depth = j->depth;
     j->cap = NULL; /* set where the value's first byte is seen */
@@ -1443,6 +1461,8 @@ CBKDEF void cbk_json_capture(cbk_json *j) {
 
 CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
     char *dst;
+    if (out) *out = NULL;
+    if (!j || !t || !out || (!t->text && t->len)) return CBK_ERR_INVALID_ARGUMENT;
     if (!j->buf || j->buf_size - j->kept < t->len + 1) {
         *out = NULL;
         return CBK_ERR_BUFFER_TOO_SMALL;
@@ -2049,6 +2069,7 @@ static const unsigned char cbk__json_class[256] = {
 
 CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
     const unsigned char *p = (const unsigned char *)data, *end = p + len;
+    if (!j || (!data && len)) return CBK_ERR_INVALID_ARGUMENT; /* not sticky: nothing was read */
     if (j->result) return (cbk_result)j->result;
     if (!len) return CBK_OK;
     j->pos = data;
@@ -2243,6 +2264,7 @@ failed:
 }
 
 CBKDEF cbk_result cbk_json_finish(cbk_json *j) {
+    if (!j) return CBK_ERR_INVALID_ARGUMENT;
     if (j->result) return (cbk_result)j->result;
     if (j->lex == CBK__L_NUM && j->depth == 0) {
         j->pos = NULL;
@@ -2444,6 +2466,7 @@ CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *
     size_t klen;
     int found_string = 0;
     cbk_result r;
+    if (out && out_size) out[0] = 0; /* "" on every failure, argument errors too */
     if (!json || !key || !out || !out_size) return CBK_ERR_INVALID_ARGUMENT;
     out[0] = 0;
     r = cbk_json_validate(json, len);
@@ -2784,13 +2807,17 @@ static int cbk__header_name_ok(const char *s) {
 }
 
 /* Extra headers (the client's or a request's): valid names, values
-   without CR or LF. */
+   without CR or LF, none named Authorization (that one carries the
+   secret, and only the library writes it). */
 static cbk_result cbk__check_headers(cbk_client *c, const cbk_header *hs, size_t n) {
     size_t i;
     if (n && !hs) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
     for (i = 0; i < n; i++) {
         if (!cbk__header_name_ok(hs[i].name))
             return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
+        if (cbk__strieq(hs[i].name, CBK_STRLEN(hs[i].name), "authorization"))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "an Authorization header: the library sends the secret's");
         if (!hs[i].value || !cbk__header_safe(hs[i].value))
             return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
                              "a header value is NULL or holds CR or LF");
@@ -2817,11 +2844,85 @@ static void cbk__clear_error(cbk_client *c) {
     CBK_MEMSET(&c->error, 0, sizeof c->error);
 }
 
+/* The port after a host's ':' (p..end): 1 to 5 digits, 1..65535. */
+static int cbk__port_ok(const char *p, const char *end) {
+    unsigned long v = 0;
+    if (p == end || end - p > 5) return 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+/* Where a base URL's host (a name, an IPv4 address or a bracketed IPv6
+   one) ends in its authority a..end, or NULL when it is not one. */
+static const char *cbk__host_end(const char *a, const char *end) {
+    const char *p = a;
+    if (*p == '[') {
+        for (p++; p < end && *p != ']'; p++)
+            if (!((*p >= '0' && *p <= '9') ||
+                  (cbk__lower((unsigned char)*p) >= 'a' && cbk__lower((unsigned char)*p) <= 'f') ||
+                  *p == ':' || *p == '.'))
+                return NULL;
+        return p < end && p > a + 1 ? p + 1 : NULL;
+    }
+    while (p < end && (cbk__alnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_')) p++;
+    return p > a ? p : NULL;
+}
+
+/* The base URL, scheme://host[:port][/path], checked once (so a URL the
+   transport would refuse fails here) and parsed into base_len, prefix_len
+   and drop_api, from which every request URL is built. */
+static cbk_result cbk__parse_base(cbk_client *c) {
+    const char *u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
+    const char *auth, *path, *host_end;
+    size_t i, n = CBK_STRLEN(u);
+    c->opts.base_url = u;
+    if (n > 7 && cbk__prefix_ci(u, "http://"))
+        auth = u + 7;
+    else if (n > 8 && cbk__prefix_ci(u, "https://"))
+        auth = u + 8;
+    else
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url is not http:// or https://");
+    for (i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7F || u[i] == '?' ||
+            u[i] == '#')
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "base_url holds a space, a control or non-ASCII byte, '?' or '#'");
+    for (path = auth; *path && *path != '/'; path++) {
+    }
+    host_end = cbk__host_end(auth, path);
+    if (!host_end || (host_end < path && (*host_end != ':' || !cbk__port_ok(host_end + 1, path))))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "base_url's host[:port] is not a host name or address and a port "
+                         "1..65535 (no user info)");
+    c->drop_api = cbk__strieq(auth, (size_t)(host_end - auth), "api.chatbotkit.com");
+    c->base_len = (size_t)(path - u);
+    for (n = CBK_STRLEN(path); n && path[n - 1] == '/'; n--) {
+    }
+    c->prefix_len = n;
+    return CBK_OK;
+}
+
+/* What cbk_client_init checks, once the fields are set. */
+static cbk_result cbk__init_checks(cbk_client *c) {
+    const cbk_client_options *o = &c->opts;
+    if (!c->work) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no work buffer");
+    if (!cbk__header_safe(c->secret))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the secret holds CR or LF");
+    if ((o->run_as_user_id && !cbk__header_safe(o->run_as_user_id)) ||
+        (o->timezone && !cbk__header_safe(o->timezone)) ||
+        (o->run_as_child_user_email && !cbk__header_safe(o->run_as_child_user_email)))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
+    if (cbk__check_headers(c, o->headers, o->header_count)) return CBK_ERR_INVALID_ARGUMENT;
+    return cbk__parse_base(c);
+}
+
 CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn send,
                                   void *send_ctx, void *work, size_t work_size,
                                   const cbk_client_options *opts) {
-    const char *u, *auth, *path, *host, *host_end;
-    size_t i, n;
+    cbk_result r;
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
     CBK_MEMSET(c, 0, sizeof *c);
     c->response.client = c;
@@ -2835,50 +2936,16 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
         CBK_MEMCPY(&c->opts, opts, sizeof c->opts); /* not `=`: that may call memcpy */
     else
         cbk_client_options_init(&c->opts);
-    if (!work) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no work buffer");
-    if (!cbk__header_safe(c->secret))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the secret holds CR or LF");
-    if ((c->opts.run_as_user_id && !cbk__header_safe(c->opts.run_as_user_id)) ||
-        (c->opts.timezone && !cbk__header_safe(c->opts.timezone)) ||
-        (c->opts.run_as_child_user_email && !cbk__header_safe(c->opts.run_as_child_user_email)))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
-    if (cbk__check_headers(c, c->opts.headers, c->opts.header_count))
-        return CBK_ERR_INVALID_ARGUMENT;
     cbk__default_time(&c->opts);
-    /* base URL: scheme://[userinfo@]host[:port][/path] */
-    u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
-    c->opts.base_url = u;
-    n = CBK_STRLEN(u);
-    if (n > 7 && cbk__prefix_ci(u, "http://"))
-        auth = u + 7;
-    else if (n > 8 && cbk__prefix_ci(u, "https://"))
-        auth = u + 8;
-    else
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url is not http:// or https://");
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)u[i];
-        if (ch <= 0x20 || ch >= 0x7F || ch == '?' || ch == '#')
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                             "base_url holds a space, a control or non-ASCII byte, '?' or '#'");
+    r = cbk__init_checks(c);
+    if (r) {
+        /* a client that failed to initialise sends nothing (its operations
+           fail: "the client is not initialised"), so an ignored failure
+           cannot put a CR/LF secret or a bad URL on the wire */
+        c->work = NULL;
+        c->work_size = 0;
     }
-    path = auth;
-    while (*path && *path != '/') path++;
-    if (path == auth) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url has no host");
-    host = auth;
-    for (i = 0; auth + i < path; i++)
-        if (auth[i] == '@') host = auth + i + 1;
-    host_end = host;
-    if (*host == '[') {
-        while (host_end < path && *host_end != ']') host_end++;
-    } else {
-        while (host_end < path && *host_end != ':') host_end++;
-    }
-    c->drop_api = cbk__strieq(host, (size_t)(host_end - host), "api.chatbotkit.com");
-    c->base_len = (size_t)(path - u);
-    n = CBK_STRLEN(path);
-    while (n && path[n - 1] == '/') n--;
-    c->prefix_len = n;
-    return CBK_OK;
+    return r;
 }
 
 /* Ids go into the path as one segment. */
@@ -3042,11 +3109,17 @@ static void cbk__add_header(cbk_client *c, cbk_header *h, const char *name, cons
     c->request.header_count++;
 }
 
-/* A per-request header: replaces one of the same name (in any case). */
-static void cbk__set_header(cbk_client *c, cbk_header *h, const char *name, const char *value) {
+/* An extra header: never a second line of one name (in any case). One
+   whose name is already among h[0..keep) is dropped (the library's own
+   headers, against the client's); one already after that is replaced
+   (the client's last of a name wins, and a request's header wins over
+   the client's and the library's, as the SDK merges them). */
+static void cbk__set_header(cbk_client *c, cbk_header *h, size_t keep, const char *name,
+                            const char *value) {
     size_t i;
     for (i = 0; i < c->request.header_count; i++)
         if (cbk__strieq(h[i].name, CBK_STRLEN(h[i].name), name)) {
+            if (i < keep) return;
             h[i].name = name;
             h[i].value = value;
             return;
@@ -3094,7 +3167,7 @@ static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_option
 
 /* Builds c->request in the work buffer from the stored operation. */
 static cbk_result cbk__build(cbk_client *c) {
-    size_t off = 0, nh = 6 + c->opts.header_count, i;
+    size_t off = 0, nh = 6 + c->opts.header_count, i, lib;
     const cbk_fetch_options *fo = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
     cbk_header *h;
     cbk__sb b;
@@ -3204,10 +3277,11 @@ static cbk_result cbk__build(cbk_client *c) {
     cbk__add_option_header(c, h, "X-RunAs-User-Id", c->opts.run_as_user_id);
     cbk__add_option_header(c, h, "X-RunAs-Child-User-Email", c->opts.run_as_child_user_email);
     cbk__add_option_header(c, h, "X-Timezone", c->opts.timezone);
+    lib = c->request.header_count;
     for (i = 0; i < c->opts.header_count; i++)
-        cbk__add_header(c, h, c->opts.headers[i].name, c->opts.headers[i].value);
+        cbk__set_header(c, h, lib, c->opts.headers[i].name, c->opts.headers[i].value);
     for (i = 0; fo && i < fo->header_count; i++)
-        cbk__set_header(c, h, fo->headers[i].name, fo->headers[i].value);
+        cbk__set_header(c, h, 0, fo->headers[i].name, fo->headers[i].value);
     return CBK_OK;
 }
 
@@ -4123,6 +4197,11 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
                                 (uint64_t)(http_status < 0 ? 0 : http_status));
         return 1;
     }
+    if (c->status) {
+        /* decoding has begun for the first: a second would restart it */
+        c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a second status");
+        return 1;
+    }
     c->status = http_status;
     c->last_status = http_status;
     c->flags = 0;
@@ -4358,6 +4437,9 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
     if (!c->op || c->finished)
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no operation is prepared");
+    if (!transport_code)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "transport_code 0 means the exchange completed: cbk_client_finish");
     c->error.transport_code = transport_code;
     /* what the receiver settled stands: it asked the transport to stop */
     if (c->result) return cbk__end(c, c->result);
@@ -4611,9 +4693,10 @@ static int cbk__file_ok(const cbk_file *f) {
 static cbk_result cbk__check_fetch(cbk_client *c, const cbk_fetch_options *o, int *post) {
     const cbk_file *f = o->file;
     if (cbk__check_method(c, o, post)) return CBK_ERR_INVALID_ARGUMENT;
-    if (!!o->json + !!o->file + !!o->body > 1 || (o->body_len && !o->body))
+    if (!!o->json + !!o->file + !!o->body > 1 || (o->body_len && !o->body) ||
+        (o->json_len && !o->json))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                         "more than one of json, body and file, or body_len without body");
+                         "more than one of json, body and file, or a length without its body");
     if (cbk__check_headers(c, o->headers, o->header_count)) return CBK_ERR_INVALID_ARGUMENT;
     if (o->json && cbk_json_validate(o->json, o->json_len))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
