@@ -289,6 +289,13 @@
  *   CBK_TOKEN_IMPLEMENTATION  compile the implementation here (once).
  *   CBK_TOKEN_NO_LIBC     use the library's own memcpy/memset/strlen
  *                         (freestanding builds).
+ *   CBK_TOKEN_NO_MESSAGES leave every diagnostic text out (about 2.3 KB of
+ *                         constants, and 1.1 KB of HTTP reason phrases):
+ *                         cbk_error.message is then "" unless the server's
+ *                         error body gave one; cbk_error.code still names
+ *                         the result ("CBK_ERR_PARSE", "ERROR_404",
+ *                         "GENERIC_ERROR", the server's code). Results are
+ *                         the same.
  *   CBK_MEMCPY(d,s,n), CBK_MEMSET(d,c,n), CBK_STRLEN(s)
  *                         replace those calls (with or without NO_LIBC).
  *   CBK_CURSOR_MAX        bytes cbk_token_list_all keeps for a cursor;
@@ -431,6 +438,8 @@ CBKDEF const char *cbk_result_str(cbk_result r);
      "CONTENT_TOO_LARGE" for 413).
    - any other failure: code is the cbk_result_str() name (e.g.
      "CBK_ERR_PARSE") and message says what went wrong in words.
+   Under CBK_TOKEN_NO_MESSAGES the library writes no text of its own into
+   message (it is "" unless the server's body gave one); code is as above.
    A non-string message or code is shown as JavaScript's String() makes it
    (1e3 as "1000", [1,[2,null]] as "1,2,", {} as "[object Object]"); a
    falsy one (0, "", false, null) falls back as in the SDK.
@@ -2638,6 +2647,7 @@ static void cbk__sb_json(cbk__sb *b, const char *s) {
 /* Reason phrases of the IANA HTTP status code registry (RFC 9110 and the
    RFCs it points to), for "HTTP Error: <reason>": one string of entries
    "NNNphrase\0", searched in order (smaller than a switch's table). */
+#ifndef CBK_TOKEN_NO_MESSAGES
 static const char cbk__reasons[] = "100Continue\0"
                                    "101Switching Protocols\0"
                                    "102Processing\0"
@@ -2708,6 +2718,7 @@ static const char *cbk__reason(int status) {
     }
     return NULL;
 }
+#endif
 
 /* Copies text into a fixed field, cut at a UTF-8 boundary if it must be. */
 static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
@@ -2720,8 +2731,10 @@ static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
     dst[n] = 0;
 }
 
-/* Records a failure that is not an HTTP error: code is the result's name. */
-static cbk_result cbk__fail(cbk_client *c, cbk_result r, const char *what) {
+/* Records a failure that is not an HTTP error: code is the result's name.
+   Called through the macro cbk__fail, which leaves the text out under
+   CBK_TOKEN_NO_MESSAGES, so no diagnostic literal reaches the object. */
+static cbk_result cbk__fail_text(cbk_client *c, cbk_result r, const char *what) {
     const char *name = cbk_result_str(r);
     c->error.http_status = c->status;
     cbk__copy_cut(c->error.code, sizeof c->error.code, name, CBK_STRLEN(name));
@@ -2742,15 +2755,27 @@ static void cbk__sb_close(cbk__sb *b) {
     b->p[b->len] = 0;
 }
 
+#ifdef CBK_TOKEN_NO_MESSAGES
+/* what and n are not evaluated: every caller passes plain values. A text
+   handed on through a helper's parameter is wrapped in CBK__TEXT. */
+#define CBK__TEXT(s)               ""
+#define cbk__fail(c, r, what)      cbk__fail_text((c), (r), "")
+#define cbk__fail_n(c, r, what, n) cbk__fail_text((c), (r), "")
+#else
+#define CBK__TEXT(s)               s
+#define cbk__fail(c, r, what)      cbk__fail_text((c), (r), (what))
+#define cbk__fail_n(c, r, what, n) cbk__fail_number((c), (r), (what), (n))
+
 /* Like cbk__fail, with a number after the text ("... at byte 17"). */
-static cbk_result cbk__fail_n(cbk_client *c, cbk_result r, const char *what, uint64_t n) {
+static cbk_result cbk__fail_number(cbk_client *c, cbk_result r, const char *what, uint64_t n) {
     cbk__sb b;
-    cbk__fail(c, r, what);
+    cbk__fail_text(c, r, what);
     cbk__sb_over(&b, c->error.message, sizeof c->error.message, CBK_STRLEN(c->error.message));
     cbk__sb_u64(&b, n);
     cbk__sb_close(&b);
     return r;
 }
+#endif
 
 /* ---------------------------------------------------------------------------
  * The client
@@ -2948,20 +2973,21 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
     return r;
 }
 
-/* Ids go into the path as one segment. */
+/* Ids go into the path as one segment. what: the text for cbk_error, from
+   CBK__TEXT (so "" under CBK_TOKEN_NO_MESSAGES). */
 static cbk_result cbk__check_id(cbk_client *c, const char *id, const char *what) {
     size_t n;
-    if (!id || !*id) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+    if (!id || !*id) return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
     n = CBK_STRLEN(id);
     if ((n == 1 && id[0] == '.') || (n == 2 && id[0] == '.' && id[1] == '.'))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
-    if (!cbk__utf8_valid(id, n)) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+        return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
+    if (!cbk__utf8_valid(id, n)) return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
     return CBK_OK;
 }
 
 static cbk_result cbk__check_text(cbk_client *c, const char *s, const char *what) {
     if (!s || !cbk__utf8_valid(s, CBK_STRLEN(s)))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+        return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
     return CBK_OK;
 }
 
@@ -2971,8 +2997,9 @@ static cbk_result cbk__check_kvs(cbk_client *c, const cbk_kv *kv, size_t n) {
     for (i = 0; i < n; i++) {
         if (!kv[i].key)
             return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a meta or query key is NULL");
-        if (cbk__check_text(c, kv[i].key, "a meta or query key is not valid UTF-8") ||
-            cbk__check_text(c, kv[i].value, "a meta or query value is NULL or not valid UTF-8"))
+        if (cbk__check_text(c, kv[i].key, CBK__TEXT("a meta or query key is not valid UTF-8")) ||
+            cbk__check_text(c, kv[i].value,
+                            CBK__TEXT("a meta or query value is NULL or not valid UTF-8")))
             return CBK_ERR_INVALID_ARGUMENT;
     }
     return CBK_OK;
@@ -2981,9 +3008,10 @@ static cbk_result cbk__check_kvs(cbk_client *c, const cbk_kv *kv, size_t n) {
 static cbk_result cbk__check_fields(cbk_client *c, const cbk_token_fields *f) {
     const char *p;
     if (!f) return CBK_OK;
-    if (f->name && cbk__check_text(c, f->name, "name is not valid UTF-8"))
+    if (f->name && cbk__check_text(c, f->name, CBK__TEXT("name is not valid UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
-    if (f->description && cbk__check_text(c, f->description, "description is not valid UTF-8"))
+    if (f->description &&
+        cbk__check_text(c, f->description, CBK__TEXT("description is not valid UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
     if (cbk__check_kvs(c, f->meta, f->meta_count)) return CBK_ERR_INVALID_ARGUMENT;
     if (f->config_json) {
@@ -3708,7 +3736,7 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
 /* Copies a string value into a fixed output field. */
 static cbk_result cbk__copy_out(cbk_client *c, const cbk_json_token *t, char *dst, size_t size,
                                 const char *what) {
-    if (t->type != CBK_JSON_STRING) return cbk__fail(c, CBK_ERR_PARSE, what);
+    if (t->type != CBK_JSON_STRING) return cbk__fail_text(c, CBK_ERR_PARSE, what);
     if (cbk__has_nul(c, t->text, t->len))
         return cbk__fail(c, CBK_ERR_PARSE, "a string value holds \\u0000");
     if (t->len >= size)
@@ -3745,7 +3773,8 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
     switch (c->field) {
     case CBK__F_ID:
         if (c->created)
-            r = cbk__copy_out(c, t, c->created->id, sizeof c->created->id, "id is not a string");
+            r = cbk__copy_out(c, t, c->created->id, sizeof c->created->id,
+                              CBK__TEXT("id is not a string"));
         else if (t->type != CBK_JSON_STRING)
             r = cbk__fail(c, CBK_ERR_PARSE, "id is not a string");
         else if (t->len >= CBK_ID_MAX)
@@ -3756,7 +3785,7 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
         break;
     case CBK__F_TOKEN:
         r = cbk__copy_out(c, t, c->created->token, sizeof c->created->token,
-                          "token is not a string");
+                          CBK__TEXT("token is not a string"));
         break;
     case CBK__F_CREATED:
         if (t->type != CBK_JSON_NUMBER)
@@ -4361,15 +4390,20 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
     cbk__sb b;
     c->error.http_status = c->status;
     if (!json) {
+#ifdef CBK_TOKEN_NO_MESSAGES
+        const char *msg = "";
+#else
         const char *msg = c->status == 413
                               ? "Client request is too large to be processed by the web server."
                               : "There was a generic error";
+#endif
         const char *code = c->status == 413 ? "CONTENT_TOO_LARGE" : "GENERIC_ERROR";
         cbk__copy_cut(c->error.message, sizeof c->error.message, msg, CBK_STRLEN(msg));
         cbk__copy_cut(c->error.code, sizeof c->error.code, code, CBK_STRLEN(code));
         return CBK_ERR_HTTP;
     }
     cbk__mask_error(c);
+#ifndef CBK_TOKEN_NO_MESSAGES
     if (!(c->err_set & 1)) {
         const char *reason = cbk__reason(c->status);
         cbk__sb_over(&b, c->error.message, sizeof c->error.message, 0);
@@ -4380,6 +4414,7 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
             cbk__sb_u64(&b, (uint64_t)c->status);
         cbk__sb_close(&b);
     }
+#endif
     if (!(c->err_set & 2)) {
         cbk__sb_over(&b, c->error.code, sizeof c->error.code, 0);
         cbk__sb_str(&b, "ERROR_");
@@ -4538,14 +4573,14 @@ static cbk_result cbk__arm(cbk_client *c) {
 
 static cbk_result cbk__check_list(cbk_client *c, const char *user_id,
                                   const cbk_token_list_options *o) {
-    if (cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8"))
+    if (cbk__check_id(c, user_id, CBK__TEXT("user_id is NULL, empty, \".\", \"..\" or not UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
     if (!o) return CBK_OK;
     if (o->order && !cbk__streq(o->order, CBK_STRLEN(o->order), "asc") &&
         !cbk__streq(o->order, CBK_STRLEN(o->order), "desc"))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "order is not \"asc\" or \"desc\"");
     if (o->take < 0) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "take is negative");
-    if (o->cursor && cbk__check_text(c, o->cursor, "cursor is not valid UTF-8"))
+    if (o->cursor && cbk__check_text(c, o->cursor, CBK__TEXT("cursor is not valid UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
     return cbk__check_kvs(c, o->meta, o->meta_count);
 }
@@ -4616,7 +4651,9 @@ CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
     cbk__reset_outputs(NULL, 0, out, out_req);
     r = cbk__begin(c, CBK__OP_CREATE);
     if (!r && !out) r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "out is NULL");
-    if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
+    if (!r)
+        r = cbk__check_id(c, user_id,
+                          CBK__TEXT("user_id is NULL, empty, \".\", \"..\" or not UTF-8"));
     if (!r) r = cbk__check_fields(c, fields);
     if (!r) {
         c->user_id = user_id;
@@ -4633,8 +4670,12 @@ static cbk_result cbk__token_op_prepare(cbk_client *c, int op, const char *user_
     cbk_result r;
     cbk__reset_outputs(id_out, CBK_ID_MAX, NULL, out_req);
     r = cbk__begin(c, op);
-    if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
-    if (!r) r = cbk__check_id(c, token_id, "token_id is NULL, empty, \".\", \"..\" or not UTF-8");
+    if (!r)
+        r = cbk__check_id(c, user_id,
+                          CBK__TEXT("user_id is NULL, empty, \".\", \"..\" or not UTF-8"));
+    if (!r)
+        r = cbk__check_id(c, token_id,
+                          CBK__TEXT("token_id is NULL, empty, \".\", \"..\" or not UTF-8"));
     if (!r) r = cbk__check_fields(c, fields);
     if (!r) {
         c->user_id = user_id;
