@@ -4508,7 +4508,8 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
         return 0;
     }
     ms = c->opts.retry_delay_ms;
-    while (attempt-- && ms <= 0x7FFFFFFFu) ms *= 2;
+    /* doubled until one more doubling would wrap (a 16-bit unsigned too) */
+    while (attempt-- && ms <= (unsigned)-1 / 2) ms *= 2;
     if (c->result == CBK_ERR_HTTP && c->has_retry_after) ms = c->retry_after_ms;
     if (delay_ms) *delay_ms = ms;
     return 1;
