@@ -1416,7 +1416,9 @@ enum {
     CBK__N_FRAC,
     CBK__N_E,     /* 'e' : sign or digit */
     CBK__N_ESIGN, /* exponent sign : a digit must follow */
-    CBK__N_EXP
+    CBK__N_EXP,
+    CBK__N_END, /* (cbk__num_step) the byte is not part of the number */
+    CBK__N_BAD  /* (cbk__num_step) the byte cannot follow */
 };
 
 static const char cbk__lit_true[] = "true", cbk__lit_false[] = "false", cbk__lit_null[] = "null";
@@ -1632,7 +1634,7 @@ static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seg
 
 /* A string read whole from one chunk, with no escape: lex, joined, slen,
    truncated and nul are as they are between tokens (none, 0) and stay so. */
-static cbk_result cbk__json_plain_done(cbk_json *j, int key, const char *text, size_t len) {
+static inline cbk_result cbk__json_plain_done(cbk_json *j, int key, const char *text, size_t len) {
     unsigned depth = j->depth;
     if (key)
         j->state = CBK__S_COLON;
@@ -1679,11 +1681,15 @@ static cbk_result cbk__json_lone(cbk_json *j) {
     return cbk__json_join(j, "\xEF\xBF\xBD", 3);
 }
 
-/* A \uXXXX escape is read (in j->ucs): pair it with a waiting high
-   surrogate, wait for a low one, or put the character. */
-static cbk_result cbk__json_unit(cbk_json *j) {
+/* One hex digit of a \\u escape; the fourth ends the escape (a high
+   surrogate then waits for its low half). */
+static cbk_result cbk__json_u_digit(cbk_json *j, unsigned char c) {
     char out[4];
     size_t n;
+    int h = cbk__hex(c);
+    if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
+    j->ucs = (j->ucs << 4) | (uint32_t)h;
+    if (++j->sub < 4) return CBK_OK;
     if (j->hi && j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
         j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
         j->hi = 0;
@@ -1705,11 +1711,33 @@ static cbk_result cbk__json_unit(cbk_json *j) {
     return cbk__json_join(j, out, n);
 }
 
+/* The byte after a backslash: the one escape decoder (\\u's digits follow
+   in cbk__json_u_digit). */
+static cbk_result cbk__json_escape(cbk_json *j, unsigned char c) {
+    char out;
+    switch (c) {
+    case '"': out = '"'; break;
+    case '\\': out = '\\'; break;
+    case '/': out = '/'; break;
+    case 'b': out = '\b'; break;
+    case 'f': out = '\f'; break;
+    case 'n': out = '\n'; break;
+    case 'r': out = '\r'; break;
+    case 't': out = '\t'; break;
+    case 'u':
+        j->lex = CBK__L_U;
+        j->sub = 0;
+        j->ucs = 0;
+        return CBK_OK;
+    default: return cbk__json_fail(j, CBK_ERR_PARSE);
+    }
+    j->lex = CBK__L_STR;
+    return cbk__json_join(j, &out, 1);
+}
+
 /* One byte of an escape sequence, or of a UTF-8 sequence. Returns CBK_OK
    and leaves j->lex at CBK__L_STR when the sequence is complete. */
 static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
-    char out[4];
-    int h;
     switch (j->lex) {
     case CBK__L_UTF8:
         if (c < j->utf8_lo || c > j->utf8_hi) return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -1727,35 +1755,12 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
         if (cbk__json_lone(j)) return (cbk_result)j->result;
         /* lenient: the high surrogate stood alone; c ends an escape of its own */
         /* fall through */
-    case CBK__L_ESC:
-        switch (c) {
-        case '"': out[0] = '"'; break;
-        case '\\': out[0] = '\\'; break;
-        case '/': out[0] = '/'; break;
-        case 'b': out[0] = '\b'; break;
-        case 'f': out[0] = '\f'; break;
-        case 'n': out[0] = '\n'; break;
-        case 'r': out[0] = '\r'; break;
-        case 't': out[0] = '\t'; break;
-        case 'u':
-            j->lex = CBK__L_U;
-            j->sub = 0;
-            j->ucs = 0;
-            return CBK_OK;
-        default: return cbk__json_fail(j, CBK_ERR_PARSE);
-        }
-        j->lex = CBK__L_STR;
-        return cbk__json_join(j, out, 1);
+    case CBK__L_ESC: return cbk__json_escape(j, c);
     case CBK__L_LOW_BS:
         if (c != '\\') return cbk__json_fail(j, CBK_ERR_PARSE);
         j->lex = CBK__L_LOW_U;
         return CBK_OK;
-    case CBK__L_U:
-        h = cbk__hex(c);
-        if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
-        j->ucs = (j->ucs << 4) | (uint32_t)h;
-        if (++j->sub < 4) return CBK_OK;
-        return cbk__json_unit(j);
+    case CBK__L_U: return cbk__json_u_digit(j, c);
     default: break;
     }
     return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -1794,107 +1799,115 @@ static const unsigned char *cbk__first_special(const unsigned char *p) {
 #define CBK__FIRST_SPECIAL(p, m) cbk__first_special(p)
 #endif
 
+/* The first byte from p on that needs a closer look ('"', '\\', a control
+   character or a non-ASCII byte), or end: eight bytes at a time, then one
+   by one. The one scan of plain string bytes. */
+static inline const unsigned char *cbk__json_plain_run(const unsigned char *p,
+                                                       const unsigned char *end) {
+    while (end - p >= 8) {
+        uint64_t m = cbk__word_special(p);
+        if (m) return CBK__FIRST_SPECIAL(p, m);
+        p += 8;
+    }
+    while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+    return p;
+}
+
+/* Reads string bytes from p (seg..p are string bytes already read and not
+   yet joined). Returns where it stopped (end, or just past the closing
+   quote); NULL on failure. */
+/* The chunk ends inside the string, or an escape begins: the raw bytes
+   seg..p are joined in buf. */
+static cbk_result cbk__json_string_keep(cbk_json *j, const unsigned char *seg,
+                                        const unsigned char *p) {
+    if (!j->joined) j->slen = 0;
+    j->joined = 1;
+    return cbk__json_join(j, (const char *)seg, (size_t)(p - seg));
+}
+
+/* Goes on with an escape or a UTF-8 sequence from p until it is complete
+   (j->lex is CBK__L_STR again) or the chunk ends. *seg moves past each
+   decoded escape; the raw bytes of a UTF-8 sequence stay in the segment. */
+static const unsigned char *cbk__json_sequence(cbk_json *j, const unsigned char **seg,
+                                               const unsigned char *p, const unsigned char *end) {
+    while (p < end && j->lex != CBK__L_STR) {
+        int raw = j->lex == CBK__L_UTF8;
+        if (j->lex == CBK__L_LOW_BS && *p != '\\') {
+            /* a lone high surrogate: *p is read again as text */
+            j->pos = (const char *)p;
+            if (cbk__json_lone(j)) return NULL;
+            *seg = p;
+            return p;
+        }
+        if (cbk__json_seq_byte(j, *p)) {
+            j->pos = (const char *)p;
+            return NULL;
+        }
+        p++;
+        if (!raw) *seg = p;
+    }
+    return p;
+}
+
+/* A byte from 0x80 up at p: a whole, valid UTF-8 sequence in this chunk is
+   stepped over; otherwise a lead byte starts CBK__L_UTF8 (its sequence
+   goes on past the chunk, or a later byte of it is refused there). */
+static const unsigned char *cbk__json_utf8(cbk_json *j, const unsigned char *p,
+                                           const unsigned char *end) {
+    unsigned char lo, hi;
+    size_t k;
+    if (*p >= 0xC2 && *p <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80)
+        return p + 2; /* a whole two-byte sequence */
+    k = cbk__utf8_seq(p, (size_t)(end - p));
+    if (k) return p + k;
+    if (j->flags & CBK__JSON_LENIENT) return p + 1; /* the error fields replace it */
+    k = cbk__utf8_lead(*p, &lo, &hi);
+    if (!k) {
+        j->pos = (const char *)p;
+        cbk__json_fail(j, CBK_ERR_PARSE);
+        return NULL;
+    }
+    j->sub = (uint8_t)k;
+    j->utf8_lo = lo;
+    j->utf8_hi = hi;
+    j->lex = CBK__L_UTF8;
+    return p + 1;
+}
+
 /* Reads string bytes from p (seg..p are string bytes already read and not
    yet joined). Returns where it stopped (end, or just past the closing
    quote); NULL on failure. */
 static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *seg,
                                              const unsigned char *p, const unsigned char *end) {
-    /* seg: raw bytes not yet joined, up to p (already read) */
     for (;;) {
-        unsigned char c;
         if (j->lex != CBK__L_STR) {
-            /* inside an escape or a UTF-8 sequence */
-            while (p < end && j->lex != CBK__L_STR) {
-                int raw = j->lex == CBK__L_UTF8; /* raw bytes stay in seg */
-                if (j->lex == CBK__L_LOW_BS && *p != '\\') {
-                    /* a lone high surrogate: *p is read again as text */
-                    if (cbk__json_lone(j)) {
-                        j->pos = (const char *)p;
-                        return NULL;
-                    }
-                    seg = p;
-                    break;
-                }
-                if (cbk__json_seq_byte(j, *p)) {
-                    j->pos = (const char *)p;
-                    return NULL;
-                }
-                p++;
-                if (!raw) seg = p;
-            }
+            p = cbk__json_sequence(j, &seg, p, end);
+            if (!p) return NULL;
             if (p >= end) break;
         }
-        for (;;) {
-            uint64_t m;
-            if (end - p < 8) {
-                while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
-                break;
-            }
-            m = cbk__word_special(p);
-            if (m) {
-                p = CBK__FIRST_SPECIAL(p, m);
-                break;
-            }
-            p += 8;
-        }
+        p = cbk__json_plain_run(p, end);
         if (p >= end) break;
-        c = *p;
-        if (c == '"') {
+        if (*p == '"') {
             j->pos = (const char *)(p + 1);
             if (cbk__json_string_done(j, (const char *)seg, (size_t)(p - seg))) return NULL;
             return p + 1;
         }
-        if (c == '\\') {
-            if (!j->joined) j->slen = 0;
-            j->joined = 1;
-            if (cbk__json_join(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+        if (*p == '\\') {
+            if (cbk__json_string_keep(j, seg, p)) return NULL;
             j->lex = CBK__L_ESC;
-            p++;
-            seg = p;
+            seg = ++p;
             continue;
         }
-        if (c < 0x20) {
+        if (*p < 0x20) {
             j->pos = (const char *)p;
             cbk__json_fail(j, CBK_ERR_PARSE);
             return NULL;
         }
-        if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
-            p += 2; /* a whole two-byte sequence */
-            continue;
-        }
-        {
-            /* a whole, valid UTF-8 sequence in this chunk: step over it */
-            size_t k = cbk__utf8_seq(p, (size_t)(end - p));
-            if (k) {
-                p += k;
-                continue;
-            }
-        }
-        if (j->flags & CBK__JSON_LENIENT) {
-            p++; /* any byte: the error fields replace invalid UTF-8 */
-            continue;
-        }
-        /* a UTF-8 lead byte (its sequence ends past the chunk, or is bad) */
-        if (c >= 0xC2 && c <= 0xDF) {
-            j->sub = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            j->sub = 2;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            j->sub = 3;
-        } else {
-            j->pos = (const char *)p;
-            cbk__json_fail(j, CBK_ERR_PARSE);
-            return NULL;
-        }
-        j->utf8_lo = (uint8_t)(c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80);
-        j->utf8_hi = (uint8_t)(c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF);
-        j->lex = CBK__L_UTF8;
-        p++;
+        p = cbk__json_utf8(j, p, end);
+        if (!p) return NULL;
     }
     /* the chunk ended inside the string: keep what was read */
-    if (!j->joined) j->slen = 0;
-    j->joined = 1;
-    if (cbk__json_join(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+    if (cbk__json_string_keep(j, seg, p)) return NULL;
     return p;
 }
 
@@ -1921,6 +1934,29 @@ static cbk_result cbk__json_number_done(cbk_json *j, const char *seg, size_t seg
     return r;
 }
 
+/* The number state after byte c in state s (0: nothing read yet):
+   CBK__N_END when c is not part of the number (it ends it), CBK__N_BAD
+   when it cannot follow (a digit after a leading zero). */
+static uint8_t cbk__num_step(uint8_t s, unsigned char c) {
+    if (c >= '0' && c <= '9') {
+        switch (s) {
+        case 0:
+        case CBK__N_MINUS: return c == '0' ? CBK__N_ZERO : CBK__N_INT;
+        case CBK__N_ZERO: return CBK__N_BAD;
+        case CBK__N_DOT: return CBK__N_FRAC;
+        case CBK__N_E:
+        case CBK__N_ESIGN: return CBK__N_EXP;
+        default: return s;
+        }
+    }
+    if (c == '.') return s == CBK__N_ZERO || s == CBK__N_INT ? CBK__N_DOT : CBK__N_END;
+    if (c == 'e' || c == 'E')
+        return s == CBK__N_ZERO || s == CBK__N_INT || s == CBK__N_FRAC ? CBK__N_E : CBK__N_END;
+    if (c == '-' && s == 0) return CBK__N_MINUS;
+    if (c == '+' || c == '-') return s == CBK__N_E ? CBK__N_ESIGN : CBK__N_END;
+    return CBK__N_END;
+}
+
 /* Reads number bytes from p; stops at the first byte that is not part of
    it (returned, unconsumed) or at end. NULL on failure. */
 static const unsigned char *cbk__json_number(cbk_json *j, const unsigned char *p,
@@ -1928,35 +1964,14 @@ static const unsigned char *cbk__json_number(cbk_json *j, const unsigned char *p
     const unsigned char *seg = p;
     uint8_t s = j->sub;
     for (; p < end; p++) {
-        unsigned char c = *p;
-        if (c >= '0' && c <= '9') {
-            switch (s) {
-            case 0:
-            case CBK__N_MINUS: s = c == '0' ? CBK__N_ZERO : CBK__N_INT; continue;
-            case CBK__N_ZERO:
-                j->pos = (const char *)p;
-                cbk__json_fail(j, CBK_ERR_PARSE);
-                return NULL;
-            case CBK__N_DOT: s = CBK__N_FRAC; continue;
-            case CBK__N_E:
-            case CBK__N_ESIGN: s = CBK__N_EXP; continue;
-            default: continue;
-            }
+        uint8_t next = cbk__num_step(s, *p);
+        if (next == CBK__N_BAD) {
+            j->pos = (const char *)p;
+            cbk__json_fail(j, CBK_ERR_PARSE);
+            return NULL;
         }
-        if (c == '.') {
-            if (s != CBK__N_ZERO && s != CBK__N_INT) break;
-            s = CBK__N_DOT;
-        } else if (c == 'e' || c == 'E') {
-            if (s != CBK__N_ZERO && s != CBK__N_INT && s != CBK__N_FRAC) break;
-            s = CBK__N_E;
-        } else if (c == '-' && s == 0) {
-            s = CBK__N_MINUS;
-        } else if (c == '+' || c == '-') {
-            if (s != CBK__N_E) break;
-            s = CBK__N_ESIGN;
-        } else {
-            break;
-        }
+        if (next == CBK__N_END) break;
+        s = next;
     }
     j->sub = s;
     if (p < end) {
@@ -2076,6 +2091,170 @@ static const unsigned char cbk__json_class[256] = {
 };
 /* clang-format on */
 
+/* '\n': the end of a line, which in JSON Lines must end a value. */
+static const unsigned char *cbk__json_newline(cbk_json *j, const unsigned char *p) {
+    if (j->flags & CBK_JSON_LINES) {
+        if (j->state == CBK__S_DONE) {
+            j->state = CBK__S_START;
+            j->seen = 0;
+        } else if (j->state != CBK__S_START) {
+            cbk__json_fail(j, CBK_ERR_PARSE);
+            return NULL;
+        }
+    }
+    return p + 1;
+}
+
+static inline const unsigned char *cbk__json_comma(cbk_json *j, const unsigned char *p) {
+    j->pos = (const char *)p;
+    if (j->state == CBK__S_AFTER)
+        j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
+    else if (j->state != CBK__S_DEEP)
+        return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    return p + 1;
+}
+
+static inline const unsigned char *cbk__json_colon(cbk_json *j, const unsigned char *p) {
+    j->pos = (const char *)p;
+    if (j->state == CBK__S_COLON)
+        j->state = CBK__S_VALUE;
+    else if (j->state != CBK__S_DEEP)
+        return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    return p + 1;
+}
+
+/* The bytes after a scalar value are looked at here directly: in compact
+   JSON they are nearly always the ':' or ',' (or '}' and ',') expected, and
+   a branch on them is cheaper than the dispatch of cbk__json_step. */
+static inline const unsigned char *cbk__json_punct(cbk_json *j, const unsigned char *p,
+                                                   const unsigned char *end) {
+    if (p < end && *p == '}') {
+        j->pos = (const char *)p;
+        if (cbk__json_close(j, 1, p)) return NULL;
+        p++;
+    }
+    if (p < end && *p == ',') return cbk__json_comma(j, p);
+    if (p < end && *p == ':') return cbk__json_colon(j, p);
+    return p;
+}
+
+/* A string begins at the quote p. */
+/* One string begins at the quote p. */
+static inline const unsigned char *cbk__json_quote1(cbk_json *j, const unsigned char *p,
+                                                    const unsigned char *end) {
+    int key = j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY;
+    const unsigned char *q;
+    if (!key) {
+        if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+        cbk__json_value_begins(j, (const char *)p);
+    }
+    q = cbk__json_plain_run(++p, end);
+    if (q < end && *q == '"') {
+        /* the common case: plain and whole in this chunk */
+        j->pos = (const char *)(q + 1);
+        if (cbk__json_plain_done(j, key, (const char *)p, (size_t)(q - p))) return NULL;
+        return cbk__json_punct(j, q + 1, end);
+    }
+    /* an escape, a non-ASCII byte, or the chunk ends: from where it stopped */
+    j->is_key = (uint8_t)key;
+    j->lex = CBK__L_STR;
+    p = cbk__json_string(j, p, q, end);
+    return p && j->lex == CBK__L_NONE ? cbk__json_punct(j, p, end) : p;
+}
+
+/* Strings from the quote p on, as long as one follows the last one's ':'
+   or ',' directly ("key":"value","key":...), without the dispatch. */
+static inline const unsigned char *cbk__json_quote(cbk_json *j, const unsigned char *p,
+                                                   const unsigned char *end) {
+    do {
+        j->pos = (const char *)p;
+        p = cbk__json_quote1(j, p, end);
+    } while (p && p < end && *p == '"');
+    return p;
+}
+
+/* true, false or null begins at p. */
+static const unsigned char *cbk__json_word(cbk_json *j, const unsigned char *p,
+                                           const unsigned char *end) {
+    if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    cbk__json_value_begins(j, (const char *)p);
+    j->lex = CBK__L_LIT;
+    j->ucs = *p;
+    j->sub = 0;
+    p = cbk__json_literal(j, p, end);
+    return p && j->lex == CBK__L_NONE ? cbk__json_punct(j, p, end) : p;
+}
+
+/* A number begins at p. */
+static inline const unsigned char *cbk__json_numeral(cbk_json *j, const unsigned char *p,
+                                                     const unsigned char *end) {
+    if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    cbk__json_value_begins(j, (const char *)p);
+    {
+        /* the common case: an integer without leading zero, whole in this
+           chunk (a timestamp), handed over in place */
+        const unsigned char *q = p + (*p == '-'), *digits = q;
+        if (q < end && *q >= '1' && *q <= '9') {
+            uint64_t v = (uint64_t)(*q++ - '0');
+            unsigned d;
+            while (q < end && (d = (unsigned)*q - '0') <= 9) v = v * 10 + d, q++;
+            if (q < end && *q != '.' && *q != 'e' && *q != 'E') {
+                /* with at most 18 digits the value is exact: kept for the
+                   client, which needs no cbk_json_int64 */
+                j->num_ok = q - digits <= 18;
+                if (j->num_ok) j->num = *p == '-' ? -(int64_t)v : (int64_t)v;
+                j->pos = (const char *)q;
+                cbk__json_after_value(j);
+                if (cbk__json_emit(j, CBK_JSON_NUMBER, (const char *)p, (size_t)(q - p), j->depth))
+                    return NULL;
+                return cbk__json_punct(j, q, end);
+            }
+        }
+    }
+    j->lex = CBK__L_NUM;
+    j->sub = 0;
+    j->joined = 0;
+    j->slen = 0;
+    j->num_ok = 0;
+    p = cbk__json_number(j, p, end);
+    return p && j->lex == CBK__L_NONE ? cbk__json_punct(j, p, end) : p;
+}
+
+/* One step outside a token: whitespace, a structural byte, or the start of
+   a value (read as far as the chunk goes). The tokenizer's dispatch; returns
+   where to go on, NULL on failure (j->result says why). */
+static const unsigned char *cbk__json_step(cbk_json *j, const unsigned char *p,
+                                           const unsigned char *end) {
+    switch (cbk__json_class[*p]) {
+    case CBK__C_WS: return p + 1;
+    case CBK__C_NL: return cbk__json_newline(j, p);
+    case CBK__C_OBJ: return cbk__json_open(j, 1, p) ? NULL : p + 1;
+    case CBK__C_ARR: return cbk__json_open(j, 0, p) ? NULL : p + 1;
+    case CBK__C_OBJ_END: return cbk__json_close(j, 1, p) ? NULL : cbk__json_punct(j, p + 1, end);
+    case CBK__C_ARR_END: return cbk__json_close(j, 0, p) ? NULL : p + 1;
+    case CBK__C_COMMA: return cbk__json_comma(j, p);
+    case CBK__C_COLON: return cbk__json_colon(j, p);
+    case CBK__C_QUOTE: return cbk__json_quote(j, p, end);
+    case CBK__C_LIT: return cbk__json_word(j, p, end);
+    case CBK__C_NUM: return cbk__json_numeral(j, p, end);
+    default: return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    }
+}
+
+/* A captured value goes on past this chunk: its bytes are kept. */
+static cbk_result cbk__json_capture_tail(cbk_json *j, const char *end) {
+    size_t n = (size_t)(end - j->cap);
+    if (j->buf_size - j->kept - j->cap_len < n + 1) {
+        if (!(j->flags & CBK_JSON_TRUNCATE)) return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+        j->cap_over = 1; /* delivered as its first byte, marked truncated */
+        return CBK_OK;
+    }
+    CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+    j->cap_len += n;
+    if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
+    return CBK_OK;
+}
+
 CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
     const unsigned char *p = (const unsigned char *)data, *end = p + len;
     if (!j || (!data && len)) return CBK_ERR_INVALID_ARGUMENT; /* not sticky: nothing was read */
@@ -2085,191 +2264,22 @@ CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
     if (j->skipping == 2 && j->cap) j->cap = data;
     if (j->lex != CBK__L_NONE) {
         p = cbk__json_resume(j, p, end);
-        if (!p) goto failed;
+        if (p && j->lex == CBK__L_NONE) p = cbk__json_punct(j, p, end);
     }
-    while (p < end) {
-        unsigned char c = *p;
+    while (p && p < end) {
         j->pos = (const char *)p;
-        switch (cbk__json_class[c]) {
-        case CBK__C_WS: p++; continue;
-        case CBK__C_NL:
-            if (j->flags & CBK_JSON_LINES) {
-                if (j->state == CBK__S_DONE) {
-                    j->state = CBK__S_START;
-                    j->seen = 0;
-                } else if (j->state != CBK__S_START) {
-                    cbk__json_fail(j, CBK_ERR_PARSE);
-                    goto failed;
-                }
-            }
-            p++;
-            continue;
-        case CBK__C_OBJ:
-            if (cbk__json_open(j, 1, p)) goto failed;
-            p++;
-            continue;
-        case CBK__C_ARR:
-            if (cbk__json_open(j, 0, p)) goto failed;
-            p++;
-            continue;
-        case CBK__C_OBJ_END:
-        obj_end:
-            if (cbk__json_close(j, 1, p)) goto failed;
-            p++;
-            if (p < end && *p == ',') goto comma;
-            continue;
-        case CBK__C_ARR_END:
-            if (cbk__json_close(j, 0, p)) goto failed;
-            p++;
-            continue;
-        /* After a token the next byte is looked at directly: in compact
-           JSON it is nearly always the ',' ':' '"' or '}' expected, and a
-           branch on it is cheaper than the dispatch. */
-        case CBK__C_COMMA:
-        comma:
-            j->pos = (const char *)p;
-            if (j->state == CBK__S_AFTER)
-                j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
-            else if (j->state != CBK__S_DEEP)
-                goto syntax;
-            p++;
-            if (p < end && *p == '"') goto quote;
-            continue;
-        case CBK__C_COLON:
-        colon:
-            j->pos = (const char *)p;
-            if (j->state == CBK__S_COLON)
-                j->state = CBK__S_VALUE;
-            else if (j->state != CBK__S_DEEP)
-                goto syntax;
-            p++;
-            if (p < end && *p == '"') goto quote;
-            continue;
-        case CBK__C_QUOTE:
-        quote:
-            j->pos = (const char *)p;
-            {
-                const unsigned char *q;
-                int key = j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY;
-                if (!key) {
-                    if (!cbk__json_wants_value(j)) goto syntax;
-                    cbk__json_value_begins(j, (const char *)p);
-                }
-                /* the common case, without a call: the string is plain and
-                   whole in this chunk */
-                q = ++p;
-                for (;;) {
-                    uint64_t m;
-                    if (end - q < 8) break;
-                    m = cbk__word_special(q);
-                    if (m) {
-                        q = CBK__FIRST_SPECIAL(q, m);
-                        if (*q != '"') break;
-                        j->pos = (const char *)(q + 1);
-                        if (cbk__json_plain_done(j, key, (const char *)p, (size_t)(q - p)))
-                            goto failed;
-                        p = q + 1;
-                        if (p < end) {
-                            if (*p == ':') goto colon;
-                            if (*p == ',') goto comma;
-                            if (*p == '}') {
-                                j->pos = (const char *)p;
-                                goto obj_end;
-                            }
-                        }
-                        goto next;
-                    }
-                    q += 8;
-                }
-                /* an escape, a non-ASCII byte, or the chunk ends: the
-                   general path, from where this one stopped */
-                j->is_key = (uint8_t)key;
-                j->lex = CBK__L_STR;
-                p = cbk__json_string(j, p, q, end);
-            }
-            if (!p) goto failed;
-            continue;
-        case CBK__C_LIT:
-            if (!cbk__json_wants_value(j)) goto syntax;
-            cbk__json_value_begins(j, (const char *)p);
-            j->lex = CBK__L_LIT;
-            j->ucs = c;
-            j->sub = 0;
-            p = cbk__json_literal(j, p, end);
-            if (!p) goto failed;
-            continue;
-        case CBK__C_NUM:
-            if (!cbk__json_wants_value(j)) goto syntax;
-            cbk__json_value_begins(j, (const char *)p);
-            {
-                /* the common case, without a call: an integer without
-                   leading zero, whole in this chunk (a timestamp) */
-                const unsigned char *q = p + (c == '-'), *digits = q;
-                if (q < end && *q >= '1' && *q <= '9') {
-                    uint64_t v = (uint64_t)(*q++ - '0');
-                    unsigned d;
-                    while (q < end && (d = (unsigned)*q - '0') <= 9) v = v * 10 + d, q++;
-                    if (q < end && *q != '.' && *q != 'e' && *q != 'E') {
-                        /* with at most 18 digits the value is exact: kept
-                           for the client, which needs no cbk_json_int64 */
-                        j->num_ok = q - digits <= 18;
-                        if (j->num_ok) j->num = c == '-' ? -(int64_t)v : (int64_t)v;
-                        j->pos = (const char *)q;
-                        cbk__json_after_value(j);
-                        if (cbk__json_emit(j, CBK_JSON_NUMBER, (const char *)p, (size_t)(q - p),
-                                           j->depth))
-                            goto failed;
-                        p = q;
-                        if (*p == ',') goto comma;
-                        if (*p == '}') {
-                            j->pos = (const char *)p;
-                            goto obj_end;
-                        }
-                        continue;
-                    }
-                }
-            }
-            j->lex = CBK__L_NUM;
-            j->sub = 0;
-            j->joined = 0;
-            j->slen = 0;
-            j->num_ok = 0;
-            p = cbk__json_number(j, p, end);
-            if (!p) goto failed;
-            if (p < end) {
-                if (*p == ',') goto comma;
-                if (*p == '}') {
-                    j->pos = (const char *)p;
-                    goto obj_end;
-                }
-            }
-            continue;
-        default: goto syntax;
-        }
-    next:;
+        /* a string is the most common start: tested before the dispatch */
+        p = *p == '"' ? cbk__json_quote(j, p, end) : cbk__json_step(j, p, end);
     }
-    if (j->skipping == 2 && j->cap && !j->cap_over) {
-        /* the captured value goes on past this chunk: keep its bytes */
-        size_t n = (size_t)((const char *)end - j->cap);
-        if (j->buf_size - j->kept - j->cap_len < n + 1) {
-            if (!(j->flags & CBK_JSON_TRUNCATE)) {
-                cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-                goto failed;
-            }
-            j->cap_over = 1;
-        } else {
-            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-            j->cap_len += n;
-            if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
-        }
+    if (p && j->skipping == 2 && j->cap && !j->cap_over &&
+        cbk__json_capture_tail(j, (const char *)end))
+        p = NULL;
+    if (!p) {
+        j->offset += (uint64_t)(j->pos - data);
+        return (cbk_result)j->result;
     }
     j->offset += len;
     return CBK_OK;
-syntax:
-    cbk__json_fail(j, CBK_ERR_PARSE);
-failed:
-    j->offset += (uint64_t)(j->pos - data);
-    return (cbk_result)j->result;
 }
 
 CBKDEF cbk_result cbk_json_finish(cbk_json *j) {
@@ -2294,6 +2304,25 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len) {
     return r ? r : cbk_json_finish(&j);
 }
 
+/* The common case of cbk_json_int64: an integer of 1 to 18 digits without
+   leading zero, fraction or exponent (it cannot overflow). 1 and *out set
+   when text is one; 0 (and *out untouched) for anything else. Inline, so
+   the decoders pay no call for a timestamp. */
+static inline int cbk__int64_plain(const char *text, size_t len, int64_t *out) {
+    const char *p = text, *end = text + len;
+    uint64_t v = 0;
+    int neg = p < end && *p == '-';
+    p += neg;
+    if (end - p < 1 || end - p > 18 || *p < '1' || *p > '9') return 0;
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (d > 9) return 0;
+        v = v * 10 + d;
+    }
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 1;
+}
+
 CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     /* Digits of the integer and fraction parts, then a decimal exponent:
        the value is digits * 10^(exp - frac_digits), truncated. */
@@ -2304,21 +2333,11 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     uint64_t v = 0;
     unsigned last;
     if (!text || !out) return CBK_ERR_INVALID_ARGUMENT;
+    if (cbk__int64_plain(text, len, out)) return CBK_OK;
     p = text;
     end = text + len;
     *out = 0;
     if (p < end && *p == '-') neg = 1, p++;
-    if (end - p >= 1 && end - p <= 18 && *p >= '1' && *p <= '9') {
-        /* the common case: at most 18 digits, no fraction or exponent (it
-           cannot overflow) */
-        const char *q = p;
-        while (q < end && *q >= '0' && *q <= '9') v = v * 10 + (uint64_t)(*q++ - '0');
-        if (q == end) {
-            *out = neg ? -(int64_t)v : (int64_t)v;
-            return CBK_OK;
-        }
-        v = 0;
-    }
     if (p >= end || *p < '0' || *p > '9') return CBK_ERR_PARSE;
     digits = p;
     if (*p == '0')
