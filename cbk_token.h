@@ -1297,6 +1297,27 @@ static int cbk__prefix_ci(const char *s, const char *lit) {
     return 1;
 }
 
+/* The n bytes at a are the n bytes of lit (a known key of that length):
+   compared a word at a time. */
+static int cbk__same(const char *a, const char *lit, size_t n) {
+    uint64_t x, y;
+    uint32_t u, v;
+    for (; n >= 8; a += 8, lit += 8, n -= 8) {
+        CBK_MEMCPY(&x, a, 8);
+        CBK_MEMCPY(&y, lit, 8);
+        if (x != y) return 0;
+    }
+    if (n >= 4) {
+        CBK_MEMCPY(&u, a, 4);
+        CBK_MEMCPY(&v, lit, 4);
+        if (u != v) return 0;
+        a += 4, lit += 4, n -= 4;
+    }
+    for (; n; n--)
+        if (*a++ != *lit++) return 0;
+    return 1;
+}
+
 CBKDEF const char *cbk_result_str(cbk_result r) {
     switch (r) {
     case CBK_OK: return "CBK_OK";
@@ -2394,6 +2415,36 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     return CBK_OK;
 }
 
+/* The escape after a backslash at *pp (already validated) decoded into
+   tmp; returns its length and moves *pp past it. */
+static size_t cbk__json_unescape(const unsigned char **pp, char tmp[4]) {
+    const unsigned char *p = *pp + 1;
+    size_t k = 1;
+    uint32_t cp;
+    switch (*p) {
+    case 'b': tmp[0] = '\b'; break;
+    case 'f': tmp[0] = '\f'; break;
+    case 'n': tmp[0] = '\n'; break;
+    case 'r': tmp[0] = '\r'; break;
+    case 't': tmp[0] = '\t'; break;
+    case 'u':
+        cp = (uint32_t)cbk__hex(p[1]) << 12 | (uint32_t)cbk__hex(p[2]) << 8 |
+             (uint32_t)cbk__hex(p[3]) << 4 | (uint32_t)cbk__hex(p[4]);
+        p += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t lo = (uint32_t)cbk__hex(p[3]) << 12 | (uint32_t)cbk__hex(p[4]) << 8 |
+                          (uint32_t)cbk__hex(p[5]) << 4 | (uint32_t)cbk__hex(p[6]);
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+        }
+        cbk__utf8_put(cp, tmp, &k);
+        break;
+    default: tmp[0] = (char)*p; break;
+    }
+    *pp = p + 1;
+    return k;
+}
+
 /* Decodes the JSON string whose opening quote is at *pp (already
    validated) into out (NULL: compare with cmp instead). Returns the decoded
    length, or (size_t)-1 when out is too small or cmp differs; *pp moves
@@ -2403,51 +2454,17 @@ static size_t cbk__json_decode(const char **pp, char *out, size_t out_size, cons
     const unsigned char *p = (const unsigned char *)*pp + 1;
     size_t n = 0;
     int ok = 1;
-    for (;;) {
+    while (*p != '"') {
         char tmp[4];
         size_t k = 1;
-        uint32_t cp;
-        if (*p == '"') break;
-        if (*p != '\\') {
+        if (*p != '\\')
             tmp[0] = (char)*p++;
-        } else {
-            p++;
-            switch (*p) {
-            case 'b': tmp[0] = '\b'; break;
-            case 'f': tmp[0] = '\f'; break;
-            case 'n': tmp[0] = '\n'; break;
-            case 'r': tmp[0] = '\r'; break;
-            case 't': tmp[0] = '\t'; break;
-            case 'u':
-                cp = (uint32_t)cbk__hex(p[1]) << 12 | (uint32_t)cbk__hex(p[2]) << 8 |
-                     (uint32_t)cbk__hex(p[3]) << 4 | (uint32_t)cbk__hex(p[4]);
-                p += 4;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    uint32_t lo = (uint32_t)cbk__hex(p[3]) << 12 | (uint32_t)cbk__hex(p[4]) << 8 |
-                                  (uint32_t)cbk__hex(p[5]) << 4 | (uint32_t)cbk__hex(p[6]);
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    p += 6;
-                }
-                cbk__utf8_put(cp, tmp, &k);
-                break;
-            default: tmp[0] = (char)*p; break;
-            }
-            p++;
-        }
-        if (out) {
-            if (ok && n + k < out_size)
-                CBK_MEMCPY(out + n, tmp, k);
-            else
-                ok = 0;
-        } else if (ok) {
-            if (n + k > cmp_len)
-                ok = 0;
-            else {
-                size_t i;
-                for (i = 0; i < k; i++)
-                    if (cmp[n + i] != tmp[i]) ok = 0;
-            }
-        }
+        else
+            k = cbk__json_unescape(&p, tmp);
+        if (out && ok && n + k < out_size)
+            CBK_MEMCPY(out + n, tmp, k);
+        else if (out || n + k > cmp_len || !cbk__same(cmp + n, tmp, k))
+            ok = 0;
         n += k;
     }
     *pp = (const char *)p + 1;
@@ -3337,27 +3354,6 @@ static cbk_result cbk__build(cbk_client *c) {
  * ------------------------------------------------------------------------- */
 
 static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
-
-/* The n bytes at a are the n bytes of lit (a known key of that length):
-   compared a word at a time. */
-static int cbk__same(const char *a, const char *lit, size_t n) {
-    uint64_t x, y;
-    uint32_t u, v;
-    for (; n >= 8; a += 8, lit += 8, n -= 8) {
-        CBK_MEMCPY(&x, a, 8);
-        CBK_MEMCPY(&y, lit, 8);
-        if (x != y) return 0;
-    }
-    if (n >= 4) {
-        CBK_MEMCPY(&u, a, 4);
-        CBK_MEMCPY(&v, lit, 4);
-        if (u != v) return 0;
-        a += 4, lit += 4, n -= 4;
-    }
-    for (; n; n--)
-        if (*a++ != *lit++) return 0;
-    return 1;
-}
 
 static int cbk__item_field(const char *k, size_t n) {
     switch (n) {
