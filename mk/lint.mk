@@ -18,13 +18,14 @@
 #                         backward goto. LINT_COMPLEXITY_MODE=report prints
 #                         the violations without failing; =fail fails on one.
 #
-# REPORT mode until cbk_token.h meets the gate: the commit that makes
-# `make lint-complexity` print no violation sets LINT_COMPLEXITY_MODE to fail
-# here and drops readability-function-cognitive-complexity from
-# WarningsAsErrors' exceptions in .clang-tidy.
+# The GNU complexity gate fails since cbk_token.h meets it (every function
+# <= 14, empty allowlist, no goto; the adapters too). clang-tidy's
+# cognitive-complexity check is still a report (.clang-tidy leaves it out
+# of WarningsAsErrors) until the functions it names are split; the commit
+# that empties its list drops that exception.
 
 LINT_PYTHON := $(or $(PYTHON),python3)
-LINT_COMPLEXITY_MODE ?= report
+LINT_COMPLEXITY_MODE ?= fail
 LINT_COMPLEXITY_SRC = cbk_token.h $(sort $(wildcard adapters/cbk_token_*.h))
 LINT_EXTRA += lint-size lint-complexity
 
