@@ -2571,36 +2571,20 @@ static void cbk__sb_ch(cbk__sb *b, char ch) {
 }
 
 /* Decimal digits by subtracting powers of ten: no 64-bit division, which
-   small targets would pay for with a runtime helper. */
+   small targets would pay for with a runtime helper, and no table of the
+   powers (each next one is found by multiplying up to it: twenty digits at
+   most, and numbers are written only into requests and error texts). */
 static void cbk__sb_u64(cbk__sb *b, uint64_t v) {
-    static const uint64_t pow10[20] = {10000000000000000000u,
-                                       1000000000000000000u,
-                                       100000000000000000u,
-                                       10000000000000000u,
-                                       1000000000000000u,
-                                       100000000000000u,
-                                       10000000000000u,
-                                       1000000000000u,
-                                       100000000000u,
-                                       10000000000u,
-                                       1000000000u,
-                                       100000000u,
-                                       10000000u,
-                                       1000000u,
-                                       100000u,
-                                       10000u,
-                                       1000u,
-                                       100u,
-                                       10u,
-                                       1u};
-    int i, started = 0;
-    for (i = 0; i < 20; i++) {
+    uint64_t p = 1;
+    while (p <= 1000000000000000000u && p * 10 <= v) p *= 10;
+    for (;;) {
+        uint64_t q = 1;
         char digit = '0';
-        while (v >= pow10[i]) v -= pow10[i], digit++;
-        if (digit != '0' || started || i == 19) {
-            cbk__sb_ch(b, digit);
-            started = 1;
-        }
+        while (v >= p) v -= p, digit++;
+        cbk__sb_ch(b, digit);
+        if (p == 1) return;
+        while (q * 10 < p) q *= 10;
+        p = q;
     }
 }
 
