@@ -858,6 +858,7 @@ typedef struct cbk_client {
     cbk_result result; /* sticky failure from the receiver */
     char *auth;        /* the Authorization value in work, wiped at the end */
     size_t auth_len;
+    const struct cbk__kind *kind; /* the operation's own parts (private) */
     cbk_json json;
     cbk__item item;
     cbk_token_fn on_token;
@@ -2112,6 +2113,12 @@ static const unsigned char cbk__json_class[256] = {
 };
 /* clang-format on */
 
+/* A syntax error where a position is returned: NULL (j->result says why). */
+static const unsigned char *cbk__json_syntax(cbk_json *j) {
+    cbk__json_fail(j, CBK_ERR_PARSE);
+    return NULL;
+}
+
 /* '\n': the end of a line, which in JSON Lines must end a value. */
 static const unsigned char *cbk__json_newline(cbk_json *j, const unsigned char *p) {
     if (j->flags & CBK_JSON_LINES) {
@@ -2131,7 +2138,7 @@ static inline const unsigned char *cbk__json_comma(cbk_json *j, const unsigned c
     if (j->state == CBK__S_AFTER)
         j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
     else if (j->state != CBK__S_DEEP)
-        return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+        return cbk__json_syntax(j);
     return p + 1;
 }
 
@@ -2140,7 +2147,7 @@ static inline const unsigned char *cbk__json_colon(cbk_json *j, const unsigned c
     if (j->state == CBK__S_COLON)
         j->state = CBK__S_VALUE;
     else if (j->state != CBK__S_DEEP)
-        return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+        return cbk__json_syntax(j);
     return p + 1;
 }
 
@@ -2166,7 +2173,7 @@ static inline const unsigned char *cbk__json_quote1(cbk_json *j, const unsigned 
     int key = j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY;
     const unsigned char *q;
     if (!key) {
-        if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+        if (!cbk__json_wants_value(j)) return cbk__json_syntax(j);
         cbk__json_value_begins(j, (const char *)p);
     }
     q = cbk__json_plain_run(++p, end);
@@ -2197,7 +2204,7 @@ static inline const unsigned char *cbk__json_quote(cbk_json *j, const unsigned c
 /* true, false or null begins at p. */
 static const unsigned char *cbk__json_word(cbk_json *j, const unsigned char *p,
                                            const unsigned char *end) {
-    if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    if (!cbk__json_wants_value(j)) return cbk__json_syntax(j);
     cbk__json_value_begins(j, (const char *)p);
     j->lex = CBK__L_LIT;
     j->ucs = *p;
@@ -2209,7 +2216,7 @@ static const unsigned char *cbk__json_word(cbk_json *j, const unsigned char *p,
 /* A number begins at p. */
 static inline const unsigned char *cbk__json_numeral(cbk_json *j, const unsigned char *p,
                                                      const unsigned char *end) {
-    if (!cbk__json_wants_value(j)) return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    if (!cbk__json_wants_value(j)) return cbk__json_syntax(j);
     cbk__json_value_begins(j, (const char *)p);
     {
         /* the common case: an integer without leading zero, whole in this
@@ -2258,7 +2265,7 @@ static const unsigned char *cbk__json_step(cbk_json *j, const unsigned char *p,
     case CBK__C_QUOTE: return cbk__json_quote(j, p, end);
     case CBK__C_LIT: return cbk__json_word(j, p, end);
     case CBK__C_NUM: return cbk__json_numeral(j, p, end);
-    default: return cbk__json_fail(j, CBK_ERR_PARSE), NULL;
+    default: return cbk__json_syntax(j);
     }
 }
 
@@ -3182,10 +3189,40 @@ static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *nam
     if (value && *value) cbk__add_header(c, h, name, value);
 }
 
-/* A POST's body, last in the work buffer (a multipart body's
-   Content-Type goes before it); *start: where the body begins. */
-static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_options *o,
-                               const char **content_type, size_t *start) {
+/* What differs between operations. Each prepare function names its own
+   kind (cbk__begin), so a program links the request builders, decoders and
+   endings of the operations it calls and no others: --gc-sections drops
+   the rest (a firmware that only streams tokens carries no create, update,
+   fetch or multipart code). */
+typedef struct cbk__kind {
+    void (*url)(cbk_client *c, cbk__sb *b); /* the URL, after the base */
+    /* a POST's body, from *start on, and its Content-Type; NULL: a GET */
+    cbk_result (*body)(cbk_client *c, cbk__sb *b, const char **content_type, size_t *start);
+    cbk_json_fn on_json; /* the 2xx body's decoder; NULL: not JSON (raw) */
+    /* a 2xx body's bytes other than straight to the tokenizer (raw, lines) */
+    cbk_result (*feed)(cbk_client *c, const char *data, size_t len);
+    cbk_result (*done)(cbk_client *c);  /* after a whole 2xx body */
+    cbk_result (*flush)(cbk_client *c); /* a whole line waiting (streams) */
+} cbk__kind;
+
+/* create, update and delete: the fields as JSON ({} for a delete). */
+static cbk_result cbk__token_body(cbk_client *c, cbk__sb *b, const char **content_type,
+                                  size_t *start) {
+    *content_type = "application/json";
+    *start = b->len;
+    if (c->op == CBK__OP_DELETE)
+        cbk__sb_str(b, "{}");
+    else
+        cbk__sb_fields(b, c->fields);
+    return CBK_OK;
+}
+
+/* cbk_fetch's POST body: a file as multipart/form-data (its Content-Type
+   value written before it: the body must come last), JSON, raw bytes, or
+   none. */
+static cbk_result cbk__fetch_body(cbk_client *c, cbk__sb *b, const char **content_type,
+                                  size_t *start) {
+    const cbk_fetch_options *o = c->fetch_opts;
     char boundary[29];
     *start = b->len;
     if (o && o->file) {
@@ -3203,14 +3240,68 @@ static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_option
         *content_type = o->json ? "application/json" : "application/octet-stream";
         cbk__sb_put(b, o->json ? o->json : (const char *)o->body,
                     o->json ? o->json_len : o->body_len);
-    } else if (!o) {
-        *content_type = "application/json";
-        if (c->op == CBK__OP_DELETE)
-            cbk__sb_str(b, "{}");
-        else
-            cbk__sb_fields(b, c->fields);
-    } /* else a cbk_fetch POST without a body */
+    } /* else a POST without a body */
     return CBK_OK;
+}
+
+/* GET .../token/list?cursor=&order=&take=&meta.K=V */
+static void cbk__list_url(cbk_client *c, cbk__sb *b) {
+    const cbk_token_list_options *o = c->list_opts;
+    const char *cursor = c->cursor ? c->cursor : o ? o->cursor : NULL;
+    int first = 1;
+    size_t i;
+    cbk__sb_path(c, b, "list");
+    if (cursor && *cursor) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "cursor=");
+        cbk__sb_form(b, cursor);
+    }
+    if (o && o->order) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "order=");
+        cbk__sb_form(b, o->order);
+    }
+    if (o && o->take) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "take=");
+        cbk__sb_u64(b, (uint64_t)o->take);
+    }
+    for (i = 0; o && i < o->meta_count; i++) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "meta.");
+        cbk__sb_form(b, o->meta[i].key);
+        cbk__sb_ch(b, '=');
+        cbk__sb_form(b, o->meta[i].value);
+    }
+}
+
+/* POST .../token/create, .../token/{id}/update, .../token/{id}/delete */
+static void cbk__token_url(cbk_client *c, cbk__sb *b) {
+    cbk__sb_path(c, b,
+                 c->op == CBK__OP_CREATE   ? "create"
+                 : c->op == CBK__OP_UPDATE ? "update"
+                                           : "delete");
+}
+
+/* cbk_fetch: the base, the path (without "/api" on api.chatbotkit.com), the
+   query. */
+static void cbk__fetch_url(cbk_client *c, cbk__sb *b) {
+    const cbk_fetch_options *o = c->fetch_opts;
+    const char *p = c->path;
+    int first;
+    size_t i;
+    cbk__sb_put(b, c->opts.base_url, c->base_len + c->prefix_len);
+    if (c->drop_api && p[0] == '/' && p[1] == 'a' && p[2] == 'p' && p[3] == 'i' &&
+        (p[4] == '/' || p[4] == 0))
+        p += 4;
+    cbk__sb_str(b, p);
+    first = !cbk__contains(c->path, CBK_STRLEN(c->path), "?", 1);
+    for (i = 0; o && i < o->query_count; i++) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_form(b, o->query[i].key);
+        cbk__sb_ch(b, '=');
+        cbk__sb_form(b, o->query[i].value);
+    }
 }
 
 /* Builds c->request in the work buffer from the stored operation. */
@@ -3221,7 +3312,7 @@ static cbk_result cbk__build(cbk_client *c) {
     cbk__sb b;
     const char *content_type = NULL, *url, *body = NULL;
     size_t body_len = 0;
-    int first = 1, post = 1;
+    int post = c->kind->body != NULL;
     if (c->op == CBK__OP_LIST && c->cursor) off = CBK_CURSOR_MAX; /* list_all's cursor */
     /* align the header array for its pointers */
     while (((uintptr_t)(c->work + off)) % sizeof(void *)) off++;
@@ -3237,59 +3328,7 @@ static cbk_result cbk__build(cbk_client *c) {
     CBK_MEMSET(&c->request, 0, sizeof c->request);
     c->request.headers = h;
     url = b.p;
-    switch (c->op) {
-    case CBK__OP_LIST:
-    case CBK__OP_STREAM: {
-        const cbk_token_list_options *o = c->list_opts;
-        const char *cursor = c->cursor ? c->cursor : o ? o->cursor : NULL;
-        post = 0;
-        cbk__sb_path(c, &b, "list");
-        if (cursor && *cursor) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "cursor=");
-            cbk__sb_form(&b, cursor);
-        }
-        if (o && o->order) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "order=");
-            cbk__sb_form(&b, o->order);
-        }
-        if (o && o->take) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "take=");
-            cbk__sb_u64(&b, (uint64_t)o->take);
-        }
-        for (i = 0; o && i < o->meta_count; i++) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "meta.");
-            cbk__sb_form(&b, o->meta[i].key);
-            cbk__sb_ch(&b, '=');
-            cbk__sb_form(&b, o->meta[i].value);
-        }
-        break;
-    }
-    case CBK__OP_CREATE: cbk__sb_path(c, &b, "create"); break;
-    case CBK__OP_UPDATE: cbk__sb_path(c, &b, "update"); break;
-    case CBK__OP_DELETE: cbk__sb_path(c, &b, "delete"); break;
-    default: { /* CBK__OP_FETCH */
-        const cbk_fetch_options *o = c->fetch_opts;
-        const char *p = c->path;
-        cbk__sb_put(&b, c->opts.base_url, c->base_len + c->prefix_len);
-        if (c->drop_api && p[0] == '/' && p[1] == 'a' && p[2] == 'p' && p[3] == 'i' &&
-            (p[4] == '/' || p[4] == 0))
-            p += 4;
-        cbk__sb_str(&b, p);
-        first = !cbk__contains(c->path, CBK_STRLEN(c->path), "?", 1);
-        for (i = 0; o && i < o->query_count; i++) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_form(&b, o->query[i].key);
-            cbk__sb_ch(&b, '=');
-            cbk__sb_form(&b, o->query[i].value);
-        }
-        post = c->unsafe;
-        break;
-    }
-    }
+    c->kind->url(c, &b);
     cbk__sb_ch(&b, 0);
     if (c->secret_len) {
         c->auth = b.p + b.len;
@@ -3300,7 +3339,7 @@ static cbk_result cbk__build(cbk_client *c) {
     }
     if (post) {
         size_t start;
-        cbk_result r = cbk__sb_body(c, &b, fo, &content_type, &start);
+        cbk_result r = c->kind->body(c, &b, &content_type, &start);
         if (r) return r;
         body = b.p + start;
         body_len = b.len - start;
@@ -4245,11 +4284,7 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     else if (c->op == CBK__OP_LIST)
         flags = CBK_JSON_TRUNCATE;
     cbk_json_init(&c->json, c->region, c->region_size, flags,
-                  !cbk__is_2xx(http_status) ? cbk__on_error_json
-                  : c->op == CBK__OP_LIST   ? cbk__on_list_json
-                  : c->op == CBK__OP_STREAM ? cbk__on_stream_json
-                                            : cbk__on_object_json,
-                  c);
+                  cbk__is_2xx(http_status) ? c->kind->on_json : cbk__on_error_json, c);
     return 0;
 }
 
@@ -4299,7 +4334,7 @@ static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
 /* The body to the tokenizer: a stream's up to each newline at a time. */
 static cbk_result cbk__feed(cbk_client *c, const char *data, size_t len) {
     if (c->json.result) return (cbk_result)c->json.result;
-    if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status)) return cbk__feed_lines(c, data, len);
+    if (cbk__is_2xx(c->status) && c->kind->feed) return c->kind->feed(c, data, len); /* lines */
     return cbk_json_feed(&c->json, data, len);
 }
 
@@ -4316,15 +4351,9 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a NULL body chunk");
         return 1;
     }
-    if (c->op == CBK__OP_FETCH && cbk__is_2xx(c->status)) {
-        if (c->fetch_opts && c->fetch_opts->stream) {
-            res = cbk__lines(c, data, len);
-        } else {
-            c->delivered = 1;
-            res = CBK_OK;
-            if (c->on_body && c->on_body(c->user, data, len))
-                res = cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
-        }
+    if (cbk__is_2xx(c->status) && !c->kind->on_json) {
+        /* not JSON (cbk_fetch): the bytes as they are */
+        res = c->kind->feed(c, data, len);
         if (res) c->result = res;
         return res ? 1 : 0;
     }
@@ -4436,14 +4465,7 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
         int json = cbk__error_body_is_json(c);
         return cbk__end(c, cbk__http_error(c, json));
     }
-    if (c->op == CBK__OP_FETCH) {
-        r = CBK_OK;
-        if (c->fetch_opts && c->fetch_opts->stream && c->line_len) {
-            r = cbk__line(c, c->region, c->line_len); /* the last line had no newline */
-            c->line_len = 0;
-        }
-        return cbk__end(c, r);
-    }
+    if (!c->kind->on_json) return cbk__end(c, c->kind->done(c)); /* cbk_fetch */
     cbk__bom_flush(c);
     r = cbk_json_finish(&c->json);
     if (r) {
@@ -4452,19 +4474,7 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
                         cbk_json_offset(&c->json));
         return cbk__end(c, r);
     }
-    r = cbk__stream_flush(c); /* the last line, whole */
-    if (r) return cbk__end(c, r);
-    if (c->op == CBK__OP_LIST && c->out) {
-        size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
-        if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
-            c->flags |= CBK__F_CURSOR;
-        else
-            c->flags &= ~CBK__F_CURSOR;
-        CBK_MEMCPY(c->out, c->got_cursor ? c->got_cursor : "", n + 1);
-    }
-    if ((c->op == CBK__OP_UPDATE || c->op == CBK__OP_DELETE) && c->out)
-        CBK_MEMCPY(c->out, c->got_id, CBK_STRLEN(c->got_id) + 1);
-    return cbk__end(c, CBK_OK);
+    return cbk__end(c, c->kind->done(c));
 }
 
 CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
@@ -4477,7 +4487,7 @@ CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     c->error.transport_code = transport_code;
     /* what the receiver settled stands: it asked the transport to stop */
     if (c->result) return cbk__end(c, c->result);
-    if (c->json.state == CBK__S_START && cbk__stream_flush(c))
+    if (c->json.state == CBK__S_START && c->kind->flush && c->kind->flush(c))
         return cbk__end(c, CBK_ERR_CANCELLED); /* a whole line came before the failure */
     if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
         return cbk__end(c, cbk__http_error(c, 0));
@@ -4514,17 +4524,72 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
     return 1;
 }
 
+/* The endings of the operations, after a whole 2xx body. */
+
+/* list: the cursor for the next page (list_all notes whether the server
+   gave back the cursor it was asked with) */
+static cbk_result cbk__list_done(cbk_client *c) {
+    size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
+    if (!c->out) return CBK_OK;
+    if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
+        c->flags |= CBK__F_CURSOR;
+    else
+        c->flags &= ~CBK__F_CURSOR;
+    CBK_MEMCPY(c->out, c->got_cursor ? c->got_cursor : "", n + 1);
+    return CBK_OK;
+}
+
+/* update and delete: the id the server answered with (create's outputs
+   are written as they are decoded) */
+static cbk_result cbk__id_done(cbk_client *c) {
+    if (c->out) CBK_MEMCPY(c->out, c->got_id, CBK_STRLEN(c->got_id) + 1);
+    return CBK_OK;
+}
+
+/* cbk_fetch: the body as it arrives, raw or one line per callback */
+static cbk_result cbk__fetch_feed(cbk_client *c, const char *data, size_t len) {
+    if (c->fetch_opts && c->fetch_opts->stream) return cbk__lines(c, data, len);
+    c->delivered = 1;
+    if (c->on_body && c->on_body(c->user, data, len))
+        return cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
+    return CBK_OK;
+}
+
+/* cbk_fetch: the last line, which had no newline */
+static cbk_result cbk__fetch_done(cbk_client *c) {
+    cbk_result r = CBK_OK;
+    if (c->fetch_opts && c->fetch_opts->stream && c->line_len) {
+        r = cbk__line(c, c->region, c->line_len);
+        c->line_len = 0;
+    }
+    return r;
+}
+
+/* The kinds: URL, body, decoder, feed, ending, waiting line. */
+static const cbk__kind cbk__kind_list = {cbk__list_url, NULL,           cbk__on_list_json,
+                                         NULL,          cbk__list_done, NULL};
+static const cbk__kind cbk__kind_stream = {cbk__list_url,       NULL,
+                                           cbk__on_stream_json, cbk__feed_lines,
+                                           cbk__stream_flush,   cbk__stream_flush};
+static const cbk__kind cbk__kind_token = {cbk__token_url, cbk__token_body, cbk__on_object_json,
+                                          NULL,           cbk__id_done,    NULL};
+static const cbk__kind cbk__kind_fetch_get = {cbk__fetch_url,  NULL, NULL, cbk__fetch_feed,
+                                              cbk__fetch_done, NULL};
+static const cbk__kind cbk__kind_fetch_post = {cbk__fetch_url,  cbk__fetch_body, NULL,
+                                               cbk__fetch_feed, cbk__fetch_done, NULL};
+
 /* ---------------------------------------------------------------------------
  * Operations
  * ------------------------------------------------------------------------- */
 
 /* Starts an operation: clears what the last one left. */
-static cbk_result cbk__begin(cbk_client *c, int op) {
+static cbk_result cbk__begin(cbk_client *c, int op, const cbk__kind *kind) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
     if (c->auth) cbk__wipe(c->auth, c->auth_len); /* a prepared request left unsent */
     c->auth = NULL;
     cbk__clear_error(c);
     c->op = op;
+    c->kind = kind;
     c->status = 0;
     c->last_status = 0;
     c->has_deadline = 0; /* the sans-I/O halves run none; the blocking ones start it */
@@ -4611,7 +4676,7 @@ CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
                                          const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(next_cursor, next_cursor_size, NULL, out_req);
-    r = cbk__begin(c, CBK__OP_LIST);
+    r = cbk__begin(c, CBK__OP_LIST, &cbk__kind_list);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r && next_cursor && !next_cursor_size)
         r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "next_cursor_size is 0");
@@ -4633,7 +4698,7 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
                                                 const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(NULL, 0, NULL, out_req);
-    r = cbk__begin(c, CBK__OP_STREAM);
+    r = cbk__begin(c, CBK__OP_STREAM, &cbk__kind_stream);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r) {
         c->user_id = user_id;
@@ -4649,7 +4714,7 @@ CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
                                            const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(NULL, 0, out, out_req);
-    r = cbk__begin(c, CBK__OP_CREATE);
+    r = cbk__begin(c, CBK__OP_CREATE, &cbk__kind_token);
     if (!r && !out) r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "out is NULL");
     if (!r)
         r = cbk__check_id(c, user_id,
@@ -4669,7 +4734,7 @@ static cbk_result cbk__token_op_prepare(cbk_client *c, int op, const char *user_
                                         char *id_out, const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(id_out, CBK_ID_MAX, NULL, out_req);
-    r = cbk__begin(c, op);
+    r = cbk__begin(c, op, &cbk__kind_token);
     if (!r)
         r = cbk__check_id(c, user_id,
                           CBK__TEXT("user_id is NULL, empty, \".\", \"..\" or not UTF-8"));
@@ -4752,7 +4817,7 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
     cbk_result r;
     int post = 0;
     cbk__reset_outputs(NULL, 0, NULL, out_req);
-    r = cbk__begin(c, CBK__OP_FETCH);
+    r = cbk__begin(c, CBK__OP_FETCH, &cbk__kind_fetch_get);
     if (!r) r = cbk__check_path(c, path);
     if (!r && opts) r = cbk__check_fetch(c, opts, &post);
     if (!r) {
@@ -4761,6 +4826,7 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
         c->on_body = on_body;
         c->user = user;
         c->unsafe = post;
+        if (post) c->kind = &cbk__kind_fetch_post;
     }
     return cbk__prepared(c, r, out_req);
 }
@@ -4846,8 +4912,8 @@ static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
     uint64_t deadline = c->deadline;
     int has_deadline = c->has_deadline;
     cbk_result r;
-    (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked */
-    c->deadline = deadline;            /* one deadline for all the pages */
+    (void)cbk__begin(c, CBK__OP_LIST, &cbk__kind_list); /* c and c->work were checked */
+    c->deadline = deadline;                             /* one deadline for all the pages */
     c->has_deadline = has_deadline;
     c->user_id = user_id;
     c->list_opts = opts;
@@ -4871,7 +4937,7 @@ static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
    cursor's length. */
 static cbk_result cbk__check_list_all(cbk_client *c, const char *user_id,
                                       const cbk_token_list_options *opts, size_t *n) {
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    cbk_result r = cbk__begin(c, CBK__OP_LIST, &cbk__kind_list);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (r) return r;
     if (c->work_size < CBK_CURSOR_MAX)
