@@ -382,6 +382,22 @@ TOKENIZER_ENTRIES = {"cbk_json_feed", "cbk_json_finish"}
 NO_CALLBACK_DRIVERS = {"cbk_json_validate"}
 
 
+KIND_FIELDS = ("url", "body", "on_json", "feed", "done", "flush")
+
+
+def kind_members():
+    """{"c->kind->FIELD": [functions]} from the header's per-operation kinds
+    (static const cbk__kind NAME = {url, body, on_json, feed, done, flush})."""
+    with open(HEADER) as f:
+        text = f.read()
+    res = {}
+    for m in re.finditer(r"static const cbk__kind \w+ = \{([^}]*)\}", text):
+        for field, fn in zip(KIND_FIELDS, [x.strip() for x in m.group(1).split(",")]):
+            if fn and fn != "NULL":
+                res.setdefault("c->kind->" + field, []).append(fn)
+    return {k: sorted(set(v)) for k, v in res.items()}
+
+
 def is_tokenizer(fn):
     return fn.startswith("cbk_json_") or fn.startswith("cbk__json_")
 
@@ -498,7 +514,12 @@ class Graph:
     def __init__(self, nodes, edges, internal_targets, ext, resolve=None):
         self.nodes = nodes
         self.ext = ext
-        self.internal = sorted(internal_targets)
+        # the tokenizer's callback reaches the library's own decoders only
+        # (cbk__on_*_json); other address-taken functions are the kinds'
+        decoders = [f for f in internal_targets if re.match(r"^cbk__on_\w+_json$", f)]
+        self.internal = sorted(decoders or internal_targets)
+        resolve = dict(resolve or {})
+        resolve.update(kind_members())
         self.calls = {}        # src -> [dst]; "@cb" stands for the tokenizer's callback
         self.user_sites = []   # (function, callee expression, where)
         self.unresolved = []
