@@ -15,9 +15,10 @@
  *   that vendor one file, and code that takes no dependency. It builds the
  *   requests, decodes the responses with a resumable JSON tokenizer as
  *   their bytes arrive, and retries as the SDK does; the HTTP exchange
- *   itself is yours: a send callback (adapters for libcurl and POSIX
- *   sockets ship in adapters/; docs/porting.md covers lwIP, ESP-IDF,
- *   Zephyr and mbedTLS).
+ *   itself is yours: a send callback. adapters/ ships libcurl, POSIX
+ *   sockets, an HTTP/1.1 engine (cbk_token_http1.h) with its mbedTLS and
+ *   lwIP stream adapters; docs/porting.md covers the rest (ESP-IDF,
+ *   Zephyr, your own stack).
  *
  *   C99, and clean as C++. No heap, no globals, no static mutable state, no
  *   floating point, no recursion, no stdio. Needs <stddef.h>, <stdint.h>
@@ -48,6 +49,8 @@
  *   if (cbk_token_list_all(&c, "user-1", NULL, show, NULL) != CBK_OK)
  *       fprintf(stderr, "%s: %s\n", cbk_client_error(&c)->code,
  *               cbk_client_error(&c)->message);
+ *   cbk_curl_cleanup(&net);                     // the adapter keeps a handle
+ *   curl_global_cleanup();
  *
  *   Link with libcurl. examples/dropin/main.c is a complete program that
  *   needs nothing but this header: cc -I. examples/dropin/main.c
@@ -193,8 +196,8 @@
  *   API's error code and message, decoded by the official SDK's rules (for
  *   failures without a response, code is the cbk_result_str() name and
  *   message says what went wrong). Codes are only ever appended.
-   cbk_client_http_status(c) is the status of the last response received,
-   kept on success too (what a verbose log prints).
+ *   cbk_client_http_status(c) is the status of the last response received,
+ *   kept on success too (what a verbose log prints).
  *
  * RETRIES
  *   On 429, 500, 502, 503 and 504 and on transport failures, up to
@@ -286,6 +289,13 @@
  *   CBK_TOKEN_IMPLEMENTATION  compile the implementation here (once).
  *   CBK_TOKEN_NO_LIBC     use the library's own memcpy/memset/strlen
  *                         (freestanding builds).
+ *   CBK_TOKEN_NO_MESSAGES leave every diagnostic text out (about 2.3 KB of
+ *                         constants, and 1.1 KB of HTTP reason phrases):
+ *                         cbk_error.message is then "" unless the server's
+ *                         error body gave one; cbk_error.code still names
+ *                         the result ("CBK_ERR_PARSE", "ERROR_404",
+ *                         "GENERIC_ERROR", the server's code). Results are
+ *                         the same.
  *   CBK_MEMCPY(d,s,n), CBK_MEMSET(d,c,n), CBK_STRLEN(s)
  *                         replace those calls (with or without NO_LIBC).
  *   CBK_CURSOR_MAX        bytes cbk_token_list_all keeps for a cursor;
@@ -428,6 +438,8 @@ CBKDEF const char *cbk_result_str(cbk_result r);
      "CONTENT_TOO_LARGE" for 413).
    - any other failure: code is the cbk_result_str() name (e.g.
      "CBK_ERR_PARSE") and message says what went wrong in words.
+   Under CBK_TOKEN_NO_MESSAGES the library writes no text of its own into
+   message (it is "" unless the server's body gave one); code is as above.
    A non-string message or code is shown as JavaScript's String() makes it
    (1e3 as "1000", [1,[2,null]] as "1,2,", {} as "[object Object]"); a
    falsy one (0, "", false, null) falls back as in the SDK.
@@ -547,49 +559,54 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len);
    reaches it: every token is skipped, or each one lies whole in its chunk
    and needs no unescaping. flags: 0, or CBK_JSON_TRUNCATE | CBK_JSON_LINES.
    on_token is called from cbk_json_feed and cbk_json_finish, once per
-   token, with user. */
+   token, with user. A NULL json does nothing. */
 CBKDEF void cbk_json_init(cbk_json *json, char *buf, size_t buf_size, unsigned flags,
                           cbk_json_fn on_token, void *user);
 
 /* Feeds the next chunk. CBK_OK, CBK_ERR_PARSE (syntax; depth over
    CBK_JSON_MAX_DEPTH), CBK_ERR_BUFFER_TOO_SMALL (a token that must be joined
    does not fit in buf), or what a callback returned. After a failure every
-   further call returns the same result. */
+   further call returns the same result. CBK_ERR_INVALID_ARGUMENT for a NULL
+   json, or NULL data with len > 0 (nothing is read: not a failure of the
+   input, so later calls go on); NULL data with len 0 is CBK_OK. */
 CBKDEF cbk_result cbk_json_feed(cbk_json *json, const char *data, size_t len);
 
 /* Declares the end of the input. CBK_OK when exactly one complete value was
    read (with CBK_JSON_LINES: when no line was left unfinished), else
-   CBK_ERR_PARSE. */
+   CBK_ERR_PARSE; CBK_ERR_INVALID_ARGUMENT for a NULL json. */
 CBKDEF cbk_result cbk_json_finish(cbk_json *json);
 
 /* Byte offset of the tokenizer in the whole input (where it failed, after a
-   failure). */
+   failure). 0 for a NULL json. */
 CBKDEF uint64_t cbk_json_offset(const cbk_json *json);
 
 /* From a KEY token's callback: skip the key's value without tokens (nothing
    is copied, everything is still checked). From an OBJECT_BEGIN or
    ARRAY_BEGIN token's callback: skip everything inside that container
    (still checked); its END token is delivered. From any other token, or
-   while a skip or capture is under way, it does nothing. */
+   while a skip or capture is under way (or with a NULL json), it does
+   nothing. */
 CBKDEF void cbk_json_skip(cbk_json *json);
 
 /* From a KEY token's callback: deliver the key's value as one CBK_JSON_RAW
    token holding its exact text, copied into buf after the kept bytes and
-   NUL-terminated (CBK_ERR_BUFFER_TOO_SMALL when it does not fit). */
+   NUL-terminated (CBK_ERR_BUFFER_TOO_SMALL when it does not fit). A NULL
+   json does nothing. */
 CBKDEF void cbk_json_capture(cbk_json *json);
 
 /* From a KEY, STRING, NUMBER or RAW token's callback: keep the token's text
    in buf (copying it there if it was handed over in place), NUL-terminated,
-   so that it stays valid after the callback. *out receives the kept copy.
-   CBK_OK or CBK_ERR_BUFFER_TOO_SMALL. */
+   so that it stays valid after the callback. *out receives the kept copy
+   (NULL on failure). CBK_OK, CBK_ERR_BUFFER_TOO_SMALL, or
+   CBK_ERR_INVALID_ARGUMENT when json, token or out is NULL. */
 CBKDEF cbk_result cbk_json_keep(cbk_json *json, const cbk_json_token *token, const char **out);
 
 /* The number of buf bytes held by cbk_json_keep (and a capture) so far: a
-   mark to give cbk_json_release later. */
+   mark to give cbk_json_release later. 0 for a NULL json. */
 CBKDEF size_t cbk_json_mark(const cbk_json *json);
 /* Forgets the text kept since mark was taken, so its bytes of buf can be
    used again; pointers from those cbk_json_keep calls become invalid. A
-   mark above the current count is ignored. */
+   mark above the current count, or a NULL json, is ignored. */
 CBKDEF void cbk_json_release(cbk_json *json, size_t mark);
 
 /* Converts a JSON number's text to an int64 without floating point. A
@@ -607,8 +624,8 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out);
    key, or the text is not an object); CBK_ERR_PARSE (invalid JSON, or the
    value is not a string); CBK_ERR_BUFFER_TOO_SMALL (out cannot hold the
    value and its NUL: nothing partial is left in out, which is set to "");
-   CBK_ERR_INVALID_ARGUMENT (json, key or out NULL, or out_size 0). Uses no
-   other memory. */
+   CBK_ERR_INVALID_ARGUMENT (json, key or out NULL, or out_size 0). On every
+   failure out is "" (when out and out_size allow). Uses no other memory. */
 CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *key, char *out,
                                       size_t out_size);
 
@@ -651,8 +668,9 @@ typedef struct cbk_response {
    not passed on). Call it once, before any header or body. Returns 0 to go
    on. Nonzero means the library wants no more bytes: stop reading and end
    the exchange. That happens when no operation is prepared, when the
-   status is outside 100..999 (the operation fails with CBK_ERR_TRANSPORT),
-   or when an earlier failure already settled the result. */
+   status is outside 100..999 or a status was already given (the operation
+   fails with CBK_ERR_TRANSPORT), or when an earlier failure already
+   settled the result. */
 CBKDEF int cbk_response_status(cbk_response *r, int http_status);
 /* Transport side: one response header (0..n times, after the status, before
    the body). name/value are name_len/value_len bytes, need not be
@@ -683,7 +701,9 @@ typedef struct cbk_client_options {
     const char *base_url;       /* NULL: "https://api.chatbotkit.com" */
     const char *run_as_user_id; /* NULL or "": not sent; else X-RunAs-User-Id */
     const char *timezone;       /* NULL or "": not sent; else X-Timezone */
-    const cbk_header *headers;  /* extra headers on every request */
+    const cbk_header *headers;  /* extra headers on every request (none named
+                                   Authorization; one named as a header the
+                                   library sends is left out) */
     size_t header_count;
     unsigned retries;        /* default 3 */
     unsigned retry_delay_ms; /* default 250, doubled each retry */
@@ -787,8 +807,8 @@ typedef struct cbk_fetch_options {
     const char *method; /* NULL: POST when json or file is set, else GET */
     const cbk_kv *query;
     size_t query_count;
-    const char *json; /* body, sent as application/json, checked first */
-    size_t json_len;
+    const char *json;     /* body, sent as application/json, checked first */
+    size_t json_len;      /* (nonzero with json NULL is refused) */
     const cbk_file *file; /* multipart/form-data, field "file" */
     int stream;           /* 1: Accept: application/jsonl, one line per callback */
     /* A raw body sent as application/octet-stream (the SDK's buffer);
@@ -797,7 +817,8 @@ typedef struct cbk_fetch_options {
     size_t body_len;
     /* Headers for this request only, after the client's: one with the
        name (in any case) of a header already set replaces its value, as
-       the SDK's per-request headers do. Checked as the client's are. */
+       the SDK's per-request headers do. Checked as the client's are
+       (Authorization is refused: it is the library's). */
     const cbk_header *headers;
     size_t header_count;
 } cbk_fetch_options;
@@ -837,6 +858,7 @@ typedef struct cbk_client {
     cbk_result result; /* sticky failure from the receiver */
     char *auth;        /* the Authorization value in work, wiped at the end */
     size_t auth_len;
+    const struct cbk__kind *kind; /* the operation's own parts (private) */
     cbk_json json;
     cbk__item item;
     cbk_token_fn on_token;
@@ -881,8 +903,11 @@ typedef struct cbk_client {
    the strings and header array it points to must stay valid.
    send may be NULL for a client used only through the sans-I/O halves.
    CBK_OK, or CBK_ERR_INVALID_ARGUMENT (NULL client or work; a base URL
-   that is not http:// or https://, or holds a space, '?' or '#'; CR or LF
-   in the secret or a header value; an empty or invalid header name). */
+   that is not http:// or https://, holds a space, '?' or '#', user info
+   ("user@"), an empty or invalid host or an unclosed '[', or a port that
+   is not 1..65535; CR or LF in the secret or a header value; an empty or
+   invalid header name, or one named Authorization). A client whose init
+   failed sends nothing: its operations return CBK_ERR_INVALID_ARGUMENT. */
 CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn send,
                                   void *send_ctx, void *work, size_t work_size,
                                   const cbk_client_options *opts);
@@ -1097,8 +1122,10 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c);
    cbk_error.transport_code and decides whether a create may be retried.
    Returns the operation's result: CBK_ERR_TRANSPORT, or the failure the
    receiver already settled (it asked the transport to stop).
-   CBK_ERR_INVALID_ARGUMENT when nothing is prepared or the operation was
-   already finished or aborted. */
+   CBK_ERR_INVALID_ARGUMENT when nothing is prepared, the operation was
+   already finished or aborted, or transport_code is 0 (which says the
+   exchange completed: call cbk_client_finish; the operation stays
+   prepared). */
 CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code);
 
 /* After cbk_client_finish or cbk_client_abort returned a failure for
@@ -1271,6 +1298,27 @@ static int cbk__prefix_ci(const char *s, const char *lit) {
     return 1;
 }
 
+/* The n bytes at a are the n bytes of lit (a known key of that length):
+   compared a word at a time. */
+static int cbk__same(const char *a, const char *lit, size_t n) {
+    uint64_t x, y;
+    uint32_t u, v;
+    for (; n >= 8; a += 8, lit += 8, n -= 8) {
+        CBK_MEMCPY(&x, a, 8);
+        CBK_MEMCPY(&y, lit, 8);
+        if (x != y) return 0;
+    }
+    if (n >= 4) {
+        CBK_MEMCPY(&u, a, 4);
+        CBK_MEMCPY(&v, lit, 4);
+        if (u != v) return 0;
+        a += 4, lit += 4, n -= 4;
+    }
+    for (; n; n--)
+        if (*a++ != *lit++) return 0;
+    return 1;
+}
+
 CBKDEF const char *cbk_result_str(cbk_result r) {
     switch (r) {
     case CBK_OK: return "CBK_OK";
@@ -1390,7 +1438,9 @@ enum {
     CBK__N_FRAC,
     CBK__N_E,     /* 'e' : sign or digit */
     CBK__N_ESIGN, /* exponent sign : a digit must follow */
-    CBK__N_EXP
+    CBK__N_EXP,
+    CBK__N_END, /* (cbk__num_step) the byte is not part of the number */
+    CBK__N_BAD  /* (cbk__num_step) the byte cannot follow */
 };
 
 static const char cbk__lit_true[] = "true", cbk__lit_false[] = "false", cbk__lit_null[] = "null";
@@ -1402,6 +1452,7 @@ static cbk_result cbk__json_fail(cbk_json *j, cbk_result r) {
 
 CBKDEF void cbk_json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flags,
                           cbk_json_fn on_token, void *user) {
+    if (!j) return;
     CBK_MEMSET(j, 0, sizeof *j);
     j->buf = buf;
     j->buf_size = buf ? buf_size : 0;
@@ -1411,19 +1462,19 @@ CBKDEF void cbk_json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flag
 }
 
 CBKDEF uint64_t cbk_json_offset(const cbk_json *j) {
-    return j->offset;
+    return j ? j->offset : 0;
 }
 
 CBKDEF size_t cbk_json_mark(const cbk_json *j) {
-    return j->kept;
+    return j ? j->kept : 0;
 }
 
 CBKDEF void cbk_json_release(cbk_json *j, size_t mark) {
-    if (mark <= j->kept) j->kept = mark;
+    if (j && mark <= j->kept) j->kept = mark;
 }
 
 CBKDEF void cbk_json_skip(cbk_json *j) {
-    if (j->skipping) return;
+    if (!j || j->skipping) return;
     if (j->state == CBK__S_COLON)
         j->skipping = 1; /* from a key: its value, at the key's depth */
     else if (j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_ARR_FIRST)
@@ -1434,7 +1485,7 @@ CBKDEF void cbk_json_skip(cbk_json *j) {
 }
 
 CBKDEF void cbk_json_capture(cbk_json *j) {
-    if (j->skipping || j->state != CBK__S_COLON) return;
+    if (!j || j->skipping || j->state != CBK__S_COLON) return;
     j->skipping = 2;
     j->skip_depth = j->depth;
     j->cap = NULL; /* set where the value's first byte is seen */
@@ -1443,6 +1494,8 @@ CBKDEF void cbk_json_capture(cbk_json *j) {
 
 CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
     char *dst;
+    if (out) *out = NULL;
+    if (!j || !t || !out || (!t->text && t->len)) return CBK_ERR_INVALID_ARGUMENT;
     if (!j->buf || j->buf_size - j->kept < t->len + 1) {
         *out = NULL;
         return CBK_ERR_BUFFER_TOO_SMALL;
@@ -1603,7 +1656,7 @@ static cbk_result cbk__json_string_done(cbk_json *j, const char *seg, size_t seg
 
 /* A string read whole from one chunk, with no escape: lex, joined, slen,
    truncated and nul are as they are between tokens (none, 0) and stay so. */
-static cbk_result cbk__json_plain_done(cbk_json *j, int key, const char *text, size_t len) {
+static inline cbk_result cbk__json_plain_done(cbk_json *j, int key, const char *text, size_t len) {
     unsigned depth = j->depth;
     if (key)
         j->state = CBK__S_COLON;
@@ -1650,11 +1703,15 @@ static cbk_result cbk__json_lone(cbk_json *j) {
     return cbk__json_join(j, "\xEF\xBF\xBD", 3);
 }
 
-/* A \uXXXX escape is read (in j->ucs): pair it with a waiting high
-   surrogate, wait for a low one, or put the character. */
-static cbk_result cbk__json_unit(cbk_json *j) {
+/* One hex digit of a \\u escape; the fourth ends the escape (a high
+   surrogate then waits for its low half). */
+static cbk_result cbk__json_u_digit(cbk_json *j, unsigned char c) {
     char out[4];
     size_t n;
+    int h = cbk__hex(c);
+    if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
+    j->ucs = (j->ucs << 4) | (uint32_t)h;
+    if (++j->sub < 4) return CBK_OK;
     if (j->hi && j->ucs >= 0xDC00 && j->ucs <= 0xDFFF) {
         j->ucs = 0x10000 + ((j->hi - 0xD800) << 10) + (j->ucs - 0xDC00);
         j->hi = 0;
@@ -1676,11 +1733,33 @@ static cbk_result cbk__json_unit(cbk_json *j) {
     return cbk__json_join(j, out, n);
 }
 
+/* The byte after a backslash: the one escape decoder (\\u's digits follow
+   in cbk__json_u_digit). */
+static cbk_result cbk__json_escape(cbk_json *j, unsigned char c) {
+    char out;
+    switch (c) {
+    case '"': out = '"'; break;
+    case '\\': out = '\\'; break;
+    case '/': out = '/'; break;
+    case 'b': out = '\b'; break;
+    case 'f': out = '\f'; break;
+    case 'n': out = '\n'; break;
+    case 'r': out = '\r'; break;
+    case 't': out = '\t'; break;
+    case 'u':
+        j->lex = CBK__L_U;
+        j->sub = 0;
+        j->ucs = 0;
+        return CBK_OK;
+    default: return cbk__json_fail(j, CBK_ERR_PARSE);
+    }
+    j->lex = CBK__L_STR;
+    return cbk__json_join(j, &out, 1);
+}
+
 /* One byte of an escape sequence, or of a UTF-8 sequence. Returns CBK_OK
    and leaves j->lex at CBK__L_STR when the sequence is complete. */
 static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
-    char out[4];
-    int h;
     switch (j->lex) {
     case CBK__L_UTF8:
         if (c < j->utf8_lo || c > j->utf8_hi) return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -1698,35 +1777,12 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
         if (cbk__json_lone(j)) return (cbk_result)j->result;
         /* lenient: the high surrogate stood alone; c ends an escape of its own */
         /* fall through */
-    case CBK__L_ESC:
-        switch (c) {
-        case '"': out[0] = '"'; break;
-        case '\\': out[0] = '\\'; break;
-        case '/': out[0] = '/'; break;
-        case 'b': out[0] = '\b'; break;
-        case 'f': out[0] = '\f'; break;
-        case 'n': out[0] = '\n'; break;
-        case 'r': out[0] = '\r'; break;
-        case 't': out[0] = '\t'; break;
-        case 'u':
-            j->lex = CBK__L_U;
-            j->sub = 0;
-            j->ucs = 0;
-            return CBK_OK;
-        default: return cbk__json_fail(j, CBK_ERR_PARSE);
-        }
-        j->lex = CBK__L_STR;
-        return cbk__json_join(j, out, 1);
+    case CBK__L_ESC: return cbk__json_escape(j, c);
     case CBK__L_LOW_BS:
         if (c != '\\') return cbk__json_fail(j, CBK_ERR_PARSE);
         j->lex = CBK__L_LOW_U;
         return CBK_OK;
-    case CBK__L_U:
-        h = cbk__hex(c);
-        if (h < 0) return cbk__json_fail(j, CBK_ERR_PARSE);
-        j->ucs = (j->ucs << 4) | (uint32_t)h;
-        if (++j->sub < 4) return CBK_OK;
-        return cbk__json_unit(j);
+    case CBK__L_U: return cbk__json_u_digit(j, c);
     default: break;
     }
     return cbk__json_fail(j, CBK_ERR_PARSE);
@@ -1765,107 +1821,115 @@ static const unsigned char *cbk__first_special(const unsigned char *p) {
 #define CBK__FIRST_SPECIAL(p, m) cbk__first_special(p)
 #endif
 
+/* The first byte from p on that needs a closer look ('"', '\\', a control
+   character or a non-ASCII byte), or end: eight bytes at a time, then one
+   by one. The one scan of plain string bytes. */
+static inline const unsigned char *cbk__json_plain_run(const unsigned char *p,
+                                                       const unsigned char *end) {
+    while (end - p >= 8) {
+        uint64_t m = cbk__word_special(p);
+        if (m) return CBK__FIRST_SPECIAL(p, m);
+        p += 8;
+    }
+    while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+    return p;
+}
+
+/* Reads string bytes from p (seg..p are string bytes already read and not
+   yet joined). Returns where it stopped (end, or just past the closing
+   quote); NULL on failure. */
+/* The chunk ends inside the string, or an escape begins: the raw bytes
+   seg..p are joined in buf. */
+static cbk_result cbk__json_string_keep(cbk_json *j, const unsigned char *seg,
+                                        const unsigned char *p) {
+    if (!j->joined) j->slen = 0;
+    j->joined = 1;
+    return cbk__json_join(j, (const char *)seg, (size_t)(p - seg));
+}
+
+/* Goes on with an escape or a UTF-8 sequence from p until it is complete
+   (j->lex is CBK__L_STR again) or the chunk ends. *seg moves past each
+   decoded escape; the raw bytes of a UTF-8 sequence stay in the segment. */
+static const unsigned char *cbk__json_sequence(cbk_json *j, const unsigned char **seg,
+                                               const unsigned char *p, const unsigned char *end) {
+    while (p < end && j->lex != CBK__L_STR) {
+        int raw = j->lex == CBK__L_UTF8;
+        if (j->lex == CBK__L_LOW_BS && *p != '\\') {
+            /* a lone high surrogate: *p is read again as text */
+            j->pos = (const char *)p;
+            if (cbk__json_lone(j)) return NULL;
+            *seg = p;
+            return p;
+        }
+        if (cbk__json_seq_byte(j, *p)) {
+            j->pos = (const char *)p;
+            return NULL;
+        }
+        p++;
+        if (!raw) *seg = p;
+    }
+    return p;
+}
+
+/* A byte from 0x80 up at p: a whole, valid UTF-8 sequence in this chunk is
+   stepped over; otherwise a lead byte starts CBK__L_UTF8 (its sequence
+   goes on past the chunk, or a later byte of it is refused there). */
+static const unsigned char *cbk__json_utf8(cbk_json *j, const unsigned char *p,
+                                           const unsigned char *end) {
+    unsigned char lo, hi;
+    size_t k;
+    if (*p >= 0xC2 && *p <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80)
+        return p + 2; /* a whole two-byte sequence */
+    k = cbk__utf8_seq(p, (size_t)(end - p));
+    if (k) return p + k;
+    if (j->flags & CBK__JSON_LENIENT) return p + 1; /* the error fields replace it */
+    k = cbk__utf8_lead(*p, &lo, &hi);
+    if (!k) {
+        j->pos = (const char *)p;
+        cbk__json_fail(j, CBK_ERR_PARSE);
+        return NULL;
+    }
+    j->sub = (uint8_t)k;
+    j->utf8_lo = lo;
+    j->utf8_hi = hi;
+    j->lex = CBK__L_UTF8;
+    return p + 1;
+}
+
 /* Reads string bytes from p (seg..p are string bytes already read and not
    yet joined). Returns where it stopped (end, or just past the closing
    quote); NULL on failure. */
 static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *seg,
                                              const unsigned char *p, const unsigned char *end) {
-    /* seg: raw bytes not yet joined, up to p (already read) */
     for (;;) {
-        unsigned char c;
         if (j->lex != CBK__L_STR) {
-            /* inside an escape or a UTF-8 sequence */
-            while (p < end && j->lex != CBK__L_STR) {
-                int raw = j->lex == CBK__L_UTF8; /* raw bytes stay in seg */
-                if (j->lex == CBK__L_LOW_BS && *p != '\\') {
-                    /* a lone high surrogate: *p is read again as text */
-                    if (cbk__json_lone(j)) {
-                        j->pos = (const char *)p;
-                        return NULL;
-                    }
-                    seg = p;
-                    break;
-                }
-                if (cbk__json_seq_byte(j, *p)) {
-                    j->pos = (const char *)p;
-                    return NULL;
-                }
-                p++;
-                if (!raw) seg = p;
-            }
+            p = cbk__json_sequence(j, &seg, p, end);
+            if (!p) return NULL;
             if (p >= end) break;
         }
-        for (;;) {
-            uint64_t m;
-            if (end - p < 8) {
-                while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
-                break;
-            }
-            m = cbk__word_special(p);
-            if (m) {
-                p = CBK__FIRST_SPECIAL(p, m);
-                break;
-            }
-            p += 8;
-        }
+        p = cbk__json_plain_run(p, end);
         if (p >= end) break;
-        c = *p;
-        if (c == '"') {
+        if (*p == '"') {
             j->pos = (const char *)(p + 1);
             if (cbk__json_string_done(j, (const char *)seg, (size_t)(p - seg))) return NULL;
             return p + 1;
         }
-        if (c == '\\') {
-            if (!j->joined) j->slen = 0;
-            j->joined = 1;
-            if (cbk__json_join(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+        if (*p == '\\') {
+            if (cbk__json_string_keep(j, seg, p)) return NULL;
             j->lex = CBK__L_ESC;
-            p++;
-            seg = p;
+            seg = ++p;
             continue;
         }
-        if (c < 0x20) {
+        if (*p < 0x20) {
             j->pos = (const char *)p;
             cbk__json_fail(j, CBK_ERR_PARSE);
             return NULL;
         }
-        if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
-            p += 2; /* a whole two-byte sequence */
-            continue;
-        }
-        {
-            /* a whole, valid UTF-8 sequence in this chunk: step over it */
-            size_t k = cbk__utf8_seq(p, (size_t)(end - p));
-            if (k) {
-                p += k;
-                continue;
-            }
-        }
-        if (j->flags & CBK__JSON_LENIENT) {
-            p++; /* any byte: the error fields replace invalid UTF-8 */
-            continue;
-        }
-        /* a UTF-8 lead byte (its sequence ends past the chunk, or is bad) */
-        if (c >= 0xC2 && c <= 0xDF) {
-            j->sub = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            j->sub = 2;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            j->sub = 3;
-        } else {
-            j->pos = (const char *)p;
-            cbk__json_fail(j, CBK_ERR_PARSE);
-            return NULL;
-        }
-        j->utf8_lo = (uint8_t)(c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80);
-        j->utf8_hi = (uint8_t)(c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF);
-        j->lex = CBK__L_UTF8;
-        p++;
+        p = cbk__json_utf8(j, p, end);
+        if (!p) return NULL;
     }
     /* the chunk ended inside the string: keep what was read */
-    if (!j->joined) j->slen = 0;
-    j->joined = 1;
-    if (cbk__json_join(j, (const char *)seg, (size_t)(p - seg))) return NULL;
+    if (cbk__json_string_keep(j, seg, p)) return NULL;
     return p;
 }
 
@@ -1892,6 +1956,29 @@ static cbk_result cbk__json_number_done(cbk_json *j, const char *seg, size_t seg
     return r;
 }
 
+/* The number state after byte c in state s (0: nothing read yet):
+   CBK__N_END when c is not part of the number (it ends it), CBK__N_BAD
+   when it cannot follow (a digit after a leading zero). */
+static uint8_t cbk__num_step(uint8_t s, unsigned char c) {
+    if (c >= '0' && c <= '9') {
+        switch (s) {
+        case 0:
+        case CBK__N_MINUS: return c == '0' ? CBK__N_ZERO : CBK__N_INT;
+        case CBK__N_ZERO: return CBK__N_BAD;
+        case CBK__N_DOT: return CBK__N_FRAC;
+        case CBK__N_E:
+        case CBK__N_ESIGN: return CBK__N_EXP;
+        default: return s;
+        }
+    }
+    if (c == '.') return s == CBK__N_ZERO || s == CBK__N_INT ? CBK__N_DOT : CBK__N_END;
+    if (c == 'e' || c == 'E')
+        return s == CBK__N_ZERO || s == CBK__N_INT || s == CBK__N_FRAC ? CBK__N_E : CBK__N_END;
+    if (c == '-' && s == 0) return CBK__N_MINUS;
+    if (c == '+' || c == '-') return s == CBK__N_E ? CBK__N_ESIGN : CBK__N_END;
+    return CBK__N_END;
+}
+
 /* Reads number bytes from p; stops at the first byte that is not part of
    it (returned, unconsumed) or at end. NULL on failure. */
 static const unsigned char *cbk__json_number(cbk_json *j, const unsigned char *p,
@@ -1899,35 +1986,14 @@ static const unsigned char *cbk__json_number(cbk_json *j, const unsigned char *p
     const unsigned char *seg = p;
     uint8_t s = j->sub;
     for (; p < end; p++) {
-        unsigned char c = *p;
-        if (c >= '0' && c <= '9') {
-            switch (s) {
-            case 0:
-            case CBK__N_MINUS: s = c == '0' ? CBK__N_ZERO : CBK__N_INT; continue;
-            case CBK__N_ZERO:
-                j->pos = (const char *)p;
-                cbk__json_fail(j, CBK_ERR_PARSE);
-                return NULL;
-            case CBK__N_DOT: s = CBK__N_FRAC; continue;
-            case CBK__N_E:
-            case CBK__N_ESIGN: s = CBK__N_EXP; continue;
-            default: continue;
-            }
+        uint8_t next = cbk__num_step(s, *p);
+        if (next == CBK__N_BAD) {
+            j->pos = (const char *)p;
+            cbk__json_fail(j, CBK_ERR_PARSE);
+            return NULL;
         }
-        if (c == '.') {
-            if (s != CBK__N_ZERO && s != CBK__N_INT) break;
-            s = CBK__N_DOT;
-        } else if (c == 'e' || c == 'E') {
-            if (s != CBK__N_ZERO && s != CBK__N_INT && s != CBK__N_FRAC) break;
-            s = CBK__N_E;
-        } else if (c == '-' && s == 0) {
-            s = CBK__N_MINUS;
-        } else if (c == '+' || c == '-') {
-            if (s != CBK__N_E) break;
-            s = CBK__N_ESIGN;
-        } else {
-            break;
-        }
+        if (next == CBK__N_END) break;
+        s = next;
     }
     j->sub = s;
     if (p < end) {
@@ -2047,202 +2113,205 @@ static const unsigned char cbk__json_class[256] = {
 };
 /* clang-format on */
 
+/* A syntax error where a position is returned: NULL (j->result says why). */
+static const unsigned char *cbk__json_syntax(cbk_json *j) {
+    cbk__json_fail(j, CBK_ERR_PARSE);
+    return NULL;
+}
+
+/* '\n': the end of a line, which in JSON Lines must end a value. */
+static const unsigned char *cbk__json_newline(cbk_json *j, const unsigned char *p) {
+    if (j->flags & CBK_JSON_LINES) {
+        if (j->state == CBK__S_DONE) {
+            j->state = CBK__S_START;
+            j->seen = 0;
+        } else if (j->state != CBK__S_START) {
+            cbk__json_fail(j, CBK_ERR_PARSE);
+            return NULL;
+        }
+    }
+    return p + 1;
+}
+
+static inline const unsigned char *cbk__json_comma(cbk_json *j, const unsigned char *p) {
+    j->pos = (const char *)p;
+    if (j->state == CBK__S_AFTER)
+        j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
+    else if (j->state != CBK__S_DEEP)
+        return cbk__json_syntax(j);
+    return p + 1;
+}
+
+static inline const unsigned char *cbk__json_colon(cbk_json *j, const unsigned char *p) {
+    j->pos = (const char *)p;
+    if (j->state == CBK__S_COLON)
+        j->state = CBK__S_VALUE;
+    else if (j->state != CBK__S_DEEP)
+        return cbk__json_syntax(j);
+    return p + 1;
+}
+
+/* The bytes after a scalar value are looked at here directly: in compact
+   JSON they are nearly always the ':' or ',' (or '}' and ',') expected, and
+   a branch on them is cheaper than the dispatch of cbk__json_step. */
+static inline const unsigned char *cbk__json_punct(cbk_json *j, const unsigned char *p,
+                                                   const unsigned char *end) {
+    if (p < end && *p == '}') {
+        j->pos = (const char *)p;
+        if (cbk__json_close(j, 1, p)) return NULL;
+        p++;
+    }
+    if (p < end && *p == ',') return cbk__json_comma(j, p);
+    if (p < end && *p == ':') return cbk__json_colon(j, p);
+    return p;
+}
+
+/* A string begins at the quote p. */
+/* One string begins at the quote p. */
+static inline const unsigned char *cbk__json_quote1(cbk_json *j, const unsigned char *p,
+                                                    const unsigned char *end) {
+    int key = j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY;
+    const unsigned char *q;
+    if (!key) {
+        if (!cbk__json_wants_value(j)) return cbk__json_syntax(j);
+        cbk__json_value_begins(j, (const char *)p);
+    }
+    q = cbk__json_plain_run(++p, end);
+    if (q < end && *q == '"') {
+        /* the common case: plain and whole in this chunk */
+        j->pos = (const char *)(q + 1);
+        if (cbk__json_plain_done(j, key, (const char *)p, (size_t)(q - p))) return NULL;
+        return cbk__json_punct(j, q + 1, end);
+    }
+    /* an escape, a non-ASCII byte, or the chunk ends: from where it stopped */
+    j->is_key = (uint8_t)key;
+    j->lex = CBK__L_STR;
+    p = cbk__json_string(j, p, q, end);
+    return p && j->lex == CBK__L_NONE ? cbk__json_punct(j, p, end) : p;
+}
+
+/* Strings from the quote p on, as long as one follows the last one's ':'
+   or ',' directly ("key":"value","key":...), without the dispatch. */
+static inline const unsigned char *cbk__json_quote(cbk_json *j, const unsigned char *p,
+                                                   const unsigned char *end) {
+    do {
+        j->pos = (const char *)p;
+        p = cbk__json_quote1(j, p, end);
+    } while (p && p < end && *p == '"');
+    return p;
+}
+
+/* true, false or null begins at p. */
+static const unsigned char *cbk__json_word(cbk_json *j, const unsigned char *p,
+                                           const unsigned char *end) {
+    if (!cbk__json_wants_value(j)) return cbk__json_syntax(j);
+    cbk__json_value_begins(j, (const char *)p);
+    j->lex = CBK__L_LIT;
+    j->ucs = *p;
+    j->sub = 0;
+    p = cbk__json_literal(j, p, end);
+    return p && j->lex == CBK__L_NONE ? cbk__json_punct(j, p, end) : p;
+}
+
+/* A number begins at p. */
+static inline const unsigned char *cbk__json_numeral(cbk_json *j, const unsigned char *p,
+                                                     const unsigned char *end) {
+    if (!cbk__json_wants_value(j)) return cbk__json_syntax(j);
+    cbk__json_value_begins(j, (const char *)p);
+    {
+        /* the common case: an integer without leading zero, whole in this
+           chunk (a timestamp), handed over in place */
+        const unsigned char *q = p + (*p == '-'), *digits = q;
+        if (q < end && *q >= '1' && *q <= '9') {
+            uint64_t v = (uint64_t)(*q++ - '0');
+            unsigned d;
+            while (q < end && (d = (unsigned)*q - '0') <= 9) v = v * 10 + d, q++;
+            if (q < end && *q != '.' && *q != 'e' && *q != 'E') {
+                /* with at most 18 digits the value is exact: kept for the
+                   client, which needs no cbk_json_int64 */
+                j->num_ok = q - digits <= 18;
+                if (j->num_ok) j->num = *p == '-' ? -(int64_t)v : (int64_t)v;
+                j->pos = (const char *)q;
+                cbk__json_after_value(j);
+                if (cbk__json_emit(j, CBK_JSON_NUMBER, (const char *)p, (size_t)(q - p), j->depth))
+                    return NULL;
+                return cbk__json_punct(j, q, end);
+            }
+        }
+    }
+    j->lex = CBK__L_NUM;
+    j->sub = 0;
+    j->joined = 0;
+    j->slen = 0;
+    j->num_ok = 0;
+    p = cbk__json_number(j, p, end);
+    return p && j->lex == CBK__L_NONE ? cbk__json_punct(j, p, end) : p;
+}
+
+/* One step outside a token: whitespace, a structural byte, or the start of
+   a value (read as far as the chunk goes). The tokenizer's dispatch; returns
+   where to go on, NULL on failure (j->result says why). */
+static const unsigned char *cbk__json_step(cbk_json *j, const unsigned char *p,
+                                           const unsigned char *end) {
+    switch (cbk__json_class[*p]) {
+    case CBK__C_WS: return p + 1;
+    case CBK__C_NL: return cbk__json_newline(j, p);
+    case CBK__C_OBJ: return cbk__json_open(j, 1, p) ? NULL : p + 1;
+    case CBK__C_ARR: return cbk__json_open(j, 0, p) ? NULL : p + 1;
+    case CBK__C_OBJ_END: return cbk__json_close(j, 1, p) ? NULL : cbk__json_punct(j, p + 1, end);
+    case CBK__C_ARR_END: return cbk__json_close(j, 0, p) ? NULL : p + 1;
+    case CBK__C_COMMA: return cbk__json_comma(j, p);
+    case CBK__C_COLON: return cbk__json_colon(j, p);
+    case CBK__C_QUOTE: return cbk__json_quote(j, p, end);
+    case CBK__C_LIT: return cbk__json_word(j, p, end);
+    case CBK__C_NUM: return cbk__json_numeral(j, p, end);
+    default: return cbk__json_syntax(j);
+    }
+}
+
+/* A captured value goes on past this chunk: its bytes are kept. */
+static cbk_result cbk__json_capture_tail(cbk_json *j, const char *end) {
+    size_t n = (size_t)(end - j->cap);
+    if (j->buf_size - j->kept - j->cap_len < n + 1) {
+        if (!(j->flags & CBK_JSON_TRUNCATE)) return cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
+        j->cap_over = 1; /* delivered as its first byte, marked truncated */
+        return CBK_OK;
+    }
+    CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
+    j->cap_len += n;
+    if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
+    return CBK_OK;
+}
+
 CBKDEF cbk_result cbk_json_feed(cbk_json *j, const char *data, size_t len) {
     const unsigned char *p = (const unsigned char *)data, *end = p + len;
+    if (!j || (!data && len)) return CBK_ERR_INVALID_ARGUMENT; /* not sticky: nothing was read */
     if (j->result) return (cbk_result)j->result;
     if (!len) return CBK_OK;
     j->pos = data;
     if (j->skipping == 2 && j->cap) j->cap = data;
     if (j->lex != CBK__L_NONE) {
         p = cbk__json_resume(j, p, end);
-        if (!p) goto failed;
+        if (p && j->lex == CBK__L_NONE) p = cbk__json_punct(j, p, end);
     }
-    while (p < end) {
-        unsigned char c = *p;
+    while (p && p < end) {
         j->pos = (const char *)p;
-        switch (cbk__json_class[c]) {
-        case CBK__C_WS: p++; continue;
-        case CBK__C_NL:
-            if (j->flags & CBK_JSON_LINES) {
-                if (j->state == CBK__S_DONE) {
-                    j->state = CBK__S_START;
-                    j->seen = 0;
-                } else if (j->state != CBK__S_START) {
-                    cbk__json_fail(j, CBK_ERR_PARSE);
-                    goto failed;
-                }
-            }
-            p++;
-            continue;
-        case CBK__C_OBJ:
-            if (cbk__json_open(j, 1, p)) goto failed;
-            p++;
-            continue;
-        case CBK__C_ARR:
-            if (cbk__json_open(j, 0, p)) goto failed;
-            p++;
-            continue;
-        case CBK__C_OBJ_END:
-        obj_end:
-            if (cbk__json_close(j, 1, p)) goto failed;
-            p++;
-            if (p < end && *p == ',') goto comma;
-            continue;
-        case CBK__C_ARR_END:
-            if (cbk__json_close(j, 0, p)) goto failed;
-            p++;
-            continue;
-        /* After a token the next byte is looked at directly: in compact
-           JSON it is nearly always the ',' ':' '"' or '}' expected, and a
-           branch on it is cheaper than the dispatch. */
-        case CBK__C_COMMA:
-        comma:
-            j->pos = (const char *)p;
-            if (j->state == CBK__S_AFTER)
-                j->state = (uint8_t)(cbk__json_top_is_object(j) ? CBK__S_KEY : CBK__S_VALUE);
-            else if (j->state != CBK__S_DEEP)
-                goto syntax;
-            p++;
-            if (p < end && *p == '"') goto quote;
-            continue;
-        case CBK__C_COLON:
-        colon:
-            j->pos = (const char *)p;
-            if (j->state == CBK__S_COLON)
-                j->state = CBK__S_VALUE;
-            else if (j->state != CBK__S_DEEP)
-                goto syntax;
-            p++;
-            if (p < end && *p == '"') goto quote;
-            continue;
-        case CBK__C_QUOTE:
-        quote:
-            j->pos = (const char *)p;
-            {
-                const unsigned char *q;
-                int key = j->state == CBK__S_OBJ_FIRST || j->state == CBK__S_KEY;
-                if (!key) {
-                    if (!cbk__json_wants_value(j)) goto syntax;
-                    cbk__json_value_begins(j, (const char *)p);
-                }
-                /* the common case, without a call: the string is plain and
-                   whole in this chunk */
-                q = ++p;
-                for (;;) {
-                    uint64_t m;
-                    if (end - q < 8) break;
-                    m = cbk__word_special(q);
-                    if (m) {
-                        q = CBK__FIRST_SPECIAL(q, m);
-                        if (*q != '"') break;
-                        j->pos = (const char *)(q + 1);
-                        if (cbk__json_plain_done(j, key, (const char *)p, (size_t)(q - p)))
-                            goto failed;
-                        p = q + 1;
-                        if (p < end) {
-                            if (*p == ':') goto colon;
-                            if (*p == ',') goto comma;
-                            if (*p == '}') {
-                                j->pos = (const char *)p;
-                                goto obj_end;
-                            }
-                        }
-                        goto next;
-                    }
-                    q += 8;
-                }
-                /* an escape, a non-ASCII byte, or the chunk ends: the
-                   general path, from where this one stopped */
-                j->is_key = (uint8_t)key;
-                j->lex = CBK__L_STR;
-                p = cbk__json_string(j, p, q, end);
-            }
-            if (!p) goto failed;
-            continue;
-        case CBK__C_LIT:
-            if (!cbk__json_wants_value(j)) goto syntax;
-            cbk__json_value_begins(j, (const char *)p);
-            j->lex = CBK__L_LIT;
-            j->ucs = c;
-            j->sub = 0;
-            p = cbk__json_literal(j, p, end);
-            if (!p) goto failed;
-            continue;
-        case CBK__C_NUM:
-            if (!cbk__json_wants_value(j)) goto syntax;
-            cbk__json_value_begins(j, (const char *)p);
-            {
-                /* the common case, without a call: an integer without
-                   leading zero, whole in this chunk (a timestamp) */
-                const unsigned char *q = p + (c == '-'), *digits = q;
-                if (q < end && *q >= '1' && *q <= '9') {
-                    uint64_t v = (uint64_t)(*q++ - '0');
-                    unsigned d;
-                    while (q < end && (d = (unsigned)*q - '0') <= 9) v = v * 10 + d, q++;
-                    if (q < end && *q != '.' && *q != 'e' && *q != 'E') {
-                        /* with at most 18 digits the value is exact: kept
-                           for the client, which needs no cbk_json_int64 */
-                        j->num_ok = q - digits <= 18;
-                        if (j->num_ok) j->num = c == '-' ? -(int64_t)v : (int64_t)v;
-                        j->pos = (const char *)q;
-                        cbk__json_after_value(j);
-                        if (cbk__json_emit(j, CBK_JSON_NUMBER, (const char *)p, (size_t)(q - p),
-                                           j->depth))
-                            goto failed;
-                        p = q;
-                        if (*p == ',') goto comma;
-                        if (*p == '}') {
-                            j->pos = (const char *)p;
-                            goto obj_end;
-                        }
-                        continue;
-                    }
-                }
-            }
-            j->lex = CBK__L_NUM;
-            j->sub = 0;
-            j->joined = 0;
-            j->slen = 0;
-            j->num_ok = 0;
-            p = cbk__json_number(j, p, end);
-            if (!p) goto failed;
-            if (p < end) {
-                if (*p == ',') goto comma;
-                if (*p == '}') {
-                    j->pos = (const char *)p;
-                    goto obj_end;
-                }
-            }
-            continue;
-        default: goto syntax;
-        }
-    next:;
+        /* a string is the most common start: tested before the dispatch */
+        p = *p == '"' ? cbk__json_quote(j, p, end) : cbk__json_step(j, p, end);
     }
-    if (j->skipping == 2 && j->cap && !j->cap_over) {
-        /* the captured value goes on past this chunk: keep its bytes */
-        size_t n = (size_t)((const char *)end - j->cap);
-        if (j->buf_size - j->kept - j->cap_len < n + 1) {
-            if (!(j->flags & CBK_JSON_TRUNCATE)) {
-                cbk__json_fail(j, CBK_ERR_BUFFER_TOO_SMALL);
-                goto failed;
-            }
-            j->cap_over = 1;
-        } else {
-            CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
-            j->cap_len += n;
-            if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
-        }
+    if (p && j->skipping == 2 && j->cap && !j->cap_over &&
+        cbk__json_capture_tail(j, (const char *)end))
+        p = NULL;
+    if (!p) {
+        j->offset += (uint64_t)(j->pos - data);
+        return (cbk_result)j->result;
     }
     j->offset += len;
     return CBK_OK;
-syntax:
-    cbk__json_fail(j, CBK_ERR_PARSE);
-failed:
-    j->offset += (uint64_t)(j->pos - data);
-    return (cbk_result)j->result;
 }
 
 CBKDEF cbk_result cbk_json_finish(cbk_json *j) {
+    if (!j) return CBK_ERR_INVALID_ARGUMENT;
     if (j->result) return (cbk_result)j->result;
     if (j->lex == CBK__L_NUM && j->depth == 0) {
         j->pos = NULL;
@@ -2263,6 +2332,25 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len) {
     return r ? r : cbk_json_finish(&j);
 }
 
+/* The common case of cbk_json_int64: an integer of 1 to 18 digits without
+   leading zero, fraction or exponent (it cannot overflow). 1 and *out set
+   when text is one; 0 (and *out untouched) for anything else. Inline, so
+   the decoders pay no call for a timestamp. */
+static inline int cbk__int64_plain(const char *text, size_t len, int64_t *out) {
+    const char *p = text, *end = text + len;
+    uint64_t v = 0;
+    int neg = p < end && *p == '-';
+    p += neg;
+    if (end - p < 1 || end - p > 18 || *p < '1' || *p > '9') return 0;
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (d > 9) return 0;
+        v = v * 10 + d;
+    }
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 1;
+}
+
 CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     /* Digits of the integer and fraction parts, then a decimal exponent:
        the value is digits * 10^(exp - frac_digits), truncated. */
@@ -2273,21 +2361,11 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     uint64_t v = 0;
     unsigned last;
     if (!text || !out) return CBK_ERR_INVALID_ARGUMENT;
+    if (cbk__int64_plain(text, len, out)) return CBK_OK;
     p = text;
     end = text + len;
     *out = 0;
     if (p < end && *p == '-') neg = 1, p++;
-    if (end - p >= 1 && end - p <= 18 && *p >= '1' && *p <= '9') {
-        /* the common case: at most 18 digits, no fraction or exponent (it
-           cannot overflow) */
-        const char *q = p;
-        while (q < end && *q >= '0' && *q <= '9') v = v * 10 + (uint64_t)(*q++ - '0');
-        if (q == end) {
-            *out = neg ? -(int64_t)v : (int64_t)v;
-            return CBK_OK;
-        }
-        v = 0;
-    }
     if (p >= end || *p < '0' || *p > '9') return CBK_ERR_PARSE;
     digits = p;
     if (*p == '0')
@@ -2344,6 +2422,36 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     return CBK_OK;
 }
 
+/* The escape after a backslash at *pp (already validated) decoded into
+   tmp; returns its length and moves *pp past it. */
+static size_t cbk__json_unescape(const unsigned char **pp, char tmp[4]) {
+    const unsigned char *p = *pp + 1;
+    size_t k = 1;
+    uint32_t cp;
+    switch (*p) {
+    case 'b': tmp[0] = '\b'; break;
+    case 'f': tmp[0] = '\f'; break;
+    case 'n': tmp[0] = '\n'; break;
+    case 'r': tmp[0] = '\r'; break;
+    case 't': tmp[0] = '\t'; break;
+    case 'u':
+        cp = (uint32_t)cbk__hex(p[1]) << 12 | (uint32_t)cbk__hex(p[2]) << 8 |
+             (uint32_t)cbk__hex(p[3]) << 4 | (uint32_t)cbk__hex(p[4]);
+        p += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t lo = (uint32_t)cbk__hex(p[3]) << 12 | (uint32_t)cbk__hex(p[4]) << 8 |
+                          (uint32_t)cbk__hex(p[5]) << 4 | (uint32_t)cbk__hex(p[6]);
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+        }
+        cbk__utf8_put(cp, tmp, &k);
+        break;
+    default: tmp[0] = (char)*p; break;
+    }
+    *pp = p + 1;
+    return k;
+}
+
 /* Decodes the JSON string whose opening quote is at *pp (already
    validated) into out (NULL: compare with cmp instead). Returns the decoded
    length, or (size_t)-1 when out is too small or cmp differs; *pp moves
@@ -2353,51 +2461,17 @@ static size_t cbk__json_decode(const char **pp, char *out, size_t out_size, cons
     const unsigned char *p = (const unsigned char *)*pp + 1;
     size_t n = 0;
     int ok = 1;
-    for (;;) {
+    while (*p != '"') {
         char tmp[4];
         size_t k = 1;
-        uint32_t cp;
-        if (*p == '"') break;
-        if (*p != '\\') {
+        if (*p != '\\')
             tmp[0] = (char)*p++;
-        } else {
-            p++;
-            switch (*p) {
-            case 'b': tmp[0] = '\b'; break;
-            case 'f': tmp[0] = '\f'; break;
-            case 'n': tmp[0] = '\n'; break;
-            case 'r': tmp[0] = '\r'; break;
-            case 't': tmp[0] = '\t'; break;
-            case 'u':
-                cp = (uint32_t)cbk__hex(p[1]) << 12 | (uint32_t)cbk__hex(p[2]) << 8 |
-                     (uint32_t)cbk__hex(p[3]) << 4 | (uint32_t)cbk__hex(p[4]);
-                p += 4;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    uint32_t lo = (uint32_t)cbk__hex(p[3]) << 12 | (uint32_t)cbk__hex(p[4]) << 8 |
-                                  (uint32_t)cbk__hex(p[5]) << 4 | (uint32_t)cbk__hex(p[6]);
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    p += 6;
-                }
-                cbk__utf8_put(cp, tmp, &k);
-                break;
-            default: tmp[0] = (char)*p; break;
-            }
-            p++;
-        }
-        if (out) {
-            if (ok && n + k < out_size)
-                CBK_MEMCPY(out + n, tmp, k);
-            else
-                ok = 0;
-        } else if (ok) {
-            if (n + k > cmp_len)
-                ok = 0;
-            else {
-                size_t i;
-                for (i = 0; i < k; i++)
-                    if (cmp[n + i] != tmp[i]) ok = 0;
-            }
-        }
+        else
+            k = cbk__json_unescape(&p, tmp);
+        if (out && ok && n + k < out_size)
+            CBK_MEMCPY(out + n, tmp, k);
+        else if (out || n + k > cmp_len || !cbk__same(cmp + n, tmp, k))
+            ok = 0;
         n += k;
     }
     *pp = (const char *)p + 1;
@@ -2444,6 +2518,7 @@ CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *
     size_t klen;
     int found_string = 0;
     cbk_result r;
+    if (out && out_size) out[0] = 0; /* "" on every failure, argument errors too */
     if (!json || !key || !out || !out_size) return CBK_ERR_INVALID_ARGUMENT;
     out[0] = 0;
     r = cbk_json_validate(json, len);
@@ -2503,36 +2578,20 @@ static void cbk__sb_ch(cbk__sb *b, char ch) {
 }
 
 /* Decimal digits by subtracting powers of ten: no 64-bit division, which
-   small targets would pay for with a runtime helper. */
+   small targets would pay for with a runtime helper, and no table of the
+   powers (each next one is found by multiplying up to it: twenty digits at
+   most, and numbers are written only into requests and error texts). */
 static void cbk__sb_u64(cbk__sb *b, uint64_t v) {
-    static const uint64_t pow10[20] = {10000000000000000000u,
-                                       1000000000000000000u,
-                                       100000000000000000u,
-                                       10000000000000000u,
-                                       1000000000000000u,
-                                       100000000000000u,
-                                       10000000000000u,
-                                       1000000000000u,
-                                       100000000000u,
-                                       10000000000u,
-                                       1000000000u,
-                                       100000000u,
-                                       10000000u,
-                                       1000000u,
-                                       100000u,
-                                       10000u,
-                                       1000u,
-                                       100u,
-                                       10u,
-                                       1u};
-    int i, started = 0;
-    for (i = 0; i < 20; i++) {
+    uint64_t p = 1;
+    while (p <= 1000000000000000000u && p * 10 <= v) p *= 10;
+    for (;;) {
+        uint64_t q = 1;
         char digit = '0';
-        while (v >= pow10[i]) v -= pow10[i], digit++;
-        if (digit != '0' || started || i == 19) {
-            cbk__sb_ch(b, digit);
-            started = 1;
-        }
+        while (v >= p) v -= p, digit++;
+        cbk__sb_ch(b, digit);
+        if (p == 1) return;
+        while (q * 10 < p) q *= 10;
+        p = q;
     }
 }
 
@@ -2615,6 +2674,7 @@ static void cbk__sb_json(cbk__sb *b, const char *s) {
 /* Reason phrases of the IANA HTTP status code registry (RFC 9110 and the
    RFCs it points to), for "HTTP Error: <reason>": one string of entries
    "NNNphrase\0", searched in order (smaller than a switch's table). */
+#ifndef CBK_TOKEN_NO_MESSAGES
 static const char cbk__reasons[] = "100Continue\0"
                                    "101Switching Protocols\0"
                                    "102Processing\0"
@@ -2685,6 +2745,7 @@ static const char *cbk__reason(int status) {
     }
     return NULL;
 }
+#endif
 
 /* Copies text into a fixed field, cut at a UTF-8 boundary if it must be. */
 static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
@@ -2697,8 +2758,10 @@ static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
     dst[n] = 0;
 }
 
-/* Records a failure that is not an HTTP error: code is the result's name. */
-static cbk_result cbk__fail(cbk_client *c, cbk_result r, const char *what) {
+/* Records a failure that is not an HTTP error: code is the result's name.
+   Called through the macro cbk__fail, which leaves the text out under
+   CBK_TOKEN_NO_MESSAGES, so no diagnostic literal reaches the object. */
+static cbk_result cbk__fail_text(cbk_client *c, cbk_result r, const char *what) {
     const char *name = cbk_result_str(r);
     c->error.http_status = c->status;
     cbk__copy_cut(c->error.code, sizeof c->error.code, name, CBK_STRLEN(name));
@@ -2719,15 +2782,27 @@ static void cbk__sb_close(cbk__sb *b) {
     b->p[b->len] = 0;
 }
 
+#ifdef CBK_TOKEN_NO_MESSAGES
+/* what and n are not evaluated: every caller passes plain values. A text
+   handed on through a helper's parameter is wrapped in CBK__TEXT. */
+#define CBK__TEXT(s)               ""
+#define cbk__fail(c, r, what)      cbk__fail_text((c), (r), "")
+#define cbk__fail_n(c, r, what, n) cbk__fail_text((c), (r), "")
+#else
+#define CBK__TEXT(s)               s
+#define cbk__fail(c, r, what)      cbk__fail_text((c), (r), (what))
+#define cbk__fail_n(c, r, what, n) cbk__fail_number((c), (r), (what), (n))
+
 /* Like cbk__fail, with a number after the text ("... at byte 17"). */
-static cbk_result cbk__fail_n(cbk_client *c, cbk_result r, const char *what, uint64_t n) {
+static cbk_result cbk__fail_number(cbk_client *c, cbk_result r, const char *what, uint64_t n) {
     cbk__sb b;
-    cbk__fail(c, r, what);
+    cbk__fail_text(c, r, what);
     cbk__sb_over(&b, c->error.message, sizeof c->error.message, CBK_STRLEN(c->error.message));
     cbk__sb_u64(&b, n);
     cbk__sb_close(&b);
     return r;
 }
+#endif
 
 /* ---------------------------------------------------------------------------
  * The client
@@ -2784,13 +2859,17 @@ static int cbk__header_name_ok(const char *s) {
 }
 
 /* Extra headers (the client's or a request's): valid names, values
-   without CR or LF. */
+   without CR or LF, none named Authorization (that one carries the
+   secret, and only the library writes it). */
 static cbk_result cbk__check_headers(cbk_client *c, const cbk_header *hs, size_t n) {
     size_t i;
     if (n && !hs) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "header_count without headers");
     for (i = 0; i < n; i++) {
         if (!cbk__header_name_ok(hs[i].name))
             return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header name is empty or invalid");
+        if (cbk__strieq(hs[i].name, CBK_STRLEN(hs[i].name), "authorization"))
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "an Authorization header: the library sends the secret's");
         if (!hs[i].value || !cbk__header_safe(hs[i].value))
             return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
                              "a header value is NULL or holds CR or LF");
@@ -2817,11 +2896,85 @@ static void cbk__clear_error(cbk_client *c) {
     CBK_MEMSET(&c->error, 0, sizeof c->error);
 }
 
+/* The port after a host's ':' (p..end): 1 to 5 digits, 1..65535. */
+static int cbk__port_ok(const char *p, const char *end) {
+    unsigned long v = 0;
+    if (p == end || end - p > 5) return 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+/* Where a base URL's host (a name, an IPv4 address or a bracketed IPv6
+   one) ends in its authority a..end, or NULL when it is not one. */
+static const char *cbk__host_end(const char *a, const char *end) {
+    const char *p = a;
+    if (*p == '[') {
+        for (p++; p < end && *p != ']'; p++)
+            if (!((*p >= '0' && *p <= '9') ||
+                  (cbk__lower((unsigned char)*p) >= 'a' && cbk__lower((unsigned char)*p) <= 'f') ||
+                  *p == ':' || *p == '.'))
+                return NULL;
+        return p < end && p > a + 1 ? p + 1 : NULL;
+    }
+    while (p < end && (cbk__alnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_')) p++;
+    return p > a ? p : NULL;
+}
+
+/* The base URL, scheme://host[:port][/path], checked once (so a URL the
+   transport would refuse fails here) and parsed into base_len, prefix_len
+   and drop_api, from which every request URL is built. */
+static cbk_result cbk__parse_base(cbk_client *c) {
+    const char *u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
+    const char *auth, *path, *host_end;
+    size_t i, n = CBK_STRLEN(u);
+    c->opts.base_url = u;
+    if (n > 7 && cbk__prefix_ci(u, "http://"))
+        auth = u + 7;
+    else if (n > 8 && cbk__prefix_ci(u, "https://"))
+        auth = u + 8;
+    else
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url is not http:// or https://");
+    for (i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7F || u[i] == '?' ||
+            u[i] == '#')
+            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                             "base_url holds a space, a control or non-ASCII byte, '?' or '#'");
+    for (path = auth; *path && *path != '/'; path++) {
+    }
+    host_end = cbk__host_end(auth, path);
+    if (!host_end || (host_end < path && (*host_end != ':' || !cbk__port_ok(host_end + 1, path))))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "base_url's host[:port] is not a host name or address and a port "
+                         "1..65535 (no user info)");
+    c->drop_api = cbk__strieq(auth, (size_t)(host_end - auth), "api.chatbotkit.com");
+    c->base_len = (size_t)(path - u);
+    for (n = CBK_STRLEN(path); n && path[n - 1] == '/'; n--) {
+    }
+    c->prefix_len = n;
+    return CBK_OK;
+}
+
+/* What cbk_client_init checks, once the fields are set. */
+static cbk_result cbk__init_checks(cbk_client *c) {
+    const cbk_client_options *o = &c->opts;
+    if (!c->work) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no work buffer");
+    if (!cbk__header_safe(c->secret))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the secret holds CR or LF");
+    if ((o->run_as_user_id && !cbk__header_safe(o->run_as_user_id)) ||
+        (o->timezone && !cbk__header_safe(o->timezone)) ||
+        (o->run_as_child_user_email && !cbk__header_safe(o->run_as_child_user_email)))
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
+    if (cbk__check_headers(c, o->headers, o->header_count)) return CBK_ERR_INVALID_ARGUMENT;
+    return cbk__parse_base(c);
+}
+
 CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn send,
                                   void *send_ctx, void *work, size_t work_size,
                                   const cbk_client_options *opts) {
-    const char *u, *auth, *path, *host, *host_end;
-    size_t i, n;
+    cbk_result r;
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
     CBK_MEMSET(c, 0, sizeof *c);
     c->response.client = c;
@@ -2835,66 +2988,33 @@ CBKDEF cbk_result cbk_client_init(cbk_client *c, const char *secret, cbk_send_fn
         CBK_MEMCPY(&c->opts, opts, sizeof c->opts); /* not `=`: that may call memcpy */
     else
         cbk_client_options_init(&c->opts);
-    if (!work) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no work buffer");
-    if (!cbk__header_safe(c->secret))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "the secret holds CR or LF");
-    if ((c->opts.run_as_user_id && !cbk__header_safe(c->opts.run_as_user_id)) ||
-        (c->opts.timezone && !cbk__header_safe(c->opts.timezone)) ||
-        (c->opts.run_as_child_user_email && !cbk__header_safe(c->opts.run_as_child_user_email)))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a header value holds CR or LF");
-    if (cbk__check_headers(c, c->opts.headers, c->opts.header_count))
-        return CBK_ERR_INVALID_ARGUMENT;
     cbk__default_time(&c->opts);
-    /* base URL: scheme://[userinfo@]host[:port][/path] */
-    u = c->opts.base_url ? c->opts.base_url : cbk__default_base;
-    c->opts.base_url = u;
-    n = CBK_STRLEN(u);
-    if (n > 7 && cbk__prefix_ci(u, "http://"))
-        auth = u + 7;
-    else if (n > 8 && cbk__prefix_ci(u, "https://"))
-        auth = u + 8;
-    else
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url is not http:// or https://");
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)u[i];
-        if (ch <= 0x20 || ch >= 0x7F || ch == '?' || ch == '#')
-            return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                             "base_url holds a space, a control or non-ASCII byte, '?' or '#'");
+    r = cbk__init_checks(c);
+    if (r) {
+        /* a client that failed to initialise sends nothing (its operations
+           fail: "the client is not initialised"), so an ignored failure
+           cannot put a CR/LF secret or a bad URL on the wire */
+        c->work = NULL;
+        c->work_size = 0;
     }
-    path = auth;
-    while (*path && *path != '/') path++;
-    if (path == auth) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "base_url has no host");
-    host = auth;
-    for (i = 0; auth + i < path; i++)
-        if (auth[i] == '@') host = auth + i + 1;
-    host_end = host;
-    if (*host == '[') {
-        while (host_end < path && *host_end != ']') host_end++;
-    } else {
-        while (host_end < path && *host_end != ':') host_end++;
-    }
-    c->drop_api = cbk__strieq(host, (size_t)(host_end - host), "api.chatbotkit.com");
-    c->base_len = (size_t)(path - u);
-    n = CBK_STRLEN(path);
-    while (n && path[n - 1] == '/') n--;
-    c->prefix_len = n;
-    return CBK_OK;
+    return r;
 }
 
-/* Ids go into the path as one segment. */
+/* Ids go into the path as one segment. what: the text for cbk_error, from
+   CBK__TEXT (so "" under CBK_TOKEN_NO_MESSAGES). */
 static cbk_result cbk__check_id(cbk_client *c, const char *id, const char *what) {
     size_t n;
-    if (!id || !*id) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+    if (!id || !*id) return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
     n = CBK_STRLEN(id);
     if ((n == 1 && id[0] == '.') || (n == 2 && id[0] == '.' && id[1] == '.'))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
-    if (!cbk__utf8_valid(id, n)) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+        return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
+    if (!cbk__utf8_valid(id, n)) return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
     return CBK_OK;
 }
 
 static cbk_result cbk__check_text(cbk_client *c, const char *s, const char *what) {
     if (!s || !cbk__utf8_valid(s, CBK_STRLEN(s)))
-        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, what);
+        return cbk__fail_text(c, CBK_ERR_INVALID_ARGUMENT, what);
     return CBK_OK;
 }
 
@@ -2904,8 +3024,9 @@ static cbk_result cbk__check_kvs(cbk_client *c, const cbk_kv *kv, size_t n) {
     for (i = 0; i < n; i++) {
         if (!kv[i].key)
             return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "a meta or query key is NULL");
-        if (cbk__check_text(c, kv[i].key, "a meta or query key is not valid UTF-8") ||
-            cbk__check_text(c, kv[i].value, "a meta or query value is NULL or not valid UTF-8"))
+        if (cbk__check_text(c, kv[i].key, CBK__TEXT("a meta or query key is not valid UTF-8")) ||
+            cbk__check_text(c, kv[i].value,
+                            CBK__TEXT("a meta or query value is NULL or not valid UTF-8")))
             return CBK_ERR_INVALID_ARGUMENT;
     }
     return CBK_OK;
@@ -2914,9 +3035,10 @@ static cbk_result cbk__check_kvs(cbk_client *c, const cbk_kv *kv, size_t n) {
 static cbk_result cbk__check_fields(cbk_client *c, const cbk_token_fields *f) {
     const char *p;
     if (!f) return CBK_OK;
-    if (f->name && cbk__check_text(c, f->name, "name is not valid UTF-8"))
+    if (f->name && cbk__check_text(c, f->name, CBK__TEXT("name is not valid UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
-    if (f->description && cbk__check_text(c, f->description, "description is not valid UTF-8"))
+    if (f->description &&
+        cbk__check_text(c, f->description, CBK__TEXT("description is not valid UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
     if (cbk__check_kvs(c, f->meta, f->meta_count)) return CBK_ERR_INVALID_ARGUMENT;
     if (f->config_json) {
@@ -3042,11 +3164,17 @@ static void cbk__add_header(cbk_client *c, cbk_header *h, const char *name, cons
     c->request.header_count++;
 }
 
-/* A per-request header: replaces one of the same name (in any case). */
-static void cbk__set_header(cbk_client *c, cbk_header *h, const char *name, const char *value) {
+/* An extra header: never a second line of one name (in any case). One
+   whose name is already among h[0..keep) is dropped (the library's own
+   headers, against the client's); one already after that is replaced
+   (the client's last of a name wins, and a request's header wins over
+   the client's and the library's, as the SDK merges them). */
+static void cbk__set_header(cbk_client *c, cbk_header *h, size_t keep, const char *name,
+                            const char *value) {
     size_t i;
     for (i = 0; i < c->request.header_count; i++)
         if (cbk__strieq(h[i].name, CBK_STRLEN(h[i].name), name)) {
+            if (i < keep) return;
             h[i].name = name;
             h[i].value = value;
             return;
@@ -3061,10 +3189,40 @@ static void cbk__add_option_header(cbk_client *c, cbk_header *h, const char *nam
     if (value && *value) cbk__add_header(c, h, name, value);
 }
 
-/* A POST's body, last in the work buffer (a multipart body's
-   Content-Type goes before it); *start: where the body begins. */
-static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_options *o,
-                               const char **content_type, size_t *start) {
+/* What differs between operations. Each prepare function names its own
+   kind (cbk__begin), so a program links the request builders, decoders and
+   endings of the operations it calls and no others: --gc-sections drops
+   the rest (a firmware that only streams tokens carries no create, update,
+   fetch or multipart code). */
+typedef struct cbk__kind {
+    void (*url)(cbk_client *c, cbk__sb *b); /* the URL, after the base */
+    /* a POST's body, from *start on, and its Content-Type; NULL: a GET */
+    cbk_result (*body)(cbk_client *c, cbk__sb *b, const char **content_type, size_t *start);
+    cbk_json_fn on_json; /* the 2xx body's decoder; NULL: not JSON (raw) */
+    /* a 2xx body's bytes other than straight to the tokenizer (raw, lines) */
+    cbk_result (*feed)(cbk_client *c, const char *data, size_t len);
+    cbk_result (*done)(cbk_client *c);  /* after a whole 2xx body */
+    cbk_result (*flush)(cbk_client *c); /* a whole line waiting (streams) */
+} cbk__kind;
+
+/* create, update and delete: the fields as JSON ({} for a delete). */
+static cbk_result cbk__token_body(cbk_client *c, cbk__sb *b, const char **content_type,
+                                  size_t *start) {
+    *content_type = "application/json";
+    *start = b->len;
+    if (c->op == CBK__OP_DELETE)
+        cbk__sb_str(b, "{}");
+    else
+        cbk__sb_fields(b, c->fields);
+    return CBK_OK;
+}
+
+/* cbk_fetch's POST body: a file as multipart/form-data (its Content-Type
+   value written before it: the body must come last), JSON, raw bytes, or
+   none. */
+static cbk_result cbk__fetch_body(cbk_client *c, cbk__sb *b, const char **content_type,
+                                  size_t *start) {
+    const cbk_fetch_options *o = c->fetch_opts;
     char boundary[29];
     *start = b->len;
     if (o && o->file) {
@@ -3082,25 +3240,79 @@ static cbk_result cbk__sb_body(cbk_client *c, cbk__sb *b, const cbk_fetch_option
         *content_type = o->json ? "application/json" : "application/octet-stream";
         cbk__sb_put(b, o->json ? o->json : (const char *)o->body,
                     o->json ? o->json_len : o->body_len);
-    } else if (!o) {
-        *content_type = "application/json";
-        if (c->op == CBK__OP_DELETE)
-            cbk__sb_str(b, "{}");
-        else
-            cbk__sb_fields(b, c->fields);
-    } /* else a cbk_fetch POST without a body */
+    } /* else a POST without a body */
     return CBK_OK;
+}
+
+/* GET .../token/list?cursor=&order=&take=&meta.K=V */
+static void cbk__list_url(cbk_client *c, cbk__sb *b) {
+    const cbk_token_list_options *o = c->list_opts;
+    const char *cursor = c->cursor ? c->cursor : o ? o->cursor : NULL;
+    int first = 1;
+    size_t i;
+    cbk__sb_path(c, b, "list");
+    if (cursor && *cursor) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "cursor=");
+        cbk__sb_form(b, cursor);
+    }
+    if (o && o->order) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "order=");
+        cbk__sb_form(b, o->order);
+    }
+    if (o && o->take) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "take=");
+        cbk__sb_u64(b, (uint64_t)o->take);
+    }
+    for (i = 0; o && i < o->meta_count; i++) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_str(b, "meta.");
+        cbk__sb_form(b, o->meta[i].key);
+        cbk__sb_ch(b, '=');
+        cbk__sb_form(b, o->meta[i].value);
+    }
+}
+
+/* POST .../token/create, .../token/{id}/update, .../token/{id}/delete */
+static void cbk__token_url(cbk_client *c, cbk__sb *b) {
+    cbk__sb_path(c, b,
+                 c->op == CBK__OP_CREATE   ? "create"
+                 : c->op == CBK__OP_UPDATE ? "update"
+                                           : "delete");
+}
+
+/* cbk_fetch: the base, the path (without "/api" on api.chatbotkit.com), the
+   query. */
+static void cbk__fetch_url(cbk_client *c, cbk__sb *b) {
+    const cbk_fetch_options *o = c->fetch_opts;
+    const char *p = c->path;
+    int first;
+    size_t i;
+    cbk__sb_put(b, c->opts.base_url, c->base_len + c->prefix_len);
+    if (c->drop_api && p[0] == '/' && p[1] == 'a' && p[2] == 'p' && p[3] == 'i' &&
+        (p[4] == '/' || p[4] == 0))
+        p += 4;
+    cbk__sb_str(b, p);
+    first = !cbk__contains(c->path, CBK_STRLEN(c->path), "?", 1);
+    for (i = 0; o && i < o->query_count; i++) {
+        cbk__sb_query_sep(b, &first);
+        cbk__sb_form(b, o->query[i].key);
+        cbk__sb_ch(b, '=');
+        cbk__sb_form(b, o->query[i].value);
+    }
 }
 
 /* Builds c->request in the work buffer from the stored operation. */
 static cbk_result cbk__build(cbk_client *c) {
-    size_t off = 0, nh = 6 + c->opts.header_count, i;
+    size_t off = 0, nh = 6 + c->opts.header_count, i, lib;
     const cbk_fetch_options *fo = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
     cbk_header *h;
     cbk__sb b;
     const char *content_type = NULL, *url, *body = NULL;
     size_t body_len = 0;
-    int first = 1, post = 1;
+    int post = c->kind->body != NULL;
     if (c->op == CBK__OP_LIST && c->cursor) off = CBK_CURSOR_MAX; /* list_all's cursor */
     /* align the header array for its pointers */
     while (((uintptr_t)(c->work + off)) % sizeof(void *)) off++;
@@ -3116,59 +3328,7 @@ static cbk_result cbk__build(cbk_client *c) {
     CBK_MEMSET(&c->request, 0, sizeof c->request);
     c->request.headers = h;
     url = b.p;
-    switch (c->op) {
-    case CBK__OP_LIST:
-    case CBK__OP_STREAM: {
-        const cbk_token_list_options *o = c->list_opts;
-        const char *cursor = c->cursor ? c->cursor : o ? o->cursor : NULL;
-        post = 0;
-        cbk__sb_path(c, &b, "list");
-        if (cursor && *cursor) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "cursor=");
-            cbk__sb_form(&b, cursor);
-        }
-        if (o && o->order) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "order=");
-            cbk__sb_form(&b, o->order);
-        }
-        if (o && o->take) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "take=");
-            cbk__sb_u64(&b, (uint64_t)o->take);
-        }
-        for (i = 0; o && i < o->meta_count; i++) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_str(&b, "meta.");
-            cbk__sb_form(&b, o->meta[i].key);
-            cbk__sb_ch(&b, '=');
-            cbk__sb_form(&b, o->meta[i].value);
-        }
-        break;
-    }
-    case CBK__OP_CREATE: cbk__sb_path(c, &b, "create"); break;
-    case CBK__OP_UPDATE: cbk__sb_path(c, &b, "update"); break;
-    case CBK__OP_DELETE: cbk__sb_path(c, &b, "delete"); break;
-    default: { /* CBK__OP_FETCH */
-        const cbk_fetch_options *o = c->fetch_opts;
-        const char *p = c->path;
-        cbk__sb_put(&b, c->opts.base_url, c->base_len + c->prefix_len);
-        if (c->drop_api && p[0] == '/' && p[1] == 'a' && p[2] == 'p' && p[3] == 'i' &&
-            (p[4] == '/' || p[4] == 0))
-            p += 4;
-        cbk__sb_str(&b, p);
-        first = !cbk__contains(c->path, CBK_STRLEN(c->path), "?", 1);
-        for (i = 0; o && i < o->query_count; i++) {
-            cbk__sb_query_sep(&b, &first);
-            cbk__sb_form(&b, o->query[i].key);
-            cbk__sb_ch(&b, '=');
-            cbk__sb_form(&b, o->query[i].value);
-        }
-        post = c->unsafe;
-        break;
-    }
-    }
+    c->kind->url(c, &b);
     cbk__sb_ch(&b, 0);
     if (c->secret_len) {
         c->auth = b.p + b.len;
@@ -3179,7 +3339,7 @@ static cbk_result cbk__build(cbk_client *c) {
     }
     if (post) {
         size_t start;
-        cbk_result r = cbk__sb_body(c, &b, fo, &content_type, &start);
+        cbk_result r = c->kind->body(c, &b, &content_type, &start);
         if (r) return r;
         body = b.p + start;
         body_len = b.len - start;
@@ -3204,10 +3364,11 @@ static cbk_result cbk__build(cbk_client *c) {
     cbk__add_option_header(c, h, "X-RunAs-User-Id", c->opts.run_as_user_id);
     cbk__add_option_header(c, h, "X-RunAs-Child-User-Email", c->opts.run_as_child_user_email);
     cbk__add_option_header(c, h, "X-Timezone", c->opts.timezone);
+    lib = c->request.header_count;
     for (i = 0; i < c->opts.header_count; i++)
-        cbk__add_header(c, h, c->opts.headers[i].name, c->opts.headers[i].value);
+        cbk__set_header(c, h, lib, c->opts.headers[i].name, c->opts.headers[i].value);
     for (i = 0; fo && i < fo->header_count; i++)
-        cbk__set_header(c, h, fo->headers[i].name, fo->headers[i].value);
+        cbk__set_header(c, h, 0, fo->headers[i].name, fo->headers[i].value);
     return CBK_OK;
 }
 
@@ -3216,27 +3377,6 @@ static cbk_result cbk__build(cbk_client *c) {
  * ------------------------------------------------------------------------- */
 
 static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
-
-/* The n bytes at a are the n bytes of lit (a known key of that length):
-   compared a word at a time. */
-static int cbk__same(const char *a, const char *lit, size_t n) {
-    uint64_t x, y;
-    uint32_t u, v;
-    for (; n >= 8; a += 8, lit += 8, n -= 8) {
-        CBK_MEMCPY(&x, a, 8);
-        CBK_MEMCPY(&y, lit, 8);
-        if (x != y) return 0;
-    }
-    if (n >= 4) {
-        CBK_MEMCPY(&u, a, 4);
-        CBK_MEMCPY(&v, lit, 4);
-        if (u != v) return 0;
-        a += 4, lit += 4, n -= 4;
-    }
-    for (; n; n--)
-        if (*a++ != *lit++) return 0;
-    return 1;
-}
 
 static int cbk__item_field(const char *k, size_t n) {
     switch (n) {
@@ -3634,7 +3774,7 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
 /* Copies a string value into a fixed output field. */
 static cbk_result cbk__copy_out(cbk_client *c, const cbk_json_token *t, char *dst, size_t size,
                                 const char *what) {
-    if (t->type != CBK_JSON_STRING) return cbk__fail(c, CBK_ERR_PARSE, what);
+    if (t->type != CBK_JSON_STRING) return cbk__fail_text(c, CBK_ERR_PARSE, what);
     if (cbk__has_nul(c, t->text, t->len))
         return cbk__fail(c, CBK_ERR_PARSE, "a string value holds \\u0000");
     if (t->len >= size)
@@ -3671,7 +3811,8 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
     switch (c->field) {
     case CBK__F_ID:
         if (c->created)
-            r = cbk__copy_out(c, t, c->created->id, sizeof c->created->id, "id is not a string");
+            r = cbk__copy_out(c, t, c->created->id, sizeof c->created->id,
+                              CBK__TEXT("id is not a string"));
         else if (t->type != CBK_JSON_STRING)
             r = cbk__fail(c, CBK_ERR_PARSE, "id is not a string");
         else if (t->len >= CBK_ID_MAX)
@@ -3682,7 +3823,7 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
         break;
     case CBK__F_TOKEN:
         r = cbk__copy_out(c, t, c->created->token, sizeof c->created->token,
-                          "token is not a string");
+                          CBK__TEXT("token is not a string"));
         break;
     case CBK__F_CREATED:
         if (t->type != CBK_JSON_NUMBER)
@@ -4123,6 +4264,11 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
                                 (uint64_t)(http_status < 0 ? 0 : http_status));
         return 1;
     }
+    if (c->status) {
+        /* decoding has begun for the first: a second would restart it */
+        c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a second status");
+        return 1;
+    }
     c->status = http_status;
     c->last_status = http_status;
     c->flags = 0;
@@ -4138,11 +4284,7 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     else if (c->op == CBK__OP_LIST)
         flags = CBK_JSON_TRUNCATE;
     cbk_json_init(&c->json, c->region, c->region_size, flags,
-                  !cbk__is_2xx(http_status) ? cbk__on_error_json
-                  : c->op == CBK__OP_LIST   ? cbk__on_list_json
-                  : c->op == CBK__OP_STREAM ? cbk__on_stream_json
-                                            : cbk__on_object_json,
-                  c);
+                  cbk__is_2xx(http_status) ? c->kind->on_json : cbk__on_error_json, c);
     return 0;
 }
 
@@ -4192,7 +4334,7 @@ static cbk_result cbk__feed_lines(cbk_client *c, const char *data, size_t len) {
 /* The body to the tokenizer: a stream's up to each newline at a time. */
 static cbk_result cbk__feed(cbk_client *c, const char *data, size_t len) {
     if (c->json.result) return (cbk_result)c->json.result;
-    if (c->op == CBK__OP_STREAM && cbk__is_2xx(c->status)) return cbk__feed_lines(c, data, len);
+    if (cbk__is_2xx(c->status) && c->kind->feed) return c->kind->feed(c, data, len); /* lines */
     return cbk_json_feed(&c->json, data, len);
 }
 
@@ -4209,15 +4351,9 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         c->result = cbk__fail(c, CBK_ERR_TRANSPORT, "the transport gave a NULL body chunk");
         return 1;
     }
-    if (c->op == CBK__OP_FETCH && cbk__is_2xx(c->status)) {
-        if (c->fetch_opts && c->fetch_opts->stream) {
-            res = cbk__lines(c, data, len);
-        } else {
-            c->delivered = 1;
-            res = CBK_OK;
-            if (c->on_body && c->on_body(c->user, data, len))
-                res = cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
-        }
+    if (cbk__is_2xx(c->status) && !c->kind->on_json) {
+        /* not JSON (cbk_fetch): the bytes as they are */
+        res = c->kind->feed(c, data, len);
         if (res) c->result = res;
         return res ? 1 : 0;
     }
@@ -4282,15 +4418,20 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
     cbk__sb b;
     c->error.http_status = c->status;
     if (!json) {
+#ifdef CBK_TOKEN_NO_MESSAGES
+        const char *msg = "";
+#else
         const char *msg = c->status == 413
                               ? "Client request is too large to be processed by the web server."
                               : "There was a generic error";
+#endif
         const char *code = c->status == 413 ? "CONTENT_TOO_LARGE" : "GENERIC_ERROR";
         cbk__copy_cut(c->error.message, sizeof c->error.message, msg, CBK_STRLEN(msg));
         cbk__copy_cut(c->error.code, sizeof c->error.code, code, CBK_STRLEN(code));
         return CBK_ERR_HTTP;
     }
     cbk__mask_error(c);
+#ifndef CBK_TOKEN_NO_MESSAGES
     if (!(c->err_set & 1)) {
         const char *reason = cbk__reason(c->status);
         cbk__sb_over(&b, c->error.message, sizeof c->error.message, 0);
@@ -4301,6 +4442,7 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
             cbk__sb_u64(&b, (uint64_t)c->status);
         cbk__sb_close(&b);
     }
+#endif
     if (!(c->err_set & 2)) {
         cbk__sb_over(&b, c->error.code, sizeof c->error.code, 0);
         cbk__sb_str(&b, "ERROR_");
@@ -4323,14 +4465,7 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
         int json = cbk__error_body_is_json(c);
         return cbk__end(c, cbk__http_error(c, json));
     }
-    if (c->op == CBK__OP_FETCH) {
-        r = CBK_OK;
-        if (c->fetch_opts && c->fetch_opts->stream && c->line_len) {
-            r = cbk__line(c, c->region, c->line_len); /* the last line had no newline */
-            c->line_len = 0;
-        }
-        return cbk__end(c, r);
-    }
+    if (!c->kind->on_json) return cbk__end(c, c->kind->done(c)); /* cbk_fetch */
     cbk__bom_flush(c);
     r = cbk_json_finish(&c->json);
     if (r) {
@@ -4339,29 +4474,20 @@ CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
                         cbk_json_offset(&c->json));
         return cbk__end(c, r);
     }
-    r = cbk__stream_flush(c); /* the last line, whole */
-    if (r) return cbk__end(c, r);
-    if (c->op == CBK__OP_LIST && c->out) {
-        size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
-        if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
-            c->flags |= CBK__F_CURSOR;
-        else
-            c->flags &= ~CBK__F_CURSOR;
-        CBK_MEMCPY(c->out, c->got_cursor ? c->got_cursor : "", n + 1);
-    }
-    if ((c->op == CBK__OP_UPDATE || c->op == CBK__OP_DELETE) && c->out)
-        CBK_MEMCPY(c->out, c->got_id, CBK_STRLEN(c->got_id) + 1);
-    return cbk__end(c, CBK_OK);
+    return cbk__end(c, c->kind->done(c));
 }
 
 CBKDEF cbk_result cbk_client_abort(cbk_client *c, int transport_code) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
     if (!c->op || c->finished)
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "no operation is prepared");
+    if (!transport_code)
+        return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
+                         "transport_code 0 means the exchange completed: cbk_client_finish");
     c->error.transport_code = transport_code;
     /* what the receiver settled stands: it asked the transport to stop */
     if (c->result) return cbk__end(c, c->result);
-    if (c->json.state == CBK__S_START && cbk__stream_flush(c))
+    if (c->json.state == CBK__S_START && c->kind->flush && c->kind->flush(c))
         return cbk__end(c, CBK_ERR_CANCELLED); /* a whole line came before the failure */
     if (c->status && !cbk__is_2xx(c->status) && c->json.result && (c->flags & CBK__F_NULL))
         return cbk__end(c, cbk__http_error(c, 0));
@@ -4391,23 +4517,79 @@ CBKDEF int cbk_client_retry_delay(const cbk_client *c, unsigned attempt, unsigne
         return 0;
     }
     ms = c->opts.retry_delay_ms;
-    while (attempt-- && ms <= 0x7FFFFFFFu) ms *= 2;
+    /* doubled until one more doubling would wrap (a 16-bit unsigned too) */
+    while (attempt-- && ms <= (unsigned)-1 / 2) ms *= 2;
     if (c->result == CBK_ERR_HTTP && c->has_retry_after) ms = c->retry_after_ms;
     if (delay_ms) *delay_ms = ms;
     return 1;
 }
+
+/* The endings of the operations, after a whole 2xx body. */
+
+/* list: the cursor for the next page (list_all notes whether the server
+   gave back the cursor it was asked with) */
+static cbk_result cbk__list_done(cbk_client *c) {
+    size_t n = c->got_cursor ? CBK_STRLEN(c->got_cursor) : 0;
+    if (!c->out) return CBK_OK;
+    if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
+        c->flags |= CBK__F_CURSOR;
+    else
+        c->flags &= ~CBK__F_CURSOR;
+    CBK_MEMCPY(c->out, c->got_cursor ? c->got_cursor : "", n + 1);
+    return CBK_OK;
+}
+
+/* update and delete: the id the server answered with (create's outputs
+   are written as they are decoded) */
+static cbk_result cbk__id_done(cbk_client *c) {
+    if (c->out) CBK_MEMCPY(c->out, c->got_id, CBK_STRLEN(c->got_id) + 1);
+    return CBK_OK;
+}
+
+/* cbk_fetch: the body as it arrives, raw or one line per callback */
+static cbk_result cbk__fetch_feed(cbk_client *c, const char *data, size_t len) {
+    if (c->fetch_opts && c->fetch_opts->stream) return cbk__lines(c, data, len);
+    c->delivered = 1;
+    if (c->on_body && c->on_body(c->user, data, len))
+        return cbk__fail(c, CBK_ERR_CANCELLED, "the body callback stopped the operation");
+    return CBK_OK;
+}
+
+/* cbk_fetch: the last line, which had no newline */
+static cbk_result cbk__fetch_done(cbk_client *c) {
+    cbk_result r = CBK_OK;
+    if (c->fetch_opts && c->fetch_opts->stream && c->line_len) {
+        r = cbk__line(c, c->region, c->line_len);
+        c->line_len = 0;
+    }
+    return r;
+}
+
+/* The kinds: URL, body, decoder, feed, ending, waiting line. */
+static const cbk__kind cbk__kind_list = {cbk__list_url, NULL,           cbk__on_list_json,
+                                         NULL,          cbk__list_done, NULL};
+static const cbk__kind cbk__kind_stream = {cbk__list_url,       NULL,
+                                           cbk__on_stream_json, cbk__feed_lines,
+                                           cbk__stream_flush,   cbk__stream_flush};
+static const cbk__kind cbk__kind_token = {cbk__token_url, cbk__token_body, cbk__on_object_json,
+                                          NULL,           cbk__id_done,    NULL};
+static const cbk__kind cbk__kind_fetch_get = {cbk__fetch_url,  NULL, NULL, cbk__fetch_feed,
+                                              cbk__fetch_done, NULL};
+static const cbk__kind cbk__kind_fetch_post = {cbk__fetch_url,  cbk__fetch_body, NULL,
+                                               cbk__fetch_feed, cbk__fetch_done, NULL};
 
 /* ---------------------------------------------------------------------------
  * Operations
  * ------------------------------------------------------------------------- */
 
 /* Starts an operation: clears what the last one left. */
-static cbk_result cbk__begin(cbk_client *c, int op) {
+static cbk_result cbk__begin(cbk_client *c, int op, const cbk__kind *kind) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
     if (c->auth) cbk__wipe(c->auth, c->auth_len); /* a prepared request left unsent */
     c->auth = NULL;
     cbk__clear_error(c);
     c->op = op;
+    c->kind = kind;
     c->status = 0;
     c->last_status = 0;
     c->has_deadline = 0; /* the sans-I/O halves run none; the blocking ones start it */
@@ -4456,14 +4638,14 @@ static cbk_result cbk__arm(cbk_client *c) {
 
 static cbk_result cbk__check_list(cbk_client *c, const char *user_id,
                                   const cbk_token_list_options *o) {
-    if (cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8"))
+    if (cbk__check_id(c, user_id, CBK__TEXT("user_id is NULL, empty, \".\", \"..\" or not UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
     if (!o) return CBK_OK;
     if (o->order && !cbk__streq(o->order, CBK_STRLEN(o->order), "asc") &&
         !cbk__streq(o->order, CBK_STRLEN(o->order), "desc"))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "order is not \"asc\" or \"desc\"");
     if (o->take < 0) return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "take is negative");
-    if (o->cursor && cbk__check_text(c, o->cursor, "cursor is not valid UTF-8"))
+    if (o->cursor && cbk__check_text(c, o->cursor, CBK__TEXT("cursor is not valid UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
     return cbk__check_kvs(c, o->meta, o->meta_count);
 }
@@ -4494,7 +4676,7 @@ CBKDEF cbk_result cbk_token_list_prepare(cbk_client *c, const char *user_id,
                                          const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(next_cursor, next_cursor_size, NULL, out_req);
-    r = cbk__begin(c, CBK__OP_LIST);
+    r = cbk__begin(c, CBK__OP_LIST, &cbk__kind_list);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r && next_cursor && !next_cursor_size)
         r = cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "next_cursor_size is 0");
@@ -4516,7 +4698,7 @@ CBKDEF cbk_result cbk_token_list_stream_prepare(cbk_client *c, const char *user_
                                                 const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(NULL, 0, NULL, out_req);
-    r = cbk__begin(c, CBK__OP_STREAM);
+    r = cbk__begin(c, CBK__OP_STREAM, &cbk__kind_stream);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (!r) {
         c->user_id = user_id;
@@ -4532,9 +4714,11 @@ CBKDEF cbk_result cbk_token_create_prepare(cbk_client *c, const char *user_id,
                                            const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(NULL, 0, out, out_req);
-    r = cbk__begin(c, CBK__OP_CREATE);
+    r = cbk__begin(c, CBK__OP_CREATE, &cbk__kind_token);
     if (!r && !out) r = cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "out is NULL");
-    if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
+    if (!r)
+        r = cbk__check_id(c, user_id,
+                          CBK__TEXT("user_id is NULL, empty, \".\", \"..\" or not UTF-8"));
     if (!r) r = cbk__check_fields(c, fields);
     if (!r) {
         c->user_id = user_id;
@@ -4550,9 +4734,13 @@ static cbk_result cbk__token_op_prepare(cbk_client *c, int op, const char *user_
                                         char *id_out, const cbk_request **out_req) {
     cbk_result r;
     cbk__reset_outputs(id_out, CBK_ID_MAX, NULL, out_req);
-    r = cbk__begin(c, op);
-    if (!r) r = cbk__check_id(c, user_id, "user_id is NULL, empty, \".\", \"..\" or not UTF-8");
-    if (!r) r = cbk__check_id(c, token_id, "token_id is NULL, empty, \".\", \"..\" or not UTF-8");
+    r = cbk__begin(c, op, &cbk__kind_token);
+    if (!r)
+        r = cbk__check_id(c, user_id,
+                          CBK__TEXT("user_id is NULL, empty, \".\", \"..\" or not UTF-8"));
+    if (!r)
+        r = cbk__check_id(c, token_id,
+                          CBK__TEXT("token_id is NULL, empty, \".\", \"..\" or not UTF-8"));
     if (!r) r = cbk__check_fields(c, fields);
     if (!r) {
         c->user_id = user_id;
@@ -4611,9 +4799,10 @@ static int cbk__file_ok(const cbk_file *f) {
 static cbk_result cbk__check_fetch(cbk_client *c, const cbk_fetch_options *o, int *post) {
     const cbk_file *f = o->file;
     if (cbk__check_method(c, o, post)) return CBK_ERR_INVALID_ARGUMENT;
-    if (!!o->json + !!o->file + !!o->body > 1 || (o->body_len && !o->body))
+    if (!!o->json + !!o->file + !!o->body > 1 || (o->body_len && !o->body) ||
+        (o->json_len && !o->json))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT,
-                         "more than one of json, body and file, or body_len without body");
+                         "more than one of json, body and file, or a length without its body");
     if (cbk__check_headers(c, o->headers, o->header_count)) return CBK_ERR_INVALID_ARGUMENT;
     if (o->json && cbk_json_validate(o->json, o->json_len))
         return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "json is not one JSON text");
@@ -4628,7 +4817,7 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
     cbk_result r;
     int post = 0;
     cbk__reset_outputs(NULL, 0, NULL, out_req);
-    r = cbk__begin(c, CBK__OP_FETCH);
+    r = cbk__begin(c, CBK__OP_FETCH, &cbk__kind_fetch_get);
     if (!r) r = cbk__check_path(c, path);
     if (!r && opts) r = cbk__check_fetch(c, opts, &post);
     if (!r) {
@@ -4637,6 +4826,7 @@ CBKDEF cbk_result cbk_fetch_prepare(cbk_client *c, const char *path, const cbk_f
         c->on_body = on_body;
         c->user = user;
         c->unsafe = post;
+        if (post) c->kind = &cbk__kind_fetch_post;
     }
     return cbk__prepared(c, r, out_req);
 }
@@ -4722,8 +4912,8 @@ static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
     uint64_t deadline = c->deadline;
     int has_deadline = c->has_deadline;
     cbk_result r;
-    (void)cbk__begin(c, CBK__OP_LIST); /* c and c->work were checked */
-    c->deadline = deadline;            /* one deadline for all the pages */
+    (void)cbk__begin(c, CBK__OP_LIST, &cbk__kind_list); /* c and c->work were checked */
+    c->deadline = deadline;                             /* one deadline for all the pages */
     c->has_deadline = has_deadline;
     c->user_id = user_id;
     c->list_opts = opts;
@@ -4747,7 +4937,7 @@ static cbk_result cbk__list_all_page(cbk_client *c, const char *user_id,
    cursor's length. */
 static cbk_result cbk__check_list_all(cbk_client *c, const char *user_id,
                                       const cbk_token_list_options *opts, size_t *n) {
-    cbk_result r = cbk__begin(c, CBK__OP_LIST);
+    cbk_result r = cbk__begin(c, CBK__OP_LIST, &cbk__kind_list);
     if (!r) r = cbk__check_list(c, user_id, opts);
     if (r) return r;
     if (c->work_size < CBK_CURSOR_MAX)

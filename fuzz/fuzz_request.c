@@ -28,6 +28,8 @@
  *   - after the abort, the Bearer value is gone from the work buffer. */
 #define CBK_TOKEN_IMPLEMENTATION
 #include "../cbk_token.h"
+
+#include <ctype.h>
 #include "fuzz_client.h"
 
 #define NSTR 21
@@ -149,6 +151,33 @@ typedef struct cfg {
     fz_buf secret_buf;
 } cfg;
 
+/* API.md: the authority is host[:port], no user info; host a name
+   (letters, digits, '-', '.', '_'), an IPv4 address, or [IPv6] (hex digits,
+   ':' and '.'); a port is 1 to 5 digits, 1..65535. */
+static int authority_ok(const char *a, const char *end) {
+    const char *p = a;
+    unsigned long port = 0;
+    int digits = 0;
+    if (p < end && *p == '[') {
+        for (p++; p < end && (isxdigit((unsigned char)*p) || *p == ':' || *p == '.'); p++) {
+        }
+        if (p >= end || *p != ']' || p == a + 1) return 0;
+        p++;
+    } else {
+        for (; p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_');
+             p++) {
+        }
+        if (p == a) return 0;
+    }
+    if (p == end) return 1;
+    if (*p++ != ':') return 0;
+    for (; p < end; p++, digits++) {
+        if (!isdigit((unsigned char)*p) || digits == 5) return 0;
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    return digits && port >= 1 && port <= 65535;
+}
+
 static void make_cfg(const in *x, cfg *c) {
     const char *base;
     size_t n, i, pl;
@@ -184,6 +213,7 @@ static void make_cfg(const in *x, cfg *c) {
         for (p = nm; *p; p++)
             if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F || *p == ':') c->init_ok = 0;
         if (!crlf_free(c->extra.value)) c->init_ok = 0;
+        if (ieq(nm, strlen(nm), "authorization")) c->init_ok = 0; /* the library's own */
     }
     base = c->o.base_url ? c->o.base_url : "https://api.chatbotkit.com";
     n = strlen(base);
@@ -201,10 +231,8 @@ static void make_cfg(const in *x, cfg *c) {
     }
     path = strchr(auth, '/');
     if (!path) path = base + n;
-    if (path == auth) c->init_ok = 0;
+    if (!authority_ok(auth, path)) c->init_ok = 0;
     host = auth;
-    for (p = auth; p < path; p++)
-        if (*p == '@') host = p + 1;
     host_end = host;
     if (*host == '[')
         while (host_end < path && *host_end != ']') host_end++;
@@ -392,6 +420,16 @@ static void expect_body(const opctx *o, fz_buf *b) {
     fz_put(b, "}", 1);
 }
 
+/* An extra header named as one the library sends (in any case) is left
+   out: never two lines of one name. */
+static int same_as_library(const cfg *g, const opctx *o, const char *nm) {
+    size_t n = strlen(nm);
+    return (o->op >= OP_CREATE && ieq(nm, n, "content-type")) ||
+           (o->op == OP_STREAM && ieq(nm, n, "accept")) ||
+           (g->o.run_as_user_id && *g->o.run_as_user_id && ieq(nm, n, "x-runas-user-id")) ||
+           (g->o.timezone && *g->o.timezone && ieq(nm, n, "x-timezone"));
+}
+
 static void expect_headers(const cfg *g, const opctx *o, fz_buf *h) {
     if (*g->secret) {
         fz_buf v = {0};
@@ -423,7 +461,7 @@ static void expect_headers(const cfg *g, const opctx *o, fz_buf *h) {
         fz_put(h, "V", 1);
         fz_put_cstr(h, 'v', g->o.timezone);
     }
-    if (g->o.header_count) {
+    if (g->o.header_count && !same_as_library(g, o, g->extra.name)) {
         fz_put_cstr(h, 'N', g->extra.name);
         fz_put(h, "V", 1);
         fz_put_cstr(h, 'v', g->extra.value);

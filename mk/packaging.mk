@@ -21,6 +21,8 @@
 #                       and on the example and consumer programs
 #     lint-cppcheck     cppcheck --enable=warning,portability,performance
 #     lint-format       clang-format --dry-run --Werror on every .c/.h file
+#     $(LINT_EXTRA)     what other mk/*.mk files add (mk/lint.mk: lint-size,
+#                       lint-complexity)
 #
 # Each prints one closing line "NAME: N passed, M failed" (the format
 # tests/run_tests.sh adds up) and fails when M > 0.
@@ -94,7 +96,7 @@ examples:
 # needed), so one run shows every finding.
 lint:
 	@mkdir -p $(PACKAGING_BUILD); p=0; f=0; k=0; \
-	for t in lint-tidy lint-cppcheck lint-format; do \
+	for t in lint-tidy lint-cppcheck lint-format $(LINT_EXTRA); do \
 	  if $(MAKE) --no-print-directory $$t >$(PACKAGING_BUILD)/lint-part.log 2>&1; \
 	  then p=$$((p + 1)); else f=$$((f + 1)); fi; \
 	  cat $(PACKAGING_BUILD)/lint-part.log; \

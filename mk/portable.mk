@@ -16,13 +16,18 @@
 #   make test-qemu-be      the same on big-endian s390x under qemu-user
 #   make test-qemu-m3      the same on Cortex-M3 under qemu-system-arm (mps2-an385)
 #   make test-embedded     tests/test_embedded.c on the host (ASan+UBSan)
-#   make size              the size and stack report (build/size/report.txt)
+#   make test-avr          16-bit int: avr-gcc -mmcu=atmega2560 -Os -Wall -Wextra
+#                          -Werror, and tests/portable/avr_tests.c under simavr
+#   make size              the size and stack report (build/size/report.txt) and the
+#                          published figures, docs/size.md (committed; `make lint`
+#                          fails when it is stale: mk/lint.mk)
 #
 # Packages (Debian 12): gcc-arm-none-eabi libnewlib-arm-none-eabi
 # gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-user
 # qemu-system-arm gcc-s390x-linux-gnu libc6-dev-s390x-cross lib32gcc-12-dev
 # libc6-dev-i386 lib32asan8 lib32ubsan1 clang (not gcc-multilib: it
-# conflicts with the s390x cross compiler).
+# conflicts with the s390x cross compiler); gcc-avr avr-libc binutils-avr
+# simavr for the AVR part.
 
 PORTABLE_BUILD := $(or $(BUILD),build)
 PORTABLE_UNIT_SRC := $(or $(UNIT_SRC),tests/test_main.c tests/test_json.c tests/test_client.c)
@@ -30,7 +35,7 @@ PORTABLE_PYTHON := $(or $(PYTHON),python3)
 PORTABLE_RUN = BUILD='$(PORTABLE_BUILD)' UNIT_SRC='$(PORTABLE_UNIT_SRC)' sh tests/portable/run.sh
 
 .PHONY: portable portable-matrix portable-nolibc cross test-m32 test-qemu-be test-qemu-m3 \
-	test-embedded size
+	test-embedded test-avr size
 
 portable:
 	@$(PORTABLE_RUN)
@@ -56,5 +61,8 @@ test-qemu-m3:
 test-embedded:
 	@$(PORTABLE_RUN) embedded
 
+test-avr:
+	@$(PORTABLE_RUN) avr
+
 size:
-	@$(PORTABLE_PYTHON) tools/size_report.py --out $(PORTABLE_BUILD)/size
+	@$(PORTABLE_PYTHON) tools/size_report.py --out $(PORTABLE_BUILD)/size --md docs/size.md

@@ -140,6 +140,8 @@ if [ -f tests/conformance/run.sh ]; then
     fi
 fi
 
+# size options (mk/size.mk): the library without its texts
+run "CBK_TOKEN_NO_MESSAGES: same results and codes, no texts" make --no-print-directory test-nomsg
 run "examples: dropin, docs/porting.md helpers, README.md code, the CLI on the mock API" \
     make --no-print-directory examples
 

@@ -276,6 +276,158 @@ static void test_regress_fetch_empty_file(void) {
     CHECK(strstr(rg_ft.requests[0].body, "filename=\"empty.txt\"") != NULL);
 }
 
+/* Reviewer's list (HEADER_FIXES.md, items 4 to 11). */
+
+/* 4: NULL arguments of the JSON API: a result where there is one, a no-op
+   otherwise; never a crash. */
+static void test_regress_json_null_args(void) {
+    cbk_json j;
+    cbk_json_token t;
+    const char *kept = "x";
+    cbk_json_init(NULL, NULL, 0, 0, NULL, NULL);
+    cbk_json_init(&j, NULL, 0, 0, NULL, NULL);
+    CHECK_EQ(cbk_json_feed(NULL, "[1]", 3), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_json_feed(&j, NULL, 3), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_json_feed(&j, NULL, 0), CBK_OK);
+    CHECK_EQ(cbk_json_feed(&j, "[1]", 3), CBK_OK); /* the argument error was not sticky */
+    CHECK_EQ(cbk_json_finish(&j), CBK_OK);
+    CHECK_EQ(cbk_json_finish(NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_json_offset(NULL), 0);
+    CHECK_EQ(cbk_json_mark(NULL), 0);
+    cbk_json_release(NULL, 0);
+    cbk_json_skip(NULL);
+    cbk_json_capture(NULL);
+    CHECK_EQ(cbk_json_keep(&j, NULL, &kept), CBK_ERR_INVALID_ARGUMENT);
+    CHECK(kept == NULL);
+    memset(&t, 0, sizeof t);
+    CHECK_EQ(cbk_json_keep(NULL, &t, &kept), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_json_keep(&j, &t, NULL), CBK_ERR_INVALID_ARGUMENT);
+}
+
+/* 5: cbk_json_get_string resets out on argument errors too. */
+static void test_regress_get_string_reset(void) {
+    char out[8];
+    strcpy(out, "stale");
+    CHECK_EQ(cbk_json_get_string(NULL, 0, "k", out, sizeof out), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_STR(out, "");
+    strcpy(out, "stale");
+    CHECK_EQ(cbk_json_get_string("{}", 2, NULL, out, sizeof out), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_STR(out, "");
+}
+
+/* 7: cbk_client_abort(c, 0) is refused (0 says the exchange completed);
+   the operation stays prepared. */
+static void test_regress_abort_zero(void) {
+    const cbk_request *req;
+    rg_setup(sizeof rg_work);
+    CHECK_EQ(cbk_token_list_prepare(&rg_cl, "u", NULL, NULL, NULL, NULL, 0, &req), CBK_OK);
+    CHECK_EQ(cbk_client_abort(&rg_cl, 0), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_client_abort(&rg_cl, -1), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_error(&rg_cl)->transport_code, -1);
+}
+
+/* 8: a second status fails the operation instead of restarting it. */
+static void test_regress_second_status(void) {
+    const cbk_request *req;
+    cbk_response *res;
+    rg_setup(sizeof rg_work);
+    CHECK_EQ(cbk_token_list_prepare(&rg_cl, "u", NULL, NULL, NULL, NULL, 0, &req), CBK_OK);
+    res = cbk_client_response(&rg_cl);
+    CHECK_EQ(cbk_response_status(res, 200), 0);
+    CHECK(cbk_response_status(res, 500) != 0);
+    CHECK_EQ(cbk_client_finish(&rg_cl), CBK_ERR_TRANSPORT);
+    CHECK_EQ(cbk_client_error(&rg_cl)->http_status, 200);
+}
+
+/* 9: never two header lines of one name; Authorization is the library's. */
+static void test_regress_header_merge(void) {
+    cbk_header client[3] = {{"X-A", "1"}, {"accept", "text/plain"}, {"x-a", "2"}};
+    cbk_header auth[1] = {{"authorization", "Bearer mine"}};
+    cbk_header req_hs[2] = {{"X-A", "3"}, {"Content-Type", "text/csv"}};
+    cbk_client_options o;
+    cbk_fetch_options f;
+    memset(&f, 0, sizeof f);
+    cbk_client_options_init(&o);
+    o.base_url = "http://h";
+    o.headers = auth;
+    o.header_count = 1;
+    CHECK_EQ(cbk_client_init(&rg_cl, RG_SECRET, fake_send, &rg_ft, rg_work, sizeof rg_work, &o),
+             CBK_ERR_INVALID_ARGUMENT);
+    o.headers = client;
+    o.header_count = 3;
+    memset(&rg_ft, 0, sizeof rg_ft);
+    CHECK_EQ(cbk_client_init(&rg_cl, RG_SECRET, fake_send, &rg_ft, rg_work, sizeof rg_work, &o),
+             CBK_OK);
+    fake_add(&rg_ft, 200, "");
+    CHECK_EQ(cbk_token_list_stream(&rg_cl, "u", NULL, NULL, NULL), CBK_OK);
+    /* the library's Accept stays; the client's last X-A wins */
+    CHECK_STR(rg_ft.requests[0].headers, "Authorization: Bearer " RG_SECRET "\n"
+                                         "Accept: application/jsonl\n"
+                                         "x-a: 2\n");
+    f.method = "POST";
+    f.json = "{}";
+    f.json_len = 2;
+    f.headers = req_hs;
+    f.header_count = 2;
+    fake_add(&rg_ft, 200, "{}");
+    CHECK_EQ(cbk_fetch(&rg_cl, "/api/v1/x", &f, rg_no_body, NULL), CBK_OK);
+    /* a request's headers win over the client's and the library's */
+    CHECK_STR(rg_ft.requests[1].headers, "Authorization: Bearer " RG_SECRET "\n"
+                                         "Content-Type: text/csv\n"
+                                         "X-A: 3\n"
+                                         "accept: text/plain\n");
+    f.headers = auth;
+    f.header_count = 1;
+    CHECK_EQ(cbk_fetch(&rg_cl, "/api/v1/x", &f, rg_no_body, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(rg_ft.calls, 2);
+}
+
+/* 10: a length without its body is refused for json as for body. */
+static void test_regress_fetch_len_without_body(void) {
+    cbk_fetch_options f;
+    memset(&f, 0, sizeof f);
+    rg_setup(sizeof rg_work);
+    f.json_len = 3;
+    CHECK_EQ(cbk_fetch(&rg_cl, "/api/v1/x", &f, rg_no_body, NULL), CBK_ERR_INVALID_ARGUMENT);
+    f.json_len = 0;
+    f.body_len = 5;
+    CHECK_EQ(cbk_fetch(&rg_cl, "/api/v1/x", &f, rg_no_body, NULL), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(rg_ft.calls, 0);
+}
+
+/* 11: a base URL the transport would refuse fails at init. */
+static void test_regress_base_url_checked(void) {
+    static const char *const bad[] = {
+        "http://:80", "http://h:0",   "http://h:65536", "http://h:99999999999999999999",
+        "http://u@h", "http://h:80x", "https://[::1",   "http://h:",
+        "http://[]",  "http://h!x",   "https://[::1]x", "http://[g::1]",
+    };
+    static const char *const good[] = {"http://h:1", "https://[::1]:443/p", "http://a-b.c_d:8080"};
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cbk_client_options o;
+        cbk_client_options_init(&o);
+        o.base_url = bad[i];
+        CHECK_EQ(cbk_client_init(&rg_cl, "s", fake_send, &rg_ft, rg_work, sizeof rg_work, &o),
+                 CBK_ERR_INVALID_ARGUMENT);
+    }
+    /* a client whose init failed sends nothing, even if the failure is
+       ignored (here a CR/LF secret that would split a header) */
+    memset(&rg_ft, 0, sizeof rg_ft);
+    CHECK_EQ(
+        cbk_client_init(&rg_cl, "s\r\nX-Evil: 1", fake_send, &rg_ft, rg_work, sizeof rg_work, NULL),
+        CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(cbk_token_list(&rg_cl, "u", NULL, NULL, NULL, NULL, 0), CBK_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(rg_ft.calls, 0);
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        cbk_client_options o;
+        cbk_client_options_init(&o);
+        o.base_url = good[i];
+        CHECK_EQ(cbk_client_init(&rg_cl, "s", fake_send, &rg_ft, rg_work, sizeof rg_work, &o),
+                 CBK_OK);
+    }
+}
+
 void suite_regress(void) {
     RUN(test_regress_truncate_null_buffer);
     RUN(test_regress_keep_null_buffer);
@@ -287,4 +439,11 @@ void suite_regress(void) {
     RUN(test_regress_stream_deferred_error_code);
     RUN(test_regress_stream_deferred_then_syntax);
     RUN(test_regress_fetch_empty_file);
+    RUN(test_regress_json_null_args);
+    RUN(test_regress_get_string_reset);
+    RUN(test_regress_abort_zero);
+    RUN(test_regress_second_status);
+    RUN(test_regress_header_merge);
+    RUN(test_regress_fetch_len_without_body);
+    RUN(test_regress_base_url_checked);
 }

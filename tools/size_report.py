@@ -28,6 +28,20 @@ newlib's memcpy, ...) are estimated from the disassembly of the archive that
 provides them (pushes and stack adjustments along their own call graph) and
 marked "~" where they decide a figure.
 
+docs/size.md (--md, written by `make size`): the published figures, in the
+shape of coreJSON's size table: for Cortex-M4, Cortex-M0+ and rv32imac
+(-Os -ffunction-sections -fdata-sections, CBK_TOKEN_NO_LIBC, linked
+-nostdlib --gc-sections): the whole library, an application that calls
+cbk_client_init + cbk_token_list_stream only, one that calls every
+operation, each also with CBK_TOKEN_NO_MESSAGES (n/a while the header has
+no such macro); the worst stack of every public call; the issue's targets
+with the figures before the size work. Nothing in it depends on line
+numbers or paths, so a change to the header's comments leaves it as it is.
+--check FILE regenerates it in a temporary directory and compares: exit 0
+when equal, 1 when stale (with a diff), 4 when it cannot be compared here
+(a compiler missing or of another version than the file was made with;
+the reason is printed).
+
 Python standard library only. Tools are found on PATH; a target whose
 compiler is missing is left out with a note (--require-all makes that an
 error). Exit status: 0 when the report was made, 1 when a build failed,
@@ -368,6 +382,22 @@ TOKENIZER_ENTRIES = {"cbk_json_feed", "cbk_json_finish"}
 NO_CALLBACK_DRIVERS = {"cbk_json_validate"}
 
 
+KIND_FIELDS = ("url", "body", "on_json", "feed", "done", "flush")
+
+
+def kind_members():
+    """{"c->kind->FIELD": [functions]} from the header's per-operation kinds
+    (static const cbk__kind NAME = {url, body, on_json, feed, done, flush})."""
+    with open(HEADER) as f:
+        text = f.read()
+    res = {}
+    for m in re.finditer(r"static const cbk__kind \w+ = \{([^}]*)\}", text):
+        for field, fn in zip(KIND_FIELDS, [x.strip() for x in m.group(1).split(",")]):
+            if fn and fn != "NULL":
+                res.setdefault("c->kind->" + field, []).append(fn)
+    return {k: sorted(set(v)) for k, v in res.items()}
+
+
 def is_tokenizer(fn):
     return fn.startswith("cbk_json_") or fn.startswith("cbk__json_")
 
@@ -484,7 +514,12 @@ class Graph:
     def __init__(self, nodes, edges, internal_targets, ext, resolve=None):
         self.nodes = nodes
         self.ext = ext
-        self.internal = sorted(internal_targets)
+        # the tokenizer's callback reaches the library's own decoders only
+        # (cbk__on_*_json); other address-taken functions are the kinds'
+        decoders = [f for f in internal_targets if re.match(r"^cbk__on_\w+_json$", f)]
+        self.internal = sorted(decoders or internal_targets)
+        resolve = dict(resolve or {})
+        resolve.update(kind_members())
         self.calls = {}        # src -> [dst]; "@cb" stands for the tokenizer's callback
         self.user_sites = []   # (function, callee expression, where)
         self.unresolved = []
@@ -722,6 +757,359 @@ def embedded_footprint(out, t):
     return {"by": by, "bss": bss, "stack": stack}
 
 
+# ---------------------------------------------------------------------------
+# docs/size.md: the published figures
+# ---------------------------------------------------------------------------
+
+# The three targets of the published table, all CBK_TOKEN_NO_LIBC -Os.
+MD_TARGETS = [("cortex-m4", "Cortex-M4 (thumb)"), ("cortex-m0plus", "Cortex-M0+ (thumb)"),
+              ("rv32imac", "RISC-V rv32imac/ilp32")]
+MD_SHORT = {"cortex-m4": "M4", "cortex-m0plus": "M0+", "rv32imac": "rv32"}
+
+# What an application links: the calls of its one function. The arguments
+# come in as parameters, so nothing is folded into the library's code and
+# the application itself holds no constant data. Two ways: as issue 12
+# measured (the send callback comes in as a parameter, so no code of the
+# application feeds the receiver and the linker drops it with the body
+# decoders), and with a send callback that feeds the receiver
+# (cbk_response_status, _header, _body) as a transport does: what a
+# firmware really carries.
+APP_HEAD = ("#include \"cbk_token.h\"\n"
+            "void cbk_size_app(cbk_client *c, const char *const *s, cbk_send_fn send, void *work,\n"
+            "                  cbk_token_fn on_token, cbk_body_fn on_body, void *p);\n")
+APP_SEND = ("/* the transport's side: what a send callback calls */\n"
+            "static int app_send(void *ctx, const cbk_request *req, cbk_response *res) {\n"
+            "    const char *const *s = (const char *const *)ctx;\n"
+            "    return cbk_response_status(res, (int)req->body_len) ||\n"
+            "           cbk_response_header(res, s[4], 11, s[5], 1) ||\n"
+            "           cbk_response_body(res, s[6], req->body_len);\n"
+            "}\n")
+APP_OPEN = ("void cbk_size_app(cbk_client *c, const char *const *s, cbk_send_fn send, void *work,\n"
+            "                  cbk_token_fn on_token, cbk_body_fn on_body, void *p) {\n"
+            "    (void)on_body;\n"
+            "    (void)send;\n")
+APP_INIT = "    (void)cbk_client_init(c, s[0], send, p, work, CBK_WORK_MIN, NULL);\n"
+APP_INIT_SEND = ("    (void)cbk_client_init(c, s[0], app_send, (void *)s, work, CBK_WORK_MIN, "
+                 "NULL);\n")
+APP_STREAM = "    (void)cbk_token_list_stream(c, s[1], NULL, on_token, p);\n"
+APP_EVERY = ("    (void)cbk_token_list(c, s[1], NULL, on_token, p, (char *)p, 64);\n"
+             "    (void)cbk_token_list_stream(c, s[1], NULL, on_token, p);\n"
+             "    (void)cbk_token_list_all(c, s[1], NULL, on_token, p);\n"
+             "    (void)cbk_token_create(c, s[1], NULL, (cbk_token_created *)p);\n"
+             "    (void)cbk_token_update(c, s[1], s[2], NULL, (char *)p);\n"
+             "    (void)cbk_token_delete(c, s[1], s[2], (char *)p);\n"
+             "    (void)cbk_fetch(c, s[3], NULL, on_body, p);\n"
+             "    (void)cbk_client_error(c);\n")
+# (key, label, calls, with a transport that feeds the receiver)
+APPS = [("stream", "`cbk_client_init` + `cbk_token_list_stream` only", APP_STREAM, False),
+        ("every", "every operation", APP_EVERY, False),
+        ("stream_rx", "`cbk_client_init` + `cbk_token_list_stream`, with a transport", APP_STREAM,
+         True),
+        ("every_rx", "every operation, with a transport", APP_EVERY, True)]
+
+
+def app_source(app):
+    _, _, body, rx = [a for a in APPS if a[0] == app][0]
+    return ("/* generated by tools/size_report.py */\n" + APP_HEAD + (APP_SEND if rx else "") +
+            APP_OPEN + (APP_INIT_SEND if rx else APP_INIT) + body + "}\n")
+NO_MESSAGES = "CBK_TOKEN_NO_MESSAGES"
+
+# The figures before the size work (issue 12), from this script at commit
+# f952d37 of main, with the compilers named in docs/size.md. Kept here so the
+# published table shows what each target started from.
+BEFORE_COMMIT = "f952d37"
+BEFORE_FIGURES = {
+    ("cortex-m4", "whole", "", "text"): 15910,
+    ("cortex-m4", "stream", "", "text"): 9368,
+    # no CBK_TOKEN_NO_MESSAGES then: the .rodata with every message
+    ("cortex-m4", "stream", "nomsg", "rodata"): 3456,
+    ("cortex-m4", "every", "", "text"): 10796,
+    ("cortex-m4", "stream_rx", "", "text"): 13668,
+    ("cortex-m4", "stream_rx", "nomsg", "rodata"): 4768,
+    ("cortex-m4", "every_rx", "", "text"): 15094,
+    "rw": 0,
+    ("stack", "cortex-m4"): 416,
+    ("stack", "cortex-m0plus"): 496,
+    ("stack", "rv32imac"): 576,
+}
+
+
+def has_no_messages():
+    with open(HEADER) as f:
+        return NO_MESSAGES in f.read().split("#ifdef CBK_TOKEN_IMPLEMENTATION")[-1]
+
+
+def kind_of(sec):
+    if sec.startswith(".text"):
+        return "text"
+    if sec.startswith(".rodata") or sec.startswith(".srodata"):
+        return "rodata"
+    if sec.startswith(".data") or sec.startswith(".sdata"):
+        return "data"
+    if sec.startswith(".bss") or sec.startswith(".sbss") or sec.startswith("COMMON"):
+        return "bss"
+    return None
+
+
+def compile_variant(t, out, tag, defines):
+    """The whole library for target t, CBK_TOKEN_NO_LIBC -Os, with defines."""
+    src = os.path.join(out, "lib_%s.c" % tag)
+    with open(src, "w") as f:
+        f.write("/* generated by tools/size_report.py */\n")
+        for d in defines:
+            f.write("#define %s\n" % d)
+        f.write("#define CBK_TOKEN_IMPLEMENTATION\n#include \"cbk_token.h\"\n")
+    obj = os.path.join(out, "%s_%s.o" % (slug(t.name), tag))
+    run([t.cc] + t.flags + ["-Os", "-std=c99", "-ffunction-sections", "-fdata-sections"] +
+        NOLIBC + ["-I", ROOT, "-c", src, "-o", obj], cwd=out)
+    return obj
+
+
+def link_app(t, out, tag, lib_obj, app):
+    """Links application `app` (a key of APPS) against lib_obj with
+    --gc-sections; bytes by kind of what came from the library (the image
+    less the application's own code and libgcc), and libgcc's bytes."""
+    name = app
+    src = os.path.join(out, "app_%s.c" % name)
+    with open(src, "w") as f:
+        f.write(app_source(app))
+    app_obj = os.path.join(out, "%s_app_%s_%s.o" % (slug(t.name), name, tag))
+    run([t.cc] + t.flags + ["-Os", "-std=c99", "-ffunction-sections", "-fdata-sections"] +
+        NOLIBC + ["-I", ROOT, "-c", src, "-o", app_obj], cwd=out)
+    elf = os.path.splitext(app_obj)[0] + ".elf"
+    p = run([t.cc] + t.flags + ["-Os", "-nostdlib", "-nostartfiles", "-Wl,--gc-sections",
+                                "-Wl,-e,cbk_size_app", "-Wl,-Map=" + elf + ".map", app_obj,
+                                lib_obj, "-lgcc", "-o", elf], check=False)
+    if p.returncode != 0:
+        # a freestanding build that still calls the C library: shown, not fatal
+        undef = sorted(set(re.findall(r"undefined reference to `([^']+)'", p.stderr)))
+        return {"fails": "link fails: " + (", ".join(undef) + " undefined" if undef else
+                                           "see tools/size_report.py")}
+    image = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    for line in run([t.tool("readelf"), "-SW", elf]).stdout.split("\n"):
+        # [Nr] Name Type Addr Off Size ES Flg ...: the kind from the flags,
+        # as the default scripts gather small constants into .sdata on rv32
+        m = re.match(r"^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)"
+                     r"\s+[0-9a-f]+\s+([A-Za-z]*)\s", line)
+        if not m or "A" not in m.group(4) or not kind_of(m.group(1)):
+            continue  # not allocated, or the script's own (.persistent, .noinit fill)
+        flags = m.group(4)
+        kind = ("text" if "X" in flags else "bss" if m.group(2) == "NOBITS" else
+                "data" if "W" in flags else "rodata")
+        image[kind] += int(m.group(3), 16)
+    own = sections(t, app_obj)
+    libgcc = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    with open(elf + ".map") as f:
+        text = f.read().split("Linker script and memory map", 1)[-1]
+    for m in re.finditer(r"^ (\.[\w.]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S*libgcc\.a\S*)",
+                         text, re.M):
+        kind = kind_of(m.group(1))
+        if kind:
+            libgcc[kind] += int(m.group(3), 16)
+    res = {k: image[k] - own[k] - libgcc[k] for k in image}
+    res["libgcc"] = sum(libgcc.values())
+    return res
+
+
+def md_collect(out):
+    """Everything docs/size.md shows, or (None, reason) when a target's
+    compiler is missing."""
+    data = {"versions": {}, "rows": {}, "stack": {}, "no_messages": has_no_messages()}
+    variants = [("", [])] + ([("nomsg", [NO_MESSAGES])] if data["no_messages"] else [])
+    publics = public_functions()
+    data["publics"] = publics
+    for name, _ in MD_TARGETS:
+        t = next(x for x in TARGETS if x.name == name and x.opt == "-Os")
+        if not shutil.which(t.cc):
+            return None, "%s not found (see the apt-get lines in .ci/run)" % t.cc
+        data["versions"][t.cc] = compiler_version(t.cc)
+        for tag, defines in variants:
+            obj = compile_variant(t, out, tag or "plain", defines)
+            s = sections(t, obj)
+            s["libgcc"] = None
+            data["rows"][(name, "whole", tag)] = s
+            for app, _, _, _ in APPS:
+                data["rows"][(name, app, tag)] = link_app(t, out, tag or "plain", obj, app)
+        # the stack of every public call: the plain whole library's call graph
+        obj, ci = compile_lib(t, "nolibc", out)
+        nodes, edges = parse_ci(ci)
+        ext = ExternalStack(t, [run([t.cc] + t.flags + ["-print-libgcc-file-name"]).stdout
+                                .strip()])
+        g = Graph(nodes, edges, address_taken(t, obj, set(nodes)), ext)
+        data["stack"][name] = {p: g.depth(p) for p in publics if p in nodes}
+        data["stack_path_" + name] = g
+    return data, None
+
+
+# The issue's targets: (label, target, row, variant, kind, limit).
+MD_GOALS = [
+    ("whole library .text", "cortex-m4", "whole", "", "text", 9216),
+    ("init + list_stream .text", "cortex-m4", "stream", "", "text", 5120),
+    ("init + list_stream, NO_MESSAGES, .rodata", "cortex-m4", "stream", "nomsg", "rodata", 1024),
+    ("every operation .text", "cortex-m4", "every", "", "text", 8192),
+    ("init + list_stream with a transport .text", "cortex-m4", "stream_rx", "", "text", 5120),
+    ("same, NO_MESSAGES, .rodata", "cortex-m4", "stream_rx", "nomsg", "rodata", 1024),
+    ("every operation with a transport .text", "cortex-m4", "every_rx", "", "text", 8192),
+]
+
+
+def markdown(data):
+    L = []
+    say = L.append
+    with open(HEADER) as f:
+        m = re.search(r'#define CBK_TOKEN_VERSION\s+"([^"]+)"', f.read())
+    say("# Code size and stack of cbk_token.h")
+    say("")
+    say("Generated by `make size` (tools/size_report.py) from cbk_token.h v%s. Do not edit:" %
+        (m.group(1) if m else "?"))
+    say("`make lint` fails when this file no longer matches the header (it regenerates it")
+    say("and compares, when this machine has the compilers named here).")
+    say("")
+    say("Compilers: " + "; ".join(data["versions"][k] for k in sorted(data["versions"])))
+    say("")
+    say("Every build: `-Os -std=c99 -ffunction-sections -fdata-sections -DCBK_TOKEN_NO_LIBC "
+        "-ffreestanding`,")
+    say("linked with `-nostdlib -Wl,--gc-sections` and `-lgcc`. Bytes. \"The whole library\" is "
+        "the")
+    say("object of one unit with `CBK_TOKEN_IMPLEMENTATION` (every function kept). An "
+        "application")
+    say("row is what the library adds to a linked image whose only code calls the functions "
+        "named")
+    say("(its own code left out; libgcc's helpers in their own column). \"Every operation\": "
+        "init,")
+    say("list, list_stream, list_all, create, update, delete, fetch. Without \"with a "
+        "transport\" the")
+    say("rows are measured as issue 12 measured them: the send callback is a parameter, so "
+        "nothing")
+    say("in the image calls the receiver and the linker drops it with the body decoders. \"With "
+        "a")
+    say("transport\": the image also has a send callback that calls `cbk_response_status`, "
+        "`_header`")
+    say("and `_body`, as every real transport does: that is what a firmware carries. "
+        "`CBK_TOKEN_NO_MESSAGES`")
+    say("rows: the same without diagnostic texts and the reason-phrase table.")
+    say("")
+    rows_def = [("whole", "the whole library (one unit, every function)")] + \
+        [(a, label) for a, label, _, _ in APPS]
+    for name, title in MD_TARGETS:
+        say("## " + title)
+        say("")
+        say("| what is linked | .text | .rodata | .data | .bss | libgcc |")
+        say("|---|---:|---:|---:|---:|---:|")
+        for tag, suffix in (("", ""), ("nomsg", ", `CBK_TOKEN_NO_MESSAGES`")):
+            for row, label in rows_def:
+                r = data["rows"].get((name, row, tag))
+                if r is None:
+                    say("| %s%s | n/a | n/a | n/a | n/a | n/a |" % (label, suffix))
+                    continue
+                if "fails" in r:
+                    say("| %s%s | %s | | | | |" % (label, suffix, r["fails"]))
+                    continue
+                say("| %s%s | %s | %s | %s | %s | %s |" % (
+                    label, suffix, "{:,}".format(r["text"]), "{:,}".format(r["rodata"]),
+                    r["data"], r["bss"], "-" if r["libgcc"] is None else r["libgcc"]))
+        say("")
+    if not data["no_messages"]:
+        say("n/a: the header has no `CBK_TOKEN_NO_MESSAGES` yet.")
+        say("")
+    say("## Worst-case stack of every public call")
+    say("")
+    say("Bytes, from GCC's `-fcallgraph-info=su` (each frame as `-fstack-usage` gives it, along "
+        "the")
+    say("calls the compiler emitted); the user's callbacks are not counted; `~`: the deepest "
+        "path")
+    say("ends in a libgcc helper whose frame is estimated from its disassembly.")
+    say("")
+    names = [n for n, _ in MD_TARGETS]
+    say("| function | " + " | ".join(MD_SHORT[n] for n in names) + " |")
+    say("|---|" + "---:|" * len(names))
+    for p in data["publics"]:
+        cells = []
+        for n in names:
+            d = data["stack"][n].get(p)
+            cells.append("-" if d is None else "%s%d" % (d[2] + ("*" if any(
+                "(cycle)" in x for x in d[1]) else ""), d[0]))
+        say("| `%s` | %s |" % (p, " | ".join(cells)))
+    say("")
+    for n in names:
+        worst = max(data["stack"][n].items(), key=lambda kv: kv[1][0])
+        path = [x.split("~")[0].split(" (")[0] for x in worst[1][1]]
+        say("Deepest on %s: `%s`, %d bytes: %s." % (MD_SHORT[n], worst[0], worst[1][0],
+                                                    " > ".join(path)))
+        say("")
+    say("## Targets (issue 12)")
+    say("")
+    say("Before: the figures of commit %s, measured the same way (that header had no" %
+        BEFORE_COMMIT)
+    say("`CBK_TOKEN_NO_MESSAGES`: its .rodata before is the one with every message). The "
+        "issue set")
+    say("its limits on rows measured without a transport; the rows with one hold the same "
+        "limits to")
+    say("what a firmware really links.")
+    say("")
+    say("| target | limit | before | now | |")
+    say("|---|---:|---:|---:|---|")
+    for label, tname, row, tag, kind, limit in MD_GOALS:
+        r = data["rows"].get((tname, row, tag))
+        if r is not None and "fails" in r:
+            r = None
+        b = BEFORE_FIGURES.get((tname, row, tag, kind))
+        now = "n/a" if r is None else "{:,}".format(r[kind])
+        verdict = "" if r is None else ("met" if r[kind] <= limit else "missed by {:,}".format(
+            r[kind] - limit))
+        say("| M4 %s | {:,} | %s | %s | %s |".format(limit) % (
+            label, "n/a" if b is None else "{:,}".format(b), now, verdict))
+    worst_rw = max(r["data"] + r["bss"] for r in data["rows"].values() if "fails" not in r)
+    say("| .data + .bss, every row and target | 0 | %d | %d | %s |" % (
+        BEFORE_FIGURES.get("rw", 0), worst_rw, "met" if worst_rw == 0 else "missed"))
+    for n in names:
+        worst = max(v[0] for v in data["stack"][n].values())
+        b = BEFORE_FIGURES.get(("stack", n))
+        say("| deepest public call, %s | 512 | %s | %d | %s |" % (
+            MD_SHORT[n], "n/a" if b is None else b, worst,
+            "met" if worst <= 512 else "missed by %d" % (worst - 512)))
+    say("")
+    return "\n".join(L) + "\n"
+
+
+def md_check(path, out):
+    """0: docs/size.md is current; 1: stale; 4: cannot compare here."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError as e:
+        sys.stdout.write("size: %s cannot be read (%s)\n" % (path, e))
+        return 1
+    m = re.search(r"^Compilers: (.*)$", old, re.M)
+    want = sorted(m.group(1).split("; ")) if m else []
+    have = []
+    for name, _ in MD_TARGETS:
+        t = next(x for x in TARGETS if x.name == name and x.opt == "-Os")
+        if not shutil.which(t.cc):
+            sys.stdout.write("size: not compared: %s not found\n" % t.cc)
+            return 4
+        have.append(compiler_version(t.cc))
+    if sorted(set(have)) != sorted(set(want)):
+        sys.stdout.write("size: not compared: %s was made with %s; this machine has %s\n" % (
+            os.path.relpath(path), "; ".join(want) or "(no compilers line)",
+            "; ".join(sorted(set(have)))))
+        return 4
+    data, why = md_collect(out)
+    if data is None:
+        sys.stdout.write("size: not compared: %s\n" % why)
+        return 4
+    new = markdown(data)
+    if new == old:
+        sys.stdout.write("size: %s is current\n" % os.path.relpath(path))
+        return 0
+    import difflib
+    sys.stdout.write("size: %s is stale (run `make size` and commit it):\n" %
+                     os.path.relpath(path))
+    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
+                                               "committed", "regenerated"))
+    return 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "size"))
@@ -730,7 +1118,17 @@ def main():
     ap.add_argument("--strict", action="store_true",
                     help="exit 3 when a Cortex-M4 target is missed")
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--md", metavar="FILE", help="also write the published figures to FILE")
+    ap.add_argument("--check", metavar="FILE",
+                    help="only compare FILE with freshly generated figures (exit 0/1/4)")
     args = ap.parse_args()
+    if args.check:
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="cbk_size_")
+        try:
+            return md_check(args.check, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
 
@@ -1011,6 +1409,16 @@ def main():
     sys.stdout.write(text)
     with open(os.path.join(out, "report.txt"), "w") as f:
         f.write(text)
+    if args.md:
+        mdout = os.path.join(out, "md")
+        os.makedirs(mdout, exist_ok=True)
+        data, why = md_collect(mdout)
+        if data is None:
+            sys.stderr.write("size_report: %s not written: %s\n" % (args.md, why))
+            return 1
+        with open(args.md, "w") as f:
+            f.write(markdown(data))
+        sys.stdout.write("size: wrote %s\n" % args.md)
     return 3 if (args.strict and missed) else 0
 
 

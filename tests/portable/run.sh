@@ -22,6 +22,18 @@
 #             mps2-an385, semihosting through newlib's rdimon); the
 #             JSONTestSuite corpus is read from the host through semihosting
 #   embedded  tests/test_embedded.c on the host (ASan+UBSan)
+#   avr       16-bit int: the library for the atmega2560 with avr-gcc -Os
+#             -Wall -Wextra -Werror (default and CBK_TOKEN_NO_LIBC), and
+#             tests/portable/avr_tests.c (the tokenizer, and the client over
+#             a scripted transport) run under simavr on an atmega1284p. On
+#             AVR every constant is copied to SRAM: the library's texts with
+#             the tests' own do not leave room in the atmega2560's 8 KB, so
+#             the tests run on the 1284p's 16 KB (same avr-libc, same 16-bit
+#             int). AVR_XFAIL names a known defect of the header: while it
+#             is set, the build failing with exactly that warning, and the
+#             one test it breaks, are expected failures ("XFAIL", counted
+#             apart, never a silent pass); if they pass, that is a failure
+#             until the mark is removed.
 #
 # Every part counts its checks; the last line is "portable: N passed, M
 # failed" over the parts run. A part whose tools are missing is skipped with
@@ -45,6 +57,11 @@ ARM=arm-none-eabi
 RV=riscv64-unknown-elf
 S390=s390x-linux-gnu
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
+# The known 16-bit defect (issue 12): cbk_client_retry_delay doubles an
+# unsigned while it is <= 0x7FFFFFFFu, always true for a 16-bit unsigned, so
+# the wait wraps after 8 doublings (and -Wtype-limits fails the build).
+# Empty once the header is fixed.
+AVR_XFAIL=
 
 require_all=0
 [ "${CI:-}" = "true" ] && require_all=1
@@ -53,6 +70,7 @@ require_all=0
 passed=0
 failed=0
 skipped=0
+xfailed=0
 mkdir -p "$OUT" || exit 2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT INT TERM
@@ -108,6 +126,12 @@ run_in() {
         echo "ok   $name: $p passed"
         grep -E '^(JSONTestSuite|measured)' "$log" | sed 's/^/     /'
     fi
+}
+
+# xfail NAME REASON: an expected failure, counted apart.
+xfail() {
+    xfailed=$((xfailed + 1))
+    echo "XFAIL $1: $2"
 }
 
 skip() {
@@ -314,25 +338,70 @@ part_embedded() {
         run_in "embedded: test_embedded (host, ASan+UBSan)" tests "../$OUT/host/test_embedded"
 }
 
+# avr_build NAME CFLAGS: the library for the atmega2560 with -Werror; an
+# expected failure while AVR_XFAIL names the one warning it fails with.
+avr_build() {
+    name=$1
+    if avr-gcc -mmcu=atmega2560 -Os -std=c99 -Wall -Wextra -Werror $2 -I. -c "$OUT/avr/lib.c" \
+        -o "$OUT/avr/lib.o" >"$log" 2>&1; then
+        if [ -n "$AVR_XFAIL" ]; then
+            fail "$name: builds clean now: empty AVR_XFAIL in tests/portable/run.sh"
+        else
+            pass "$name"
+        fi
+    elif [ -n "$AVR_XFAIL" ] && [ "$(grep -c 'error:' "$log")" = 1 ] &&
+        grep -q "error: $AVR_XFAIL" "$log"; then
+        xfail "$name" "$(grep 'error:' "$log" | sed 's/^[^ ]* //')"
+    else
+        fail "$name"
+        sed 's/^/     /' "$log" | head -n 30
+    fi
+}
+
+part_avr() {
+    have avr avr-gcc avr-size simavr timeout || return
+    mkdir -p "$OUT/avr"
+    printf '#define CBK_TOKEN_IMPLEMENTATION\n#include "cbk_token.h"\n' >"$OUT/avr/lib.c"
+    avr_build "avr: atmega2560 -Os -Wall -Wextra -Werror" ""
+    avr_build "avr: atmega2560 -Os -Wall -Wextra -Werror, CBK_TOKEN_NO_LIBC" "$NOLIBC"
+    fw="$OUT/avr/avr_tests.elf"
+    xf=0
+    [ -n "$AVR_XFAIL" ] && xf=1
+    # without -Werror while the defect is known: the tests say what it breaks
+    werror=-Werror
+    [ "$xf" = 1 ] && werror=
+    if check "avr: build tests/portable/avr_tests.c for the atmega1284p" avr-gcc -mmcu=atmega1284p \
+        -Os -std=c99 -Wall -Wextra $werror -ffunction-sections -fdata-sections -Wl,--gc-sections \
+        -DAVR_XFAIL_RETRY_WRAP=$xf tests/portable/avr_tests.c -o "$fw"; then
+        avr-size "$fw" | awk 'NR == 2 {print "     firmware: text " $1 ", data " $2 \
+            ", bss " $3 " bytes (data + bss in SRAM)"}'
+        # simavr prints USART0's lines (in colour, a '.' for each newline)
+        # and stops when the firmware sleeps with interrupts off
+        run_in "avr: the subset on an atmega1284p (simavr)" . sh -c "timeout 120 simavr -m \
+            atmega1284p -f 16000000 $fw 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e 's/\.\$//'"
+        grep -E '^(avr:|XFAIL|XPASS)' "$log" | sed 's/^/     /'
+        xfailed=$((xfailed + $(grep -c '^XFAIL' "$log")))
+    fi
+}
+
 # ---------------------------------------------------------------------------
 
-parts=${*:-matrix nolibc cross m32 be m3 embedded}
+parts=${*:-matrix nolibc cross m32 be m3 embedded avr}
 for part in $parts; do
     case $part in
-    matrix | nolibc | cross | m32 | be | m3 | embedded)
+    matrix | nolibc | cross | m32 | be | m3 | embedded | avr)
         echo "== portable: $part"
         "part_$part"
         ;;
     *)
-        echo "usage: sh tests/portable/run.sh [matrix|nolibc|cross|m32|be|m3|embedded]..." >&2
+        echo "usage: sh tests/portable/run.sh [matrix|nolibc|cross|m32|be|m3|embedded|avr]..." >&2
         exit 2
         ;;
     esac
 done
 echo
-if [ "$skipped" -gt 0 ]; then
-    echo "portable: $passed passed, $failed failed, $skipped skipped"
-else
-    echo "portable: $passed passed, $failed failed"
-fi
+extra=
+[ "$skipped" -gt 0 ] && extra="$extra, $skipped skipped"
+[ "$xfailed" -gt 0 ] && extra="$extra, $xfailed expected failures (XFAIL above)"
+echo "portable: $passed passed, $failed failed$extra"
 [ "$failed" -eq 0 ]
