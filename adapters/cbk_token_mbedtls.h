@@ -102,7 +102,7 @@
  *   internal         private.
  *
  * RAM AND RECORD BUFFERS
- *   sizeof(cbk_mbedtls) is the structures only: 1272 bytes on Cortex-M4
+ *   sizeof(cbk_mbedtls) is the structures only: 1280 bytes on Cortex-M4
  *   with 2.28's default configuration (256 of them the saved session's host
  *   name, CBK_HTTP1_HOST_MAX; make embedded-cross prints it). mbedTLS
  *   allocates the rest with mbedtls_calloc (libc's heap, or a fixed arena with
