@@ -46,13 +46,8 @@ RV=riscv64-unknown-elf
 S390=s390x-linux-gnu
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
 
-require_all=0
-[ "${CI:-}" = "true" ] && require_all=1
-[ "${CBK_REQUIRE_ALL:-}" = "1" ] && require_all=1
-
-passed=0
-failed=0
-skipped=0
+. tests/lib.sh
+counts_init
 mkdir -p "$OUT" || exit 2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT INT TERM
@@ -112,12 +107,7 @@ run_in() {
 
 skip() {
     echo "SKIP $1: $2"
-    if [ "$require_all" = 1 ]; then
-        failed=$((failed + 1))
-        echo "FAIL $1: skipped under CI"
-    else
-        skipped=$((skipped + 1))
-    fi
+    counts_skip || echo "FAIL $1: skipped under CI"
 }
 
 # have PART TOOL...: 0 when every tool is on PATH, else skips PART.
@@ -330,9 +320,5 @@ for part in $parts; do
     esac
 done
 echo
-if [ "$skipped" -gt 0 ]; then
-    echo "portable: $passed passed, $failed failed, $skipped skipped"
-else
-    echo "portable: $passed passed, $failed failed"
-fi
+counts_line "portable: "
 [ "$failed" -eq 0 ]
