@@ -32,13 +32,21 @@
  *   cbk_mbedtls_init(&tls, &sock, &ca, mbedtls_ctr_drbg_random, &drbg);
  *   cbk_http1_io io = cbk_mbedtls_io(&tls);
  *   cbk_http1_init(&http, &io, buf, sizeof buf);
+ *   net.http = &http;                            // waits end by its deadline
  *
  * THE CONTEXT (cbk_lwip, caller-owned, one per connection and thread)
- *   timeout_ms   SO_RCVTIMEO and SO_SNDTIMEO of each new socket: the longest
+ *   timeout_ms   SO_RCVTIMEO and SO_SNDTIMEO of each read and write: the longest
  *                wait for the next bytes (an idle timeout, not a limit on
  *                the exchange: the engine's deadline_ms is that); default
  *                CBK_LWIP_TIMEOUT_MS (30000); 0: none. lwip_connect itself
  *                waits for TCP's own SYN retries (lwIP's TCP_SYNMAXRTX).
+ *   http         optional (NULL): the engine this socket serves. Each read
+ *                and write then waits at most what is left of its deadline
+ *                (cbk_http1_remaining_ms: deadline_ms, or the library's
+ *                opts.timeout_ms), SO_RCVTIMEO and SO_SNDTIMEO set per
+ *                call, so a silent server cannot overshoot it by a whole
+ *                timeout_ms; a call made after the deadline passed fails
+ *                at once as a timeout.
  *   sock         the open socket, or -1.
  *   error        out: CBK_LWIP_ERR_* of the last failure (0: none).
  *   sys_error    out: lwIP's errno of the last failure.
@@ -100,9 +108,10 @@ enum cbk_lwip_error {
 /* See THE CONTEXT at the top. */
 typedef struct cbk_lwip {
     uint32_t timeout_ms;
-    int sock;      /* -1: none */
-    int error;     /* out */
-    int sys_error; /* out */
+    const cbk_http1 *http; /* optional: its deadline cuts the waits */
+    int sock;              /* -1: none */
+    int error;             /* out */
+    int sys_error;         /* out */
 } cbk_lwip;
 
 /* Fills net with the defaults; no socket is opened. */
@@ -146,6 +155,7 @@ CBKDEF cbk_mbedtls_socket cbk_lwip_tls_socket(cbk_lwip *net);
 
 CBKDEF void cbk_lwip_init(cbk_lwip *net) {
     net->timeout_ms = CBK_LWIP_TIMEOUT_MS;
+    net->http = NULL;
     net->sock = -1;
     net->error = 0;
     net->sys_error = 0;
@@ -157,24 +167,49 @@ static int cbk__lw_fail(cbk_lwip *net, int code, int flags) {
     return flags | code;
 }
 
-/* The socket's options: no Nagle, the read and write timeouts. */
-static void cbk__lw_options(cbk_lwip *net) {
-    int one = 1;
+/* The longest the next wait may take: timeout_ms cut to what is left of
+   the engine's deadline (0: none); -1: the deadline passed. */
+static long cbk__lw_wait_ms(const cbk_lwip *net) {
+    long left = net->http ? cbk_http1_remaining_ms(net->http) : -1;
+    if (left == 0) return -1;
+    if (left > 0 && (net->timeout_ms == 0 || (unsigned long)left < net->timeout_ms)) return left;
+    return (long)net->timeout_ms;
+}
+
+/* SO_RCVTIMEO and SO_SNDTIMEO for the next call (0: none). */
+static void cbk__lw_timeouts(cbk_lwip *net, long ms) {
 #if LWIP_SO_SNDRCVTIMEO_NONSTANDARD
-    int tv = (int)net->timeout_ms;
+    int tv = (int)ms;
 #else
     struct timeval tv;
-    tv.tv_sec = (long)(net->timeout_ms / 1000u);
-    tv.tv_usec = (long)(net->timeout_ms % 1000u) * 1000L;
+    tv.tv_sec = ms / 1000L;
+    tv.tv_usec = (ms % 1000L) * 1000L;
 #endif
-    (void)lwip_setsockopt(net->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (net->timeout_ms == 0) return;
+    (void)tv;
 #if LWIP_SO_RCVTIMEO
     (void)lwip_setsockopt(net->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 #endif
 #if LWIP_SO_SNDTIMEO
     (void)lwip_setsockopt(net->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 #endif
+}
+
+/* Arms the socket for one read or write; 0 when the deadline passed
+   (the caller reports a timeout without waiting). */
+static int cbk__lw_arm(cbk_lwip *net) {
+    long ms = cbk__lw_wait_ms(net);
+    if (ms < 0) {
+        net->sys_error = EWOULDBLOCK;
+        return 0;
+    }
+    cbk__lw_timeouts(net, ms);
+    return 1;
+}
+
+/* The socket's options: no Nagle (the timeouts are set per call). */
+static void cbk__lw_options(cbk_lwip *net) {
+    int one = 1;
+    (void)lwip_setsockopt(net->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 /* Socket, options, connect to one address. 0 or a contract code. */
@@ -308,7 +343,9 @@ static int cbk__lw_timed_out(void) {
 
 static long cbk__lw_io_write(void *ctx, const char *data, size_t len) {
     cbk_lwip *net = (cbk_lwip *)ctx;
-    long n = (long)lwip_send(net->sock, data, len, 0);
+    long n;
+    if (!cbk__lw_arm(net)) return CBK_HTTP1_IO_TIMEOUT;
+    n = (long)lwip_send(net->sock, data, len, 0);
     if (n > 0) return n;
     net->sys_error = errno;
     return cbk__lw_timed_out() ? CBK_HTTP1_IO_TIMEOUT : -1;
@@ -316,7 +353,9 @@ static long cbk__lw_io_write(void *ctx, const char *data, size_t len) {
 
 static long cbk__lw_io_read(void *ctx, char *buf, size_t len) {
     cbk_lwip *net = (cbk_lwip *)ctx;
-    long n = (long)lwip_recv(net->sock, buf, len, 0);
+    long n;
+    if (!cbk__lw_arm(net)) return CBK_HTTP1_IO_TIMEOUT;
+    n = (long)lwip_recv(net->sock, buf, len, 0);
     if (n >= 0) return n;
     net->sys_error = errno;
     return cbk__lw_timed_out() ? CBK_HTTP1_IO_TIMEOUT : -1;
@@ -355,13 +394,17 @@ static int cbk__lw_bio_error(cbk_lwip *net, int failed) {
 
 static int cbk__lw_bio_send(void *ctx, const unsigned char *buf, size_t len) {
     cbk_lwip *net = (cbk_lwip *)ctx;
-    long n = (long)lwip_send(net->sock, buf, len, 0);
+    long n;
+    if (!cbk__lw_arm(net)) return MBEDTLS_ERR_SSL_TIMEOUT;
+    n = (long)lwip_send(net->sock, buf, len, 0);
     return n > 0 ? (int)n : cbk__lw_bio_error(net, MBEDTLS_ERR_NET_SEND_FAILED);
 }
 
 static int cbk__lw_bio_recv(void *ctx, unsigned char *buf, size_t len) {
     cbk_lwip *net = (cbk_lwip *)ctx;
-    long n = (long)lwip_recv(net->sock, buf, len, 0);
+    long n;
+    if (!cbk__lw_arm(net)) return MBEDTLS_ERR_SSL_TIMEOUT;
+    n = (long)lwip_recv(net->sock, buf, len, 0);
     return n >= 0 ? (int)n : cbk__lw_bio_error(net, MBEDTLS_ERR_NET_RECV_FAILED);
 }
 
@@ -372,7 +415,7 @@ CBKDEF cbk_mbedtls_socket cbk_lwip_tls_socket(cbk_lwip *net) {
     s.close = cbk__lw_io_close;
     s.send = cbk__lw_bio_send;
     s.recv = cbk__lw_bio_recv;
-    s.recv_timeout = NULL; /* SO_RCVTIMEO does it */
+    s.recv_timeout = NULL; /* SO_RCVTIMEO does it, cut to net->http's deadline */
     s.usable = cbk__lw_usable;
     s.now_ms = cbk__lw_now_ms;
     return s;

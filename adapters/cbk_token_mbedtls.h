@@ -86,6 +86,13 @@
  *                    before the first connect, see USAGE).
  *   read_timeout_ms  given to recv_timeout (and to conf's read timeout);
  *                    default CBK_MBEDTLS_READ_TIMEOUT_MS (30000).
+ *   http             optional (NULL): the engine this adapter serves. Each
+ *                    recv_timeout call (handshake and reads) then waits at
+ *                    most what is left of its deadline (cbk_http1_remaining_ms:
+ *                    deadline_ms, or the library's opts.timeout_ms), and
+ *                    one made after it passed fails at once with
+ *                    MBEDTLS_ERR_SSL_TIMEOUT. A socket with only recv cuts
+ *                    its own waits (cbk_lwip: its own http field).
  *   handshakes       out: TLS handshakes completed (full and resumed).
  *   resumed          out: of those, resumed ones (no certificate sent).
  *   verified         out: certificates verified (depth 0, full handshakes).
@@ -95,7 +102,7 @@
  *   internal         private.
  *
  * RAM AND RECORD BUFFERS
- *   sizeof(cbk_mbedtls) is the structures only: 1272 bytes on Cortex-M4
+ *   sizeof(cbk_mbedtls) is the structures only: 1280 bytes on Cortex-M4
  *   with 2.28's default configuration (256 of them the saved session's host
  *   name, CBK_HTTP1_HOST_MAX; make embedded-cross prints it). mbedTLS
  *   allocates the rest with mbedtls_calloc (libc's heap, or a fixed arena with
@@ -227,11 +234,12 @@ typedef struct cbk_mbedtls {
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
     uint32_t read_timeout_ms;
-    unsigned handshakes; /* out */
-    unsigned resumed;    /* out */
-    unsigned verified;   /* out */
-    int last_error;      /* out */
-    uint32_t last_flags; /* out */
+    const cbk_http1 *http; /* optional: its deadline cuts recv_timeout's waits */
+    unsigned handshakes;   /* out */
+    unsigned resumed;      /* out */
+    unsigned verified;     /* out */
+    int last_error;        /* out */
+    uint32_t last_flags;   /* out */
     cbk__mt_state internal;
 } cbk_mbedtls;
 
@@ -479,6 +487,38 @@ CBKDEF void cbk_mbedtls_forget_session(cbk_mbedtls *t) {
 
 /* ---- connect ---- */
 
+/* ---- the BIO under mbedTLS: the socket's, waits cut to the deadline ---- */
+
+/* read_timeout_ms cut to what is left of the engine's deadline (0: none);
+   -1: the deadline passed. */
+static long cbk__mt_wait_ms(const cbk_mbedtls *t) {
+    long left = t->http ? cbk_http1_remaining_ms(t->http) : -1;
+    if (left == 0) return -1;
+    if (left > 0 && (t->read_timeout_ms == 0 || (unsigned long)left < t->read_timeout_ms))
+        return left;
+    return (long)t->read_timeout_ms;
+}
+
+static int cbk__mt_bio_send(void *ctx, const unsigned char *buf, size_t len) {
+    cbk_mbedtls *t = (cbk_mbedtls *)ctx;
+    return t->sock.send(t->sock.ctx, buf, len);
+}
+
+static int cbk__mt_bio_recv(void *ctx, unsigned char *buf, size_t len) {
+    cbk_mbedtls *t = (cbk_mbedtls *)ctx;
+    return t->sock.recv(t->sock.ctx, buf, len);
+}
+
+/* The socket's recv_timeout with mbedTLS's timeout (the conf's, which is
+   read_timeout_ms) cut to the deadline. */
+static int cbk__mt_bio_recv_timeout(void *ctx, unsigned char *buf, size_t len, uint32_t ms) {
+    cbk_mbedtls *t = (cbk_mbedtls *)ctx;
+    long wait = cbk__mt_wait_ms(t);
+    (void)ms;
+    if (wait < 0) return MBEDTLS_ERR_SSL_TIMEOUT;
+    return t->sock.recv_timeout(t->sock.ctx, buf, len, (uint32_t)wait);
+}
+
 /* Runs the handshake; 0 or mbedTLS's error. */
 static int cbk__mt_handshake(cbk_mbedtls *t) {
     int ret, spins = 0;
@@ -510,8 +550,9 @@ static int cbk__mt_prepare(cbk_mbedtls *t, const char *host, unsigned port) {
     mbedtls_ssl_conf_ca_chain(&t->conf, (mbedtls_x509_crt *)s->ca, NULL);
     mbedtls_ssl_conf_read_timeout(&t->conf, t->read_timeout_ms);
     mbedtls_ssl_set_verify(&t->ssl, cbk__mt_verify, t);
-    mbedtls_ssl_set_bio(&t->ssl, t->sock.ctx, t->sock.send,
-                        t->sock.recv_timeout ? NULL : t->sock.recv, t->sock.recv_timeout);
+    mbedtls_ssl_set_bio(&t->ssl, t, cbk__mt_bio_send,
+                        t->sock.recv_timeout ? NULL : cbk__mt_bio_recv,
+                        t->sock.recv_timeout ? cbk__mt_bio_recv_timeout : NULL);
     s->ip_host = cbk_mbedtls_parse_ip(host, s->ip, &s->ip_len);
     s->saw_cert = 0;
     /* an address is never a name to match (nor SNI); NULL clears one */
@@ -583,7 +624,7 @@ static long cbk__mt_write(void *ctx, const char *data, size_t len) {
 }
 
 static int cbk__mt_plain_recv(cbk_mbedtls *t, unsigned char *p, size_t len) {
-    if (t->sock.recv_timeout) return t->sock.recv_timeout(t->sock.ctx, p, len, t->read_timeout_ms);
+    if (t->sock.recv_timeout) return cbk__mt_bio_recv_timeout(t, p, len, t->read_timeout_ms);
     return t->sock.recv(t->sock.ctx, p, len);
 }
 

@@ -27,24 +27,12 @@ OUT=$BUILD/cli-test
 SECRET=sk-cli-test-0123456789abcdef
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
-require_all=0
-[ "${CI:-}" = "true" ] && require_all=1
-[ "${CBK_REQUIRE_ALL:-}" = "1" ] && require_all=1
-
-passed=0
-failed=0
-skipped=0
-mock_pid=
+. tests/lib.sh
+counts_init
 rm -rf "$OUT"
 mkdir -p "$OUT" || exit 2
 tmp=$(cd "$OUT" && pwd)
-cleanup() {
-    if [ -n "$mock_pid" ]; then
-        kill "$mock_pid" 2>/dev/null
-        wait "$mock_pid" 2>/dev/null
-    fi
-}
-trap cleanup EXIT
+trap mock_stop EXIT
 trap 'exit 1' INT TERM
 
 ok() {
@@ -87,16 +75,8 @@ transports=posix
 "$CLI" --version | grep -q '^transports:.* curl' && transports="posix curl"
 
 # ---- the mock ------------------------------------------------------------------
-python3 tests/mock_api.py --host 127.0.0.1 --port 0 --port-file "$tmp/port" --secret "$SECRET" \
-    --seed 3 --clock-start 1764460800000 --max-seconds 300 >"$tmp/mock.log" 2>&1 &
-mock_pid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-if [ ! -s "$tmp/port" ]; then
-    cat "$tmp/mock.log"
+if ! mock_start "$tmp/mock.log" "$tmp/port" --secret "$SECRET" --seed 3 \
+    --clock-start 1764460800000 --max-seconds 300; then
     echo "cli: the mock API did not start"
     echo "cli: 0 passed, 1 failed"
     exit 1
@@ -463,9 +443,5 @@ else
 fi
 
 echo
-if [ "$skipped" -gt 0 ]; then
-    echo "cli: $passed passed, $failed failed, $skipped skipped"
-else
-    echo "cli: $passed passed, $failed failed"
-fi
+counts_line "cli: "
 [ "$failed" -eq 0 ]

@@ -24,20 +24,11 @@ CC=${CC:-cc}
 CXX=${CXX:-c++}
 OUT=$BUILD/examples
 WARN="-Wall -Wextra -Wpedantic -Werror"
-require_all=0
-[ "${CI:-}" = "true" ] && require_all=1
-[ "${CBK_REQUIRE_ALL:-}" = "1" ] && require_all=1
-
-passed=0
-failed=0
-skipped=0
-mock_pid=
+. tests/lib.sh
+counts_init
 tmp=$(mktemp -d)
 cleanup() {
-    if [ -n "$mock_pid" ]; then
-        kill "$mock_pid" 2>/dev/null
-        wait "$mock_pid" 2>/dev/null
-    fi
+    mock_stop
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -56,7 +47,7 @@ step() { # step NAME CMD...
 }
 skip() {
     echo "-- $1: SKIPPED ($2)"
-    if [ "$require_all" = 1 ]; then bad "$1: skipped under CI"; else skipped=$((skipped + 1)); fi
+    counts_skip || echo "!! $1: skipped under CI"
 }
 
 mkdir -p "$OUT"
@@ -147,16 +138,8 @@ step "cbk-token --help" sh -c '"$1" --help >/dev/null' sh "$cli"
 if ! command -v python3 >/dev/null 2>&1; then
     skip "cbk-token against the mock API" "python3 not found"
 elif [ -x "$cli" ]; then
-    python3 tests/mock_api.py --host 127.0.0.1 --port 0 --port-file "$tmp/port" \
-        --max-seconds 120 --seed 7 --clock-start 1764460800000 >"$tmp/mock.log" 2>&1 &
-    mock_pid=$!
-    i=0
-    while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if [ ! -s "$tmp/port" ]; then
-        cat "$tmp/mock.log"
+    if ! mock_start "$tmp/mock.log" "$tmp/port" --max-seconds 120 --seed 7 \
+        --clock-start 1764460800000; then
         bad "the mock API did not start"
     else
         base=http://127.0.0.1:$(cat "$tmp/port")
@@ -201,5 +184,5 @@ elif [ -x "$cli" ]; then
     fi
 fi
 
-echo "examples: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
+counts_line "examples: "
 [ "$failed" -eq 0 ]

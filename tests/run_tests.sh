@@ -25,13 +25,8 @@ if [ -z "${CBK_HAVE_CURL:-}" ]; then
 fi
 export CBK_HAVE_CURL
 NO_CURL="libcurl development files not found (apt-get install libcurl4-openssl-dev)"
-require_all=0
-[ "${CI:-}" = "true" ] && require_all=1
-[ "${CBK_REQUIRE_ALL:-}" = "1" ] && require_all=1
-
-passed=0
-failed=0
-skipped=0
+. tests/lib.sh
+counts_init
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 trap 'exit 130' INT TERM # stop here (the EXIT trap cleans up), do not run on
@@ -73,22 +68,13 @@ run() {
 
 skip() {
     echo "== $1: SKIPPED ($2)"
-    if [ "$require_all" = 1 ]; then
-        failed=$((failed + 1))
-        echo "!! $1: skipped under CI, counted as a failure"
-    else
-        skipped=$((skipped + 1))
-    fi
+    counts_skip || echo "!! $1: skipped under CI, counted as a failure"
 }
 
 # the closing line; the exit status says whether anything failed
 finish() {
     echo
-    if [ "$skipped" -gt 0 ]; then
-        echo "$passed passed, $failed failed, $skipped skipped"
-    else
-        echo "$passed passed, $failed failed"
-    fi
+    counts_line ""
     [ "$failed" -eq 0 ]
     exit
 }

@@ -53,8 +53,10 @@ typedef struct emb_app {
 } emb_app;
 
 /* Sets app up to talk through io (copied; its ctx must outlive app).
-   sleep_ms/sleep_ctx wait between retries (NULL: no retries). CBK_OK or
-   cbk_client_init's failure. */
+   sleep_ms/sleep_ctx wait between retries. NULL: the library's default
+   sleep where the build has one (hosted POSIX or Windows); on bare metal
+   (CBK_TOKEN_NO_LIBC, freestanding) none, and then no retries (see
+   RETRIES in cbk_token.h). CBK_OK or cbk_client_init's failure. */
 cbk_result emb_app_init(emb_app *app, const cbk_http1_io *io, const char *base_url,
                         const char *secret, void (*sleep_ms)(void *, unsigned), void *sleep_ctx);
 

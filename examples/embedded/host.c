@@ -1,14 +1,14 @@
 /* host.c - examples/embedded's board on a Linux host: lwIP (Debian's
  * liblwip0) in this process with the unix port's tapif netif, the console
- * on stdout, /dev/urandom as the "TRNG". tests/lwip/run_example.sh runs it
- * inside a network namespace with a TAP device and the mock API.
+ * on stdout, /dev/urandom as the "TRNG"; no sleep of its own (the
+ * library's default sleep waits between retries on a hosted build). tests/lwip/run_example.sh runs
+ * it inside a network namespace with a TAP device and the mock API.
  *
  *   PRECONFIGURED_TAPIF=tap0 CBK_EMB_IP=198.51.100.2 CBK_EMB_GW=198.51.100.1 \
  *   CBK_EMB_BASE_URL=https://198.51.100.1:8443 CBK_EMB_CA=ca.pem \
  *   CBK_EMB_USER=user-1 CBK_API_SECRET=sk-... build/embedded_host */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "lwip/tcpip.h"
 #include "lwip/netif.h"
@@ -18,7 +18,6 @@
 
 const cbk_http1_io *platform_net(void *net);
 void platform_console_write(void *console, const char *text, size_t len);
-void platform_sleep_ms(void *rtos, unsigned ms);
 const char *platform_secret(void);
 const char *platform_base_url(void);
 const char *platform_user_id(void);
@@ -29,14 +28,6 @@ int cbk_embedded_task(void *net);
 void platform_console_write(void *console, const char *text, size_t len) {
     (void)console;
     fwrite(text, 1, len, stdout);
-}
-
-void platform_sleep_ms(void *rtos, unsigned ms) {
-    struct timespec ts;
-    (void)rtos;
-    ts.tv_sec = (time_t)(ms / 1000u);
-    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
-    nanosleep(&ts, NULL);
 }
 
 const char *platform_secret(void) {

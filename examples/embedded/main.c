@@ -5,7 +5,8 @@
  * engine's buffer (emb_app). The board supplies the functions declared
  * below: its network as a cbk_http1_io (net_lwip_mbedtls.c: lwIP sockets
  * with mbedTLS on top, a fixed TLS buffer), a console, a sleep for the
- * retry delays and the secret. Built for Cortex-M4 with -ffreestanding
+ * retry delays (bare metal only: a hosted build has the library's default)
+ * and the secret. Built for Cortex-M4 with -ffreestanding
  * and CBK_TOKEN_NO_LIBC by `make cross`; run on the host over lwIP on a
  * TAP device by `make embedded-example` (host.c is that board). */
 #define CBK_TOKEN_IMPLEMENTATION
@@ -19,9 +20,17 @@
 #endif
 
 /* The board (network stack, RTOS, secure storage). */
-const cbk_http1_io *platform_net(void *net); /* NULL: no network */
+const cbk_http1_io *platform_net(void *net);     /* NULL: no network */
+void platform_net_serves(const cbk_http1 *http); /* its waits end by http's deadline */
 void platform_console_write(void *console, const char *text, size_t len);
+#ifdef CBK_SLEEP_MS
+/* a hosted build (the host board): the library's default sleep waits */
+#define EMB_SLEEP_MS NULL
+#else
+/* bare metal has no default sleep: without the board's, no retries */
 void platform_sleep_ms(void *rtos, unsigned ms);
+#define EMB_SLEEP_MS platform_sleep_ms
+#endif
 const char *platform_secret(void);
 const char *platform_base_url(void); /* NULL: CBK_EMBEDDED_BASE_URL */
 const char *platform_user_id(void);  /* NULL: CBK_EMBEDDED_USER_ID */
@@ -40,8 +49,9 @@ int cbk_embedded_task(void *net) {
         platform_console_write(NULL, "no network\n", 11);
         return 1;
     }
-    r = emb_app_init(&app, io, url ? url : CBK_EMBEDDED_BASE_URL, platform_secret(),
-                     platform_sleep_ms, NULL);
+    r = emb_app_init(&app, io, url ? url : CBK_EMBEDDED_BASE_URL, platform_secret(), EMB_SLEEP_MS,
+                     NULL);
+    platform_net_serves(&app.http);
     if (r == CBK_OK) r = emb_list_tokens(&app, user ? user : CBK_EMBEDDED_USER_ID, &console);
     emb_app_close(&app);
     return r == CBK_OK ? 0 : 1;

@@ -35,6 +35,7 @@
 const unsigned char *platform_ca_pem(size_t *len); /* PEM text; len counts its final NUL */
 int platform_entropy(void *ctx, unsigned char *out, size_t len, size_t *out_len); /* the TRNG */
 const cbk_http1_io *platform_net(void *net);
+void platform_net_serves(const cbk_http1 *http);
 
 #if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)
 static unsigned char tls_heap[EMB_TLS_HEAP];
@@ -76,4 +77,10 @@ const cbk_http1_io *platform_net(void *unused) {
     if (cbk_mbedtls_init(&tls, &sock, &ca, mbedtls_ctr_drbg_random, &drbg) != 0) return NULL;
     io = cbk_mbedtls_io(&tls);
     return &io;
+}
+
+/* Each socket read and write then waits at most what is left of the
+   engine's deadline (SO_RCVTIMEO cut by cbk_http1_remaining_ms). */
+void platform_net_serves(const cbk_http1 *http) {
+    net.http = http;
 }

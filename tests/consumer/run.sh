@@ -19,13 +19,8 @@ PREFIX=$BUILD/prefix
 SRC=$ROOT/tests/consumer
 WARN="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 
-require_all=0
-[ "${CI:-}" = "true" ] && require_all=1
-[ "${CBK_REQUIRE_ALL:-}" = "1" ] && require_all=1
-
-passed=0
-failed=0
-skipped=0
+. tests/lib.sh
+counts_init
 step() { # step NAME CMD...: one check
     name=$1
     shift
@@ -118,5 +113,5 @@ pkgconfig_consumer() {
 }
 step "pkg-config: cbk_token.pc from the prefix" pkgconfig_consumer
 
-echo "consumer: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
+counts_line "consumer: "
 [ "$failed" -eq 0 ]

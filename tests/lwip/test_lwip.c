@@ -268,6 +268,7 @@ static char work[4096];
 static char base[64];
 static unsigned sleeps[16];
 static int nsleeps;
+static unsigned opt_timeout_ms; /* the next client()'s opts.timeout_ms (0: none) */
 
 static void rec_sleep(void *ctx, unsigned ms) {
     (void)ctx;
@@ -282,12 +283,15 @@ static void client(const mode *m, unsigned retries) {
     cbk_http1_close(&http);
     io = m->tls ? cbk_mbedtls_io(&tls) : cbk_lwip_io(&net);
     cbk_http1_init(&http, &io, hbuf, sizeof hbuf);
+    net.http = &http; /* the socket's waits end by the engine's deadline */
+    tls.http = &http;
     snprintf(base, sizeof base, "%s://" EMB_HOST_IP ":%u", m->tls ? "https" : "http",
              m->tls ? front_port : mock_port);
     cbk_client_options_init(&o);
     o.base_url = base;
     o.retries = retries;
     o.sleep_ms = rec_sleep;
+    o.timeout_ms = opt_timeout_ms;
     nsleeps = 0;
     cbk_client_init(&cl, SECRET, cbk_http1_send, &http, work, sizeof work, &o);
 }
@@ -458,6 +462,22 @@ static void faults(const mode *m) {
     net.timeout_ms = 5000;
     check_wiped(m);
     case_close("%s after %.1fs", outcome(r), now_s() - t0);
+
+    case_open(m->name, "opts.timeout_ms=400, silent server, io timeout 5 s: by 400 ms");
+    mock_reset();
+    mock_seed(3);
+    mock_fault("{\"delay_ms\":2500,\"match\":\"list\"}");
+    opt_timeout_ms = 400;
+    client(m, 0);
+    t0 = now_s();
+    r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
+    opt_timeout_ms = 0;
+    CHECK(r == CBK_ERR_TRANSPORT && http.error == CBK_HTTP1_ERR_DEADLINE, "%s error=%d", outcome(r),
+          http.error);
+    /* without the cut the read would wait net.timeout_ms (5 s) or the 2.5 s delay */
+    CHECK(now_s() - t0 < 1.0, "took %.2fs", now_s() - t0);
+    check_wiped(m);
+    case_close("%s after %.2fs", outcome(r), now_s() - t0);
 
     case_open(m->name, "429 then 503 with Retry-After: retried after the server's delay");
     mock_reset();

@@ -7,6 +7,7 @@
 #include "../../adapters/cbk_token_http1.h"
 
 const cbk_http1_io *platform_net(void *net);
+void platform_net_serves(const cbk_http1 *http);
 void platform_console_write(void *console, const char *text, size_t len);
 void platform_sleep_ms(void *rtos, unsigned ms);
 const char *platform_secret(void);
@@ -16,6 +17,10 @@ const char *platform_user_id(void);
 const cbk_http1_io *platform_net(void *net) {
     (void)net;
     return NULL; /* no network: the task prints so and returns */
+}
+
+void platform_net_serves(const cbk_http1 *http) {
+    (void)http;
 }
 
 const char *platform_base_url(void) {

@@ -63,13 +63,8 @@ QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
 # Empty once the header is fixed.
 AVR_XFAIL=
 
-require_all=0
-[ "${CI:-}" = "true" ] && require_all=1
-[ "${CBK_REQUIRE_ALL:-}" = "1" ] && require_all=1
-
-passed=0
-failed=0
-skipped=0
+. tests/lib.sh
+counts_init
 xfailed=0
 mkdir -p "$OUT" || exit 2
 log=$(mktemp)
@@ -136,12 +131,7 @@ xfail() {
 
 skip() {
     echo "SKIP $1: $2"
-    if [ "$require_all" = 1 ]; then
-        failed=$((failed + 1))
-        echo "FAIL $1: skipped under CI"
-    else
-        skipped=$((skipped + 1))
-    fi
+    counts_skip || echo "FAIL $1: skipped under CI"
 }
 
 # have PART TOOL...: 0 when every tool is on PATH, else skips PART.
@@ -400,8 +390,6 @@ for part in $parts; do
     esac
 done
 echo
-extra=
-[ "$skipped" -gt 0 ] && extra="$extra, $skipped skipped"
-[ "$xfailed" -gt 0 ] && extra="$extra, $xfailed expected failures (XFAIL above)"
-echo "portable: $passed passed, $failed failed$extra"
+[ "$xfailed" -gt 0 ] && echo "portable: $xfailed expected failures (XFAIL above), not counted"
+counts_line "portable: "
 [ "$failed" -eq 0 ]
