@@ -1396,17 +1396,18 @@ static int cbk__utf8_valid(const char *s, size_t n) {
  * The tokenizer
  * ------------------------------------------------------------------------- */
 
-/* What may come next. */
+/* What may come next. The states that take a value come first
+   (cbk__json_wants_value is one compare on the way of every value). */
 enum {
     CBK__S_START,     /* the top value */
     CBK__S_VALUE,     /* a value (after ':' or an array's ',') */
     CBK__S_ARR_FIRST, /* a value or ']' */
+    CBK__S_DEEP,      /* lenient, past CBK_JSON_MAX_DEPTH: brackets counted, no tokens */
     CBK__S_OBJ_FIRST, /* a key or '}' */
     CBK__S_KEY,       /* a key (after an object's ',') */
     CBK__S_COLON,
     CBK__S_AFTER, /* ',' or the container's end */
-    CBK__S_DONE,  /* only whitespace */
-    CBK__S_DEEP   /* lenient, past CBK_JSON_MAX_DEPTH: brackets counted, no tokens */
+    CBK__S_DONE   /* only whitespace */
 };
 
 /* A private flag for error bodies, which are diagnostics: the server's
@@ -1546,7 +1547,10 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
                                         size_t len, unsigned depth) {
     cbk_json_token t;
     int rc;
-    if (j->deep) return CBK_OK;
+    uint8_t over = 0;
+    /* deep: every token's state is CBK__S_DEEP (a test the compiler can
+       often fold, as the state was just set) */
+    if (j->state == CBK__S_DEEP) return CBK_OK;
     if (j->skipping) {
         if (j->skipping == 3) {
             if (depth >= j->skip_depth) return CBK_OK;
@@ -1563,6 +1567,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
             j->skipping = 0;
             type = CBK_JSON_RAW;
             if (cbk__json_captured(j, &text, &len)) return (cbk_result)j->result;
+            over = j->cap_over; /* set only while a capture is on */
+            j->cap_over = 0;
         }
     }
     if (!j->on_token) return CBK_OK;
@@ -1570,8 +1576,7 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
     t.text = text;
     t.len = len;
     t.depth = depth;
-    t.truncated = j->truncated | j->cap_over;
-    j->cap_over = 0;
+    t.truncated = j->truncated | over;
     rc = j->on_token(j->user, j, &t);
     if (rc) {
         j->stopped = 1;
@@ -1605,8 +1610,7 @@ static void cbk__json_after_value(cbk_json *j) {
 }
 
 static int cbk__json_wants_value(const cbk_json *j) {
-    return j->state == CBK__S_START || j->state == CBK__S_VALUE || j->state == CBK__S_ARR_FIRST ||
-           j->state == CBK__S_DEEP;
+    return j->state <= CBK__S_DEEP;
 }
 
 /* Marks where a value starts, for a capture waiting on it. */
@@ -3437,10 +3441,12 @@ static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
 #define CBK__NUMBER_RESERVE 32u
 #define CBK__KEY_RESERVE    16u
 
-/* Before an id, name, description or meta value: the work buffer it may
-   fill, leaving the reserves of the token's fields not seen yet. */
 /* The reserves of id, name, description and meta (bits 1, 2, 4, 8) for
-   each set of them missing: a table, as this runs before every such value. */
+   each set of them missing: a table, as cbk__item_limit runs before every
+   such value. */
+#if CBK_ID_MAX > 65535 - 3 * 64
+#error "CBK_ID_MAX is too large (the field reserves are 16-bit)"
+#endif
 #define CBK__RES4(m)                                                                               \
     (((m)&1u ? CBK_ID_MAX : 0u) +                                                                  \
      CBK__FIELD_RESERVE * ((((m) >> 1) & 1u) + (((m) >> 2) & 1u) + (((m) >> 3) & 1u)))
@@ -3450,6 +3456,8 @@ static const unsigned short cbk__text_reserve[16] = {
     CBK__RES4(12), CBK__RES4(13), CBK__RES4(14), CBK__RES4(15)};
 #undef CBK__RES4
 
+/* Before an id, name, description or meta value: the work buffer it may
+   fill, leaving the reserves of the token's fields not seen yet. */
 static void cbk__item_limit(cbk_client *c, int field) {
     unsigned missing = ~c->item.seen & ~(unsigned)field;
     size_t reserve = CBK__KEY_RESERVE + cbk__text_reserve[missing & 15u] +
@@ -3466,9 +3474,7 @@ static unsigned cbk__field_bit(int field) {
                                   : CBK_FIELD_DESCRIPTION;
 }
 
-/* Keeps a token's string (id, name, description) with its length; a name
-   or description that does not fit is cut at a UTF-8 boundary and
-   flagged, an id that does not fit fails. */
+/* Keeps the string t (whole, or already cut) with its length. */
 static inline cbk_result cbk__item_keep(cbk_client *c, const cbk_json_token *t, unsigned bit,
                                         const char **out, size_t *len) {
     if (cbk__has_nul(c, t->text, t->len)) c->item.token.nul |= bit;
@@ -3490,6 +3496,9 @@ static cbk_result cbk__item_cut(cbk_client *c, const cbk_json_token *t, unsigned
     return cbk__item_keep(c, &cut, bit, out, len);
 }
 
+/* Keeps a token's string (id, name, description) with its length; a name
+   or description that does not fit is cut at a UTF-8 boundary and
+   flagged, an id that does not fit fails. */
 static cbk_result cbk__item_string(cbk_client *c, const cbk_json_token *t, const char **out,
                                    size_t *len) {
     cbk__item *it = &c->item;
