@@ -1396,17 +1396,18 @@ static int cbk__utf8_valid(const char *s, size_t n) {
  * The tokenizer
  * ------------------------------------------------------------------------- */
 
-/* What may come next. */
+/* What may come next. The states that take a value come first
+   (cbk__json_wants_value is one compare on the way of every value). */
 enum {
     CBK__S_START,     /* the top value */
     CBK__S_VALUE,     /* a value (after ':' or an array's ',') */
     CBK__S_ARR_FIRST, /* a value or ']' */
+    CBK__S_DEEP,      /* lenient, past CBK_JSON_MAX_DEPTH: brackets counted, no tokens */
     CBK__S_OBJ_FIRST, /* a key or '}' */
     CBK__S_KEY,       /* a key (after an object's ',') */
     CBK__S_COLON,
     CBK__S_AFTER, /* ',' or the container's end */
-    CBK__S_DONE,  /* only whitespace */
-    CBK__S_DEEP   /* lenient, past CBK_JSON_MAX_DEPTH: brackets counted, no tokens */
+    CBK__S_DONE   /* only whitespace */
 };
 
 /* A private flag for error bodies, which are diagnostics: the server's
@@ -1492,10 +1493,10 @@ CBKDEF void cbk_json_capture(cbk_json *j) {
     j->cap_len = 0;
 }
 
-CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
+/* cbk_json_keep once its arguments are known to be good (the client's
+   decoders call it for every field of every token). */
+static inline cbk_result cbk__json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
     char *dst;
-    if (out) *out = NULL;
-    if (!j || !t || !out || (!t->text && t->len)) return CBK_ERR_INVALID_ARGUMENT;
     if (!j->buf || j->buf_size - j->kept < t->len + 1) {
         *out = NULL;
         return CBK_ERR_BUFFER_TOO_SMALL;
@@ -1507,6 +1508,12 @@ CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char
     if (j->kept > j->high) j->high = j->kept;
     *out = dst;
     return CBK_OK;
+}
+
+CBKDEF cbk_result cbk_json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
+    if (out) *out = NULL;
+    if (!j || !t || !out || (!t->text && t->len)) return CBK_ERR_INVALID_ARGUMENT;
+    return cbk__json_keep(j, t, out);
 }
 
 static int cbk__json_top_is_object(const cbk_json *j) {
@@ -1540,7 +1547,10 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
                                         size_t len, unsigned depth) {
     cbk_json_token t;
     int rc;
-    if (j->deep) return CBK_OK;
+    uint8_t over = 0;
+    /* deep: every token's state is CBK__S_DEEP (a test the compiler can
+       often fold, as the state was just set) */
+    if (j->state == CBK__S_DEEP) return CBK_OK;
     if (j->skipping) {
         if (j->skipping == 3) {
             if (depth >= j->skip_depth) return CBK_OK;
@@ -1557,6 +1567,8 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
             j->skipping = 0;
             type = CBK_JSON_RAW;
             if (cbk__json_captured(j, &text, &len)) return (cbk_result)j->result;
+            over = j->cap_over; /* set only while a capture is on */
+            j->cap_over = 0;
         }
     }
     if (!j->on_token) return CBK_OK;
@@ -1564,8 +1576,7 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
     t.text = text;
     t.len = len;
     t.depth = depth;
-    t.truncated = j->truncated | j->cap_over;
-    j->cap_over = 0;
+    t.truncated = j->truncated | over;
     rc = j->on_token(j->user, j, &t);
     if (rc) {
         j->stopped = 1;
@@ -1599,8 +1610,7 @@ static void cbk__json_after_value(cbk_json *j) {
 }
 
 static int cbk__json_wants_value(const cbk_json *j) {
-    return j->state == CBK__S_START || j->state == CBK__S_VALUE || j->state == CBK__S_ARR_FIRST ||
-           j->state == CBK__S_DEEP;
+    return j->state <= CBK__S_DEEP;
 }
 
 /* Marks where a value starts, for a capture waiting on it. */
@@ -3406,7 +3416,7 @@ static int cbk__has_nul(const cbk_client *c, const char *s, size_t n) {
 static cbk_result cbk__keep_string(cbk_client *c, const cbk_json_token *t, const char **out) {
     if (cbk__has_nul(c, t->text, t->len))
         return cbk__fail(c, CBK_ERR_PARSE, "a string value holds \\u0000");
-    if (cbk_json_keep(&c->json, t, out))
+    if (cbk__json_keep(&c->json, t, out))
         return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
                          "the work buffer cannot hold a token's fields");
     return CBK_OK;
@@ -3431,17 +3441,28 @@ static cbk_result cbk__item_failed(cbk_client *c, cbk_result r) {
 #define CBK__NUMBER_RESERVE 32u
 #define CBK__KEY_RESERVE    16u
 
+/* The reserves of id, name, description and meta (bits 1, 2, 4, 8) for
+   each set of them missing: a table, as cbk__item_limit runs before every
+   such value. */
+#if CBK_ID_MAX > 65535 - 3 * 64
+#error "CBK_ID_MAX is too large (the field reserves are 16-bit)"
+#endif
+#define CBK__RES4(m)                                                                               \
+    (((m)&1u ? CBK_ID_MAX : 0u) +                                                                  \
+     CBK__FIELD_RESERVE * ((((m) >> 1) & 1u) + (((m) >> 2) & 1u) + (((m) >> 3) & 1u)))
+static const unsigned short cbk__text_reserve[16] = {
+    CBK__RES4(0),  CBK__RES4(1),  CBK__RES4(2),  CBK__RES4(3), CBK__RES4(4),  CBK__RES4(5),
+    CBK__RES4(6),  CBK__RES4(7),  CBK__RES4(8),  CBK__RES4(9), CBK__RES4(10), CBK__RES4(11),
+    CBK__RES4(12), CBK__RES4(13), CBK__RES4(14), CBK__RES4(15)};
+#undef CBK__RES4
+
 /* Before an id, name, description or meta value: the work buffer it may
    fill, leaving the reserves of the token's fields not seen yet. */
 static void cbk__item_limit(cbk_client *c, int field) {
     unsigned missing = ~c->item.seen & ~(unsigned)field;
-    size_t reserve = CBK__KEY_RESERVE, room = c->region_size - c->json.kept;
-    if (missing & CBK__F_ID) reserve += CBK_ID_MAX;
-    if (missing & CBK__F_NAME) reserve += CBK__FIELD_RESERVE;
-    if (missing & CBK__F_DESCRIPTION) reserve += CBK__FIELD_RESERVE;
-    if (missing & CBK__F_META) reserve += CBK__FIELD_RESERVE;
-    if (missing & CBK__F_CREATED) reserve += CBK__NUMBER_RESERVE;
-    if (missing & CBK__F_UPDATED) reserve += CBK__NUMBER_RESERVE;
+    size_t reserve = CBK__KEY_RESERVE + cbk__text_reserve[missing & 15u] +
+                     CBK__NUMBER_RESERVE * (((missing >> 4) & 1u) + ((missing >> 5) & 1u)),
+           room = c->region_size - c->json.kept;
     c->json.buf_size = c->region_size - (reserve < room ? reserve : room);
 }
 
@@ -3453,6 +3474,28 @@ static unsigned cbk__field_bit(int field) {
                                   : CBK_FIELD_DESCRIPTION;
 }
 
+/* Keeps the string t (whole, or already cut) with its length. */
+static inline cbk_result cbk__item_keep(cbk_client *c, const cbk_json_token *t, unsigned bit,
+                                        const char **out, size_t *len) {
+    if (cbk__has_nul(c, t->text, t->len)) c->item.token.nul |= bit;
+    if (cbk__json_keep(&c->json, t, out))
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "the work buffer cannot hold a token's fields");
+    *len = t->len;
+    return CBK_OK;
+}
+
+/* A name or description longer than its room: cut at a UTF-8 boundary,
+   flagged. (The copy of the token is made only here, off the common path.) */
+static cbk_result cbk__item_cut(cbk_client *c, const cbk_json_token *t, unsigned bit, size_t room,
+                                const char **out, size_t *len) {
+    cbk_json_token cut;
+    CBK_MEMCPY(&cut, t, sizeof cut); /* not `=`: that may call memcpy */
+    cut.len = cbk__utf8_complete(t->text, t->len < room ? t->len : room ? room - 1 : 0);
+    c->item.token.truncated |= bit;
+    return cbk__item_keep(c, &cut, bit, out, len);
+}
+
 /* Keeps a token's string (id, name, description) with its length; a name
    or description that does not fit is cut at a UTF-8 boundary and
    flagged, an id that does not fit fails. */
@@ -3460,24 +3503,16 @@ static cbk_result cbk__item_string(cbk_client *c, const cbk_json_token *t, const
                                    size_t *len) {
     cbk__item *it = &c->item;
     unsigned bit = cbk__field_bit(it->field);
-    cbk_json_token cut;
     size_t room = c->json.buf_size - c->json.kept;
-    CBK_MEMCPY(&cut, t, sizeof cut); /* not `=`: that may call memcpy */
     it->token.nul &= ~bit;
     it->token.truncated &= ~bit;
     if (t->truncated || t->len >= room) {
         if (bit == CBK_FIELD_ID)
             return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
                              "a token's id does not fit the work buffer");
-        cut.len = cbk__utf8_complete(t->text, t->len < room ? t->len : room ? room - 1 : 0);
-        it->token.truncated |= bit;
+        return cbk__item_cut(c, t, bit, room, out, len);
     }
-    if (cbk__has_nul(c, cut.text, cut.len)) it->token.nul |= bit;
-    if (cbk_json_keep(&c->json, &cut, out))
-        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
-                         "the work buffer cannot hold a token's fields");
-    *len = cut.len;
-    return CBK_OK;
+    return cbk__item_keep(c, t, bit, out, len);
 }
 
 /* meta: the raw object text, or left out and flagged when it did not fit. */
@@ -3494,7 +3529,7 @@ static cbk_result cbk__item_meta(cbk_client *c, const cbk_json_token *t) {
     if (t->type != CBK_JSON_RAW || t->text[0] != '{')
         return cbk__fail(c, CBK_ERR_PARSE, "a token's meta is not an object");
     tok->meta_len = t->len;
-    if (cbk_json_keep(&c->json, t, &tok->meta)) /* captured in place: it fits */
+    if (cbk__json_keep(&c->json, t, &tok->meta)) /* captured in place: it fits */
         return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
                          "the work buffer cannot hold a token's fields");
     return CBK_OK;
