@@ -881,7 +881,7 @@ typedef struct cbk_client {
     const char *got_cursor; /* the response's cursor, kept in region */
     const char *got_id;     /* the response's id, kept in region */
     int field;              /* the top-level field whose value comes next */
-    int flags;              /* what the top level held */
+    uint32_t flags;         /* what the top level held (CBK__F_* bits) */
     size_t page_items;
     size_t mark;      /* decoding region bytes kept before the current token */
     size_t line_len;  /* cbk_fetch streaming: bytes of the line so far */
@@ -2844,10 +2844,12 @@ enum {
     CBK__F_MESSAGE = 2048,
     CBK__F_CODE = 4096,
     CBK__F_IN_ITEMS = 8192,
-    CBK__F_IN_DATA = 16384,
-    CBK__F_NOT_OBJECT = 32768,
-    CBK__F_NULL = 65536
+    CBK__F_IN_DATA = 16384
 };
+/* Error-body bits of c->flags only: above what a 16-bit int (and so an
+   enumerator) can hold, hence uint32_t constants. */
+#define CBK__F_NOT_OBJECT ((uint32_t)1 << 15)
+#define CBK__F_NULL       ((uint32_t)1 << 16)
 
 static const char cbk__default_base[] = "https://api.chatbotkit.com";
 
@@ -3826,7 +3828,7 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
     if (r) return r;
     if (t->depth == 0) {
         unsigned need = c->created ? CBK__F_ID | CBK__F_TOKEN | CBK__F_CREATED : CBK__F_ID;
-        if (t->type == CBK_JSON_OBJECT_END && ((unsigned)c->flags & need) != need)
+        if (t->type == CBK_JSON_OBJECT_END && (c->flags & need) != need)
             return cbk__fail(c, CBK_ERR_PARSE,
                              c->created ? "the response lacks id, token or createdAt"
                                         : "the response has no id");
@@ -5036,6 +5038,8 @@ CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_opt
 
 #undef CBK__ONES
 #undef CBK__HIGHS
+#undef CBK__F_NOT_OBJECT
+#undef CBK__F_NULL
 
 #endif /* CBK__IMPLEMENTED */
 #endif /* CBK_TOKEN_IMPLEMENTATION */

@@ -23,7 +23,7 @@
 #             JSONTestSuite corpus is read from the host through semihosting
 #   embedded  tests/test_embedded.c on the host (ASan+UBSan)
 #   avr       16-bit int: the library for the atmega2560 with avr-gcc -Os
-#             -Wall -Wextra -Werror (default and CBK_TOKEN_NO_LIBC), and
+#             -Wall -Wextra -Wpedantic -Werror (default and CBK_TOKEN_NO_LIBC), and
 #             tests/portable/avr_tests.c (the tokenizer, and the client over
 #             a scripted transport) run under simavr on an atmega1284p. On
 #             AVR every constant is copied to SRAM: the library's texts with
@@ -332,7 +332,7 @@ part_embedded() {
 # expected failure while AVR_XFAIL names the one warning it fails with.
 avr_build() {
     name=$1
-    if avr-gcc -mmcu=atmega2560 -Os -std=c99 -Wall -Wextra -Werror $2 -I. -c "$OUT/avr/lib.c" \
+    if avr-gcc -mmcu=atmega2560 -Os -std=c99 -Wall -Wextra -Wpedantic -Werror $2 -I. -c "$OUT/avr/lib.c" \
         -o "$OUT/avr/lib.o" >"$log" 2>&1; then
         if [ -n "$AVR_XFAIL" ]; then
             fail "$name: builds clean now: empty AVR_XFAIL in tests/portable/run.sh"
