@@ -3687,7 +3687,7 @@ static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
                 return CBK_OK;
             }
             if (t->type == CBK_JSON_ARRAY_END) {
-                c->flags &= ~CBK__F_IN_ITEMS;
+                c->flags &= ~(uint32_t)CBK__F_IN_ITEMS;
                 return CBK_OK;
             }
             return cbk__fail(c, CBK_ERR_PARSE, "\"items\" is not an array");
@@ -3798,7 +3798,7 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
             return CBK_OK;
         }
         if (t->type == CBK_JSON_OBJECT_END) {
-            c->flags &= ~CBK__F_IN_DATA;
+            c->flags &= ~(uint32_t)CBK__F_IN_DATA;
             c->flags |= CBK__F_DATA;
             return cbk__item_complete(c);
         }
@@ -3870,7 +3870,7 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
         break;
     default: break;
     }
-    if (!r) c->flags |= c->field;
+    if (!r) c->flags |= (uint32_t)c->field;
     return r;
 }
 
@@ -4571,7 +4571,7 @@ static cbk_result cbk__list_done(cbk_client *c) {
     if (c->cursor && n && cbk__streq(c->got_cursor, n, c->cursor))
         c->flags |= CBK__F_CURSOR;
     else
-        c->flags &= ~CBK__F_CURSOR;
+        c->flags &= ~(uint32_t)CBK__F_CURSOR;
     CBK_MEMCPY(c->out, c->got_cursor ? c->got_cursor : "", n + 1);
     return CBK_OK;
 }
