@@ -829,7 +829,7 @@ typedef struct cbk__item {
     unsigned seen;  /* which fields arrived */
     int field;      /* the field whose value comes next */
     int deferred;   /* a cbk_result held until the stream line's type is known */
-    int type_state; /* stream lines: 0 no type yet, 1 "item", 2 other */
+    int type_state; /* stream lines: 0 no type yet, 1 "item", 2 other, 3 cut short */
     int pending;    /* a stream item waits for its line to prove whole */
 } cbk__item;
 
@@ -3730,6 +3730,8 @@ static cbk_result cbk__stream_flush(cbk_client *c) {
 /* A line's closing brace: an item waits for the line to prove whole. */
 static cbk_result cbk__stream_line_end(cbk_client *c) {
     cbk__item *it = &c->item;
+    if (it->type_state == 3)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a line's type");
     if (it->type_state != 1) {
         cbk_json_release(&c->json, c->mark); /* no "type", or not "item": skipped */
         return CBK_OK;
@@ -3778,12 +3780,15 @@ static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
         return CBK_OK;
     }
     if (c->field == CBK__F_TYPE) {
-        /* the last "type" wins; one that is not a string is not "item" */
+        /* the last "type" wins; one that is not a string is not "item"; one
+           cut shorter than "item" by a small buffer may be it (fails at the
+           line's end unless a later "type" settles it) */
         c->flags |= CBK__F_TYPE;
-        it->type_state = t->type == CBK_JSON_STRING && !t->truncated && t->len == 4 &&
-                                 cbk__same(t->text, "item", 4)
-                             ? 1
-                             : 2;
+        it->type_state = t->type != CBK_JSON_STRING      ? 2
+                         : t->truncated && t->len < 4    ? 3
+                         : t->truncated || t->len != 4   ? 2
+                         : cbk__same(t->text, "item", 4) ? 1
+                                                         : 2;
         if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
             cbk_json_skip(&c->json);
         return CBK_OK;
@@ -4129,9 +4134,11 @@ static void cbk__mask_error(cbk_client *c) {
 }
 
 static cbk_result cbk__err_key(cbk_client *c, const cbk_json_token *t) {
-    c->field = cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
-               : cbk__streq(t->text, t->len, "code")  ? CBK__F_CODE
-                                                      : 0;
+    /* a key cut by a small buffer is longer than it shows: not one of these */
+    c->field = t->truncated                             ? 0
+               : cbk__streq(t->text, t->len, "message") ? CBK__F_MESSAGE
+               : cbk__streq(t->text, t->len, "code")    ? CBK__F_CODE
+                                                        : 0;
     if (!c->field) cbk_json_skip(&c->json);
     return CBK_OK;
 }

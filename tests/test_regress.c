@@ -428,6 +428,87 @@ static void test_regress_base_url_checked(void) {
     }
 }
 
+/* Bug 9 (fuzz_stream in CI, "a small work buffer differs"): fed in pieces,
+   a string that spans two pieces is copied into what is left of the work
+   buffer, and cut there when it does not fit. A stream line's "type" cut to
+   "ite" counted as "not an item", so the line was skipped silently: the
+   token was lost with CBK_OK, or a later line's failure was reported
+   instead. The same class, in an error body: a key cut to "message" was
+   taken for "message". Expected, for every work size and every place the
+   body is cut in two: the whole answer or CBK_ERR_BUFFER_TOO_SMALL, never
+   another. */
+enum { RG_STREAM, RG_LIST, RG_DELETE };
+
+typedef struct rg_split {
+    int op, status;
+    const char *body;
+    size_t size, at; /* work buffer size; the body is cut before byte at */
+    int n;           /* tokens delivered */
+    cbk_error err;
+} rg_split;
+
+static cbk_result rg_split_run(rg_split *x) {
+    const cbk_request *req = NULL;
+    cbk_response *res;
+    size_t len = strlen(x->body);
+    cbk_result r;
+    x->n = 0;
+    if (cbk_client_init(&rg_cl, RG_SECRET, NULL, NULL, rg_work, x->size, NULL))
+        return CBK_ERR_INVALID_ARGUMENT;
+    r = x->op == RG_STREAM
+            ? cbk_token_list_stream_prepare(&rg_cl, "u", NULL, rg_no_token, &x->n, &req)
+        : x->op == RG_LIST
+            ? cbk_token_list_prepare(&rg_cl, "u", NULL, rg_no_token, &x->n, NULL, 0, &req)
+            : cbk_token_delete_prepare(&rg_cl, "u", "t", NULL, &req);
+    if (r) return CBK_ERR_INVALID_ARGUMENT; /* did not prepare: not this test's case */
+    res = cbk_client_response(&rg_cl);
+    if (!cbk_response_status(res, x->status) && !cbk_response_body(res, x->body, x->at))
+        cbk_response_body(res, x->body + x->at, len - x->at);
+    r = cbk_client_finish(&rg_cl);
+    x->err = *cbk_client_error(&rg_cl);
+    return r;
+}
+
+static void test_regress_small_buffer_cut_strings(void) {
+    static const char item[] =
+        "{\"type\":\"item\",\"data\":{\"id\":\"tok_1\",\"createdAt\":1,\"updatedAt\":2}}\n";
+    /* a later "type" settles a cut one: never an item */
+    static const char retyped[] = "{\"type\":\"item\",\"data\":{\"id\":\"tok_1\",\"createdAt\":1,"
+                                  "\"updatedAt\":2},\"type\":\"progress\"}\n";
+    static const char list[] =
+        "{\"items\":[{\"id\":\"tok_1\",\"createdAt\":1,\"updatedAt\":2}],\"cursor\":null}";
+    static const char err[] = "{\"messagezz\":\"wrong\",\"codezz\":\"WRONG\"}";
+    rg_split x;
+    int oks = 0, smalls = 0;
+    memset(&x, 0, sizeof x);
+    for (x.size = 150; x.size < 720; x.size++) {
+        for (x.at = 0; x.at < sizeof item - 1; x.at++) {
+            cbk_result r;
+            x.op = RG_STREAM, x.status = 200, x.body = item;
+            r = rg_split_run(&x);
+            if (r == CBK_ERR_INVALID_ARGUMENT) continue;
+            CHECK(r == CBK_OK ? x.n == 1 : r == CBK_ERR_BUFFER_TOO_SMALL && x.n == 0);
+            oks += r == CBK_OK;
+            smalls += r == CBK_ERR_BUFFER_TOO_SMALL;
+            x.body = retyped;
+            r = rg_split_run(&x);
+            CHECK(r == CBK_OK || r == CBK_ERR_BUFFER_TOO_SMALL);
+            CHECK_EQ(x.n, 0);
+            x.op = RG_LIST, x.body = list;
+            r = rg_split_run(&x);
+            CHECK(r == CBK_OK ? x.n == 1 : r == CBK_ERR_BUFFER_TOO_SMALL && x.n == 0);
+            if (x.at >= sizeof err - 1) continue;
+            x.op = RG_DELETE, x.status = 400, x.body = err;
+            if (rg_split_run(&x) == CBK_ERR_HTTP) {
+                CHECK(strstr(x.err.message, "wrong") == NULL);
+                CHECK(strstr(x.err.code, "WRONG") == NULL);
+            }
+        }
+    }
+    CHECK(oks > 0);    /* the sweep reached sizes that hold the item */
+    CHECK(smalls > 0); /* and sizes that cannot */
+}
+
 void suite_regress(void) {
     RUN(test_regress_truncate_null_buffer);
     RUN(test_regress_keep_null_buffer);
@@ -446,4 +527,5 @@ void suite_regress(void) {
     RUN(test_regress_header_merge);
     RUN(test_regress_fetch_len_without_body);
     RUN(test_regress_base_url_checked);
+    RUN(test_regress_small_buffer_cut_strings);
 }
