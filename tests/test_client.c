@@ -2014,9 +2014,43 @@ static void test_result_str(void) {
     CHECK_EQ(CBK_ERR_NOT_FOUND, 7);
 }
 
+/* Timestamps of every length from 1 to 19 digits, negative too, whole and
+   in every chunking: the integer fast path (digits eight at a time where
+   the word is 64-bit) gives exactly what cbk_json_int64 gives; 19 digits
+   and fractions take cbk_json_int64 itself. */
+static void test_decode_timestamp_digits(void) {
+    static char body[512];
+    static const char digits[] = "9223372036854775807";
+    char expect[128], num[32];
+    int len, mode, neg;
+    for (mode = FAKE_WHOLE; mode <= FAKE_RANDOM; mode++)
+        for (neg = 0; neg < 2; neg++)
+            for (len = 1; len <= 19; len++) {
+                int64_t v = 0;
+                int i;
+                snprintf(num, sizeof num, "%s%.*s", neg ? "-" : "", len, digits);
+                for (i = 0; i < len; i++) v = v * 10 + (digits[i] - '0');
+                snprintf(body, sizeof body,
+                         "{\"items\":[{\"id\":\"a\",\"createdAt\":%s,\"updatedAt\":%s.75},"
+                         "{\"id\":\"b\",\"createdAt\":%se0,\"updatedAt\":%s}],\"cursor\":null}",
+                         num, num, num, num);
+                snprintf(expect, sizeof expect, "a|-|-|-|%lld|%lld\nb|-|-|-|%lld|%lld\n",
+                         (long long)(neg ? -v : v), (long long)(neg ? -v : v),
+                         (long long)(neg ? -v : v), (long long)(neg ? -v : v));
+                setup();
+                ft.chunking = mode;
+                ft.seed = (unsigned)(len * 31 + neg);
+                seen[0] = 0;
+                fake_add(&ft, 200, body);
+                CHECK_EQ(cbk_token_list(&cl, "u", NULL, record_token, NULL, NULL, 0), CBK_OK);
+                CHECK_STR(seen, expect);
+            }
+}
+
 void suite_client(void) {
     RUN(test_result_str);
     RUN(test_wire_list_plain);
+    RUN(test_decode_timestamp_digits);
     RUN(test_wire_option_headers);
     RUN(test_client_http_status);
     RUN(test_wire_list_query);
