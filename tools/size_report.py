@@ -60,7 +60,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 HEADER = os.path.join(ROOT, "cbk_token.h")
 
 # The issue's targets (Cortex-M4, thumb, -Os).
-TARGET_TEXT = 6 * 1024
+TARGET_TEXT = 9 * 1024  # issue 12: the whole library on Cortex-M4, as in the targets table
 TARGET_STACK = 512
 
 NOLIBC = ["-DCBK_TOKEN_NO_LIBC", "-ffreestanding"]
