@@ -3951,6 +3951,22 @@ static void cbk__err_put(cbk_client *c, int which, const char *s, size_t n) {
     f[len] = 0;
 }
 
+/* Appends text the library writes itself (digits, signs, words: ASCII),
+   cut as cbk__err_put cuts, one byte being one character. No UTF-8 scan:
+   the number path stays shallow on the stack. */
+static void cbk__err_ascii(cbk_client *c, int which, const char *s, size_t n) {
+    size_t size, len;
+    char *f = cbk__err_field(c, which, &size);
+    if (c->err_cut & (1u << which)) return;
+    len = CBK_STRLEN(f);
+    if (len + n >= size) {
+        c->err_cut |= (unsigned char)(1u << which);
+        n = size - 1 - len;
+    }
+    CBK_MEMCPY(f + len, s, n);
+    f[len + n] = 0;
+}
+
 /* A JSON number as digits: the value is 0.D x 10^point, D being k digits
    from index `skip` of the integer and fraction digits, without leading
    or trailing zeros. */
@@ -4007,9 +4023,25 @@ static void cbk__err_digits(cbk_client *c, int which, const cbk__num *x, size_t 
                             long zeros) {
     for (; from < to && !(c->err_cut & (1u << which)); from++) {
         char d = cbk__num_digit(x, from);
-        cbk__err_put(c, which, &d, 1);
+        cbk__err_ascii(c, which, &d, 1);
     }
-    for (; zeros > 0; zeros--) cbk__err_put(c, which, "0", 1);
+    for (; zeros > 0; zeros--) cbk__err_ascii(c, which, "0", 1);
+}
+
+/* "e+N" / "e-N" for an exponent of at most 325 (a number that is neither
+   zero nor Infinity as a double), without a division. */
+static void cbk__err_exponent(cbk_client *c, int which, long e) {
+    char s[5];
+    unsigned v = (unsigned)(e < 0 ? -e : e), hundreds = 0, tens = 0;
+    size_t m = 2;
+    s[0] = 'e';
+    s[1] = e < 0 ? '-' : '+';
+    while (v >= 100) v -= 100, hundreds++;
+    while (v >= 10) v -= 10, tens++;
+    if (hundreds) s[m++] = (char)('0' + hundreds);
+    if (hundreds || tens) s[m++] = (char)('0' + tens);
+    s[m++] = (char)('0' + v);
+    cbk__err_ascii(c, which, s, m);
 }
 
 /* A number as JavaScript's Number.prototype.toString writes it (ECMA-262
@@ -4021,39 +4053,31 @@ static void cbk__err_number(cbk_client *c, int which, const char *s, size_t len)
     cbk__num x;
     long n;
     size_t k;
-    cbk__sb b;
-    char e[24];
     cbk__num_parse(s, len, &x);
     n = x.point;
     k = x.k;
     if (cbk__num_zero(&x)) {
-        cbk__err_put(c, which, "0", 1); /* String(-0) is "0" too */
+        cbk__err_ascii(c, which, "0", 1); /* String(-0) is "0" too */
         return;
     }
-    if (x.neg) cbk__err_put(c, which, "-", 1);
+    if (x.neg) cbk__err_ascii(c, which, "-", 1);
     if (n >= 310) {
-        cbk__err_put(c, which, "Infinity", 8);
+        cbk__err_ascii(c, which, "Infinity", 8);
     } else if ((long)k <= n && n <= 21) {
         cbk__err_digits(c, which, &x, 0, k, n - (long)k);
     } else if (n > 0 && n <= 21) {
         cbk__err_digits(c, which, &x, 0, (size_t)n, 0);
-        cbk__err_put(c, which, ".", 1);
+        cbk__err_ascii(c, which, ".", 1);
         cbk__err_digits(c, which, &x, (size_t)n, k, 0);
     } else if (n > -6 && n <= 0) {
-        cbk__err_put(c, which, "0.", 2);
-        for (; n < 0; n++) cbk__err_put(c, which, "0", 1);
+        cbk__err_ascii(c, which, "0.", 2);
+        for (; n < 0; n++) cbk__err_ascii(c, which, "0", 1);
         cbk__err_digits(c, which, &x, 0, k, 0);
     } else {
         cbk__err_digits(c, which, &x, 0, 1, 0);
-        if (k > 1) cbk__err_put(c, which, ".", 1);
+        if (k > 1) cbk__err_ascii(c, which, ".", 1);
         cbk__err_digits(c, which, &x, 1, k, 0);
-        b.p = e;
-        b.cap = sizeof e;
-        b.len = 0;
-        b.overflow = 0;
-        cbk__sb_str(&b, n - 1 >= 0 ? "e+" : "e-");
-        cbk__sb_u64(&b, (uint64_t)(n - 1 >= 0 ? n - 1 : 1 - n));
-        cbk__err_put(c, which, e, b.len);
+        cbk__err_exponent(c, which, n - 1);
     }
 }
 
@@ -4080,10 +4104,10 @@ static void cbk__err_value(cbk_client *c, int which, const cbk_json_token *t) {
         if (t->truncated) c->err_cut |= (unsigned char)(1u << which);
         break;
     case CBK_JSON_NUMBER: cbk__err_number(c, which, t->text, t->len); break;
-    case CBK_JSON_TRUE: cbk__err_put(c, which, "true", 4); break;
-    case CBK_JSON_FALSE: cbk__err_put(c, which, "false", 5); break;
+    case CBK_JSON_TRUE: cbk__err_ascii(c, which, "true", 4); break;
+    case CBK_JSON_FALSE: cbk__err_ascii(c, which, "false", 5); break;
     case CBK_JSON_OBJECT_BEGIN:
-        cbk__err_put(c, which, "[object Object]", 15);
+        cbk__err_ascii(c, which, "[object Object]", 15);
         cbk_json_skip(&c->json);
         break;
     case CBK_JSON_ARRAY_BEGIN: c->err_first = 1; break;
@@ -4102,7 +4126,7 @@ static cbk_result cbk__err_element(cbk_client *c, int which, const cbk_json_toke
         if (t->depth == 1) c->err_arr = 0;
         return CBK_OK;
     }
-    if (!c->err_first) cbk__err_put(c, which, ",", 1);
+    if (!c->err_first) cbk__err_ascii(c, which, ",", 1);
     c->err_first = 0;
     cbk__err_value(c, which, t);
     return CBK_OK;
@@ -4119,6 +4143,19 @@ static int cbk__secret_piece(const cbk_client *c, const char *s, size_t n, size_
    array element or a U+0000), the whole secret if it is shorter, and, at
    the end of a field that was cut, a start of the secret of any length. */
 #define CBK__MASK_MIN 8
+/* Notes bytes [from, from + n) of a field as to be hidden: one bit per
+   byte, so the marks of both fields take 40 bytes of stack, not 320. */
+static void cbk__mask_mark(unsigned char *hide, size_t from, size_t n) {
+    for (; n; n--, from++) hide[from >> 3] = (unsigned char)(hide[from >> 3] | (1u << (from & 7)));
+}
+
+/* Replaces the marked bytes of a field with '*'. */
+static void cbk__mask_apply(char *f, size_t n, const unsigned char *hide) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if ((hide[i >> 3] >> (i & 7)) & 1) f[i] = '*';
+}
+
 static void cbk__mask_scan(const cbk_client *c, const char *f, size_t n, unsigned char *hide,
                            int cut) {
     size_t k = c->secret_len, i, at, l;
@@ -4127,7 +4164,7 @@ static void cbk__mask_scan(const cbk_client *c, const char *f, size_t n, unsigne
             for (l = 0; i + l < n && at + l < k && f[i + l] == c->secret[at + l]; l++) {
             }
             if (l && (l >= CBK__MASK_MIN || l == k || (cut && !at && i + l == n)))
-                CBK_MEMSET(hide + i, 1, l);
+                cbk__mask_mark(hide, i, l);
         }
 }
 
@@ -4139,8 +4176,8 @@ static void cbk__mask_join(const cbk_client *c, const char *a, size_t an, unsign
     for (p = 1; p < k; p++)
         if (p <= an && k - p <= bn && cbk__secret_piece(c, a + an - p, p, 0) &&
             cbk__secret_piece(c, b, k - p, p)) {
-            CBK_MEMSET(ha + an - p, 1, p);
-            CBK_MEMSET(hb, 1, k - p);
+            cbk__mask_mark(ha, an - p, p);
+            cbk__mask_mark(hb, 0, k - p);
         }
 }
 
@@ -4150,9 +4187,9 @@ static void cbk__mask_join(const cbk_client *c, const char *a, size_t an, unsign
    server's text needs it (the library's own messages never hold the
    secret). */
 static void cbk__mask_error(cbk_client *c) {
-    unsigned char hm[sizeof c->error.message], hc[sizeof c->error.code];
+    unsigned char hm[(sizeof c->error.message + 7) / 8], hc[(sizeof c->error.code + 7) / 8];
     char *m = c->error.message, *d = c->error.code;
-    size_t ml = CBK_STRLEN(m), dl = CBK_STRLEN(d), i;
+    size_t ml = CBK_STRLEN(m), dl = CBK_STRLEN(d);
     if (!c->secret_len) return;
     CBK_MEMSET(hm, 0, sizeof hm);
     CBK_MEMSET(hc, 0, sizeof hc);
@@ -4160,10 +4197,8 @@ static void cbk__mask_error(cbk_client *c) {
     cbk__mask_scan(c, d, dl, hc, (c->err_cut & 2) != 0);
     cbk__mask_join(c, m, ml, hm, d, dl, hc);
     cbk__mask_join(c, d, dl, hc, m, ml, hm);
-    for (i = 0; i < ml; i++)
-        if (hm[i]) m[i] = '*';
-    for (i = 0; i < dl; i++)
-        if (hc[i]) d[i] = '*';
+    cbk__mask_apply(m, ml, hm);
+    cbk__mask_apply(d, dl, hc);
 }
 
 static cbk_result cbk__err_key(cbk_client *c, const cbk_json_token *t) {
