@@ -1849,9 +1849,6 @@ static inline const unsigned char *cbk__json_plain_run(const unsigned char *p,
     return p;
 }
 
-/* Reads string bytes from p (seg..p are string bytes already read and not
-   yet joined). Returns where it stopped (end, or just past the closing
-   quote); NULL on failure. */
 /* The chunk ends inside the string, or an escape begins: the raw bytes
    seg..p are joined in buf. */
 static cbk_result cbk__json_string_keep(cbk_json *j, const unsigned char *seg,
@@ -1910,6 +1907,26 @@ static const unsigned char *cbk__json_utf8(cbk_json *j, const unsigned char *p,
     return p + 1;
 }
 
+/* A byte that stopped the plain scan of a string, other than its closing
+   quote: an escape begins (the bytes before it are joined), a control byte
+   (refused), or a UTF-8 sequence. Returns where to go on; NULL on failure. */
+static const unsigned char *cbk__json_string_stop(cbk_json *j, const unsigned char **seg,
+                                                  const unsigned char *p,
+                                                  const unsigned char *end) {
+    if (*p == '\\') {
+        if (cbk__json_string_keep(j, *seg, p)) return NULL;
+        j->lex = CBK__L_ESC;
+        *seg = p + 1;
+        return p + 1;
+    }
+    if (*p < 0x20) {
+        j->pos = (const char *)p;
+        cbk__json_fail(j, CBK_ERR_PARSE);
+        return NULL;
+    }
+    return cbk__json_utf8(j, p, end);
+}
+
 /* Reads string bytes from p (seg..p are string bytes already read and not
    yet joined). Returns where it stopped (end, or just past the closing
    quote); NULL on failure. */
@@ -1928,18 +1945,7 @@ static const unsigned char *cbk__json_string(cbk_json *j, const unsigned char *s
             if (cbk__json_string_done(j, (const char *)seg, (size_t)(p - seg))) return NULL;
             return p + 1;
         }
-        if (*p == '\\') {
-            if (cbk__json_string_keep(j, seg, p)) return NULL;
-            j->lex = CBK__L_ESC;
-            seg = ++p;
-            continue;
-        }
-        if (*p < 0x20) {
-            j->pos = (const char *)p;
-            cbk__json_fail(j, CBK_ERR_PARSE);
-            return NULL;
-        }
-        p = cbk__json_utf8(j, p, end);
+        p = cbk__json_string_stop(j, &seg, p, end);
         if (!p) return NULL;
     }
     /* the chunk ended inside the string: keep what was read */
@@ -2394,74 +2400,92 @@ static inline int cbk__int64_plain(const char *text, size_t len, int64_t *out) {
     return 1;
 }
 
+/* A JSON number as digits: the value is 0.D x 10^point, D being k digits
+   from index `skip` of the integer and fraction digits, without leading
+   or trailing zeros. */
+typedef struct cbk__num {
+    const char *ip, *fp; /* integer and fraction digits */
+    size_t il, fl, skip, k;
+    long point;
+    int neg;
+} cbk__num;
+
+static char cbk__num_digit(const cbk__num *x, size_t i) {
+    i += x->skip;
+    if (i < x->il) return x->ip[i];
+    return x->fp[i - x->il];
+}
+
+/* The exponent after 'e' at p[0..end) (checked), bounded far past any
+   double's. */
+static long cbk__num_exp(const char *p, const char *end) {
+    long e = 0;
+    int neg = p < end && *p == '-';
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    for (; p < end; p++)
+        if (e < 100000) e = e * 10 + (*p - '0');
+    return neg ? -e : e;
+}
+
+/* Leading and trailing zeros are not significant digits. */
+static void cbk__num_trim(cbk__num *x) {
+    x->k = x->il + x->fl;
+    while (x->k && cbk__num_digit(x, 0) == '0') x->skip++, x->k--, x->point--;
+    while (x->k && cbk__num_digit(x, x->k - 1) == '0') x->k--;
+}
+
+/* Reads a number the tokenizer already checked. */
+static void cbk__num_parse(const char *s, size_t n, cbk__num *x) {
+    const char *p = s, *end = s + n;
+    CBK_MEMSET(x, 0, sizeof *x);
+    if (*p == '-') x->neg = 1, p++;
+    for (x->ip = p; p < end && *p >= '0' && *p <= '9'; p++) x->il++;
+    if (p < end && *p == '.')
+        for (x->fp = ++p; p < end && *p >= '0' && *p <= '9'; p++) x->fl++;
+    x->point = (long)x->il + (p < end ? cbk__num_exp(p + 1, end) : 0);
+    cbk__num_trim(x);
+}
+
+/* Zero as a double: no digit, or below half the smallest one. */
+static int cbk__num_zero(const cbk__num *x) {
+    return !x->k || x->point <= -324;
+}
+
+/* Is text[0..len) one JSON number? The tokenizer's own number steps. */
+static int cbk__is_number(const char *text, size_t len) {
+    uint8_t s = 0;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        s = cbk__num_step(s, (unsigned char)text[i]);
+        if (s == CBK__N_END || s == CBK__N_BAD) return 0;
+    }
+    return s != 0 && s != CBK__N_MINUS && s != CBK__N_DOT && s != CBK__N_E && s != CBK__N_ESIGN;
+}
+
 CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
-    /* Digits of the integer and fraction parts, then a decimal exponent:
-       the value is digits * 10^(exp - frac_digits), truncated. */
-    const char *p, *end, *digits, *dend;
-    const char *frac = NULL;
-    int neg = 0, eneg = 0;
-    long exp = 0, point;
+    /* The value is 0.D x 10^point (cbk__num): its integer part is the first
+       `point` digits of D, zeros past D's end. The largest magnitude,
+       9223372036854775807 (or ...808 negative), is compared against its
+       leading digits, so no 64-bit division is needed (which small targets
+       pay for with a runtime helper). */
+    cbk__num x;
     uint64_t v = 0;
     unsigned last;
+    long i;
     if (!text || !out) return CBK_ERR_INVALID_ARGUMENT;
     if (cbk__int64_plain(text, len, out)) return CBK_OK;
-    p = text;
-    end = text + len;
     *out = 0;
-    if (p < end && *p == '-') neg = 1, p++;
-    if (p >= end || *p < '0' || *p > '9') return CBK_ERR_PARSE;
-    digits = p;
-    if (*p == '0')
-        p++;
-    else
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    point = (long)(p - digits);
-    if (p < end && *p == '.') {
-        frac = ++p;
-        while (p < end && *p >= '0' && *p <= '9') p++;
-        if (p == frac) return CBK_ERR_PARSE;
+    if (!cbk__is_number(text, len)) return CBK_ERR_PARSE;
+    cbk__num_parse(text, len, &x);
+    if (!x.k || x.point <= 0) return CBK_OK; /* below 1 in magnitude: 0 */
+    if (x.point > 19) return CBK_ERR_PARSE;
+    last = x.neg ? 8u : 7u;
+    for (i = 0; i < x.point; i++) {
+        unsigned d = (size_t)i < x.k ? (unsigned)(cbk__num_digit(&x, (size_t)i) - '0') : 0u;
+        if (v > 922337203685477580u || (v == 922337203685477580u && d > last)) return CBK_ERR_PARSE;
+        v = v * 10 + d;
     }
-    dend = p;
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        const char *e;
-        p++;
-        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-        e = p;
-        while (p < end && *p >= '0' && *p <= '9') {
-            /* past a million digits' worth the answer no longer changes */
-            if (exp < 1000000) exp = exp * 10 + (*p - '0');
-            p++;
-        }
-        if (p == e) return CBK_ERR_PARSE;
-        if (eneg) exp = -exp;
-    }
-    if (p != end) return CBK_ERR_PARSE;
-    point += exp; /* digits before the decimal point, after the exponent */
-    /* the largest magnitude is 9223372036854775807 (or ...808 negative):
-       compared against its leading digits, so no 64-bit division is needed
-       (which small targets pay for with a runtime helper) */
-    last = neg ? 8u : 7u;
-    {
-        /* walk the digit string (integer digits, then fraction digits) up to
-           the decimal point, padding with zeros past its end */
-        long i, ndig = (long)((frac ? (size_t)(dend - frac) : 0) +
-                              (size_t)((frac ? frac - 1 : dend) - digits));
-        long intlen = (long)((frac ? frac - 1 : dend) - digits);
-        for (i = 0; i < point; i++) {
-            unsigned d = 0;
-            if (i < ndig)
-                d = (unsigned)(i < intlen ? digits[i] - '0' : frac[i - intlen] - '0');
-            else if (v == 0)
-                break; /* zeros times anything: stays 0 */
-            if (v > 922337203685477580u || (v == 922337203685477580u && d > last))
-                return CBK_ERR_PARSE;
-            v = v * 10 + d;
-        }
-    }
-    if (neg)
-        *out = v ? (int64_t)(-(int64_t)(v - 1)) - 1 : 0;
-    else
-        *out = (int64_t)v;
+    *out = x.neg ? (int64_t)(-(int64_t)(v - 1)) - 1 : (int64_t)v;
     return CBK_OK;
 }
 
@@ -3683,65 +3707,77 @@ static cbk_result cbk__top_object(cbk_client *c, const cbk_json_token *t) {
     return CBK_OK;
 }
 
-/* {"items":[{...},...],"cursor":"..."} */
+/* An item's own brackets in "items" (depth 2). */
+static cbk_result cbk__list_item_edge(cbk_client *c, const cbk_json_token *t) {
+    cbk_result r;
+    if (t->type == CBK_JSON_OBJECT_BEGIN) {
+        cbk__item_begin(c);
+        c->mark = cbk_json_mark(&c->json);
+        return CBK_OK;
+    }
+    if (t->type != CBK_JSON_OBJECT_END)
+        return cbk__fail(c, CBK_ERR_PARSE, "an item of \"items\" is not an object");
+    r = cbk__item_complete(c);
+    if (!r) r = cbk__deliver(c);
+    cbk_json_release(&c->json, c->mark);
+    return r;
+}
+
+/* The value of "cursor": null on the last page, else the next page's. */
+static cbk_result cbk__list_cursor(cbk_client *c, const cbk_json_token *t) {
+    if (t->type == CBK_JSON_NULL) {
+        c->got_cursor = NULL;
+        return CBK_OK;
+    }
+    if (t->type != CBK_JSON_STRING)
+        return cbk__fail(c, CBK_ERR_PARSE, "\"cursor\" is not a string");
+    if (t->truncated)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the cursor does not fit the work buffer");
+    if (c->out && t->len >= c->out_size)
+        return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
+                           "the cursor does not fit; bytes needed: ", t->len + 1);
+    return cbk__keep_string(c, t, &c->got_cursor);
+}
+
+/* The brackets of "items": inside them, depth 3 and deeper is an item's. */
+static cbk_result cbk__list_items(cbk_client *c, const cbk_json_token *t) {
+    if (t->type == CBK_JSON_ARRAY_BEGIN) {
+        c->flags |= CBK__F_ITEMS | CBK__F_IN_ITEMS;
+        return CBK_OK;
+    }
+    if (t->type == CBK_JSON_ARRAY_END) {
+        c->flags &= ~(uint32_t)CBK__F_IN_ITEMS;
+        return CBK_OK;
+    }
+    return cbk__fail(c, CBK_ERR_PARSE, "\"items\" is not an array");
+}
+
+/* A key or value of the top object (depth 1). */
+static cbk_result cbk__list_field(cbk_client *c, const cbk_json_token *t) {
+    if (t->type == CBK_JSON_KEY) {
+        if (cbk__key_cut(t))
+            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+        c->field = t->truncated                            ? 0
+                   : cbk__streq(t->text, t->len, "items")  ? CBK__F_ITEMS
+                   : cbk__streq(t->text, t->len, "cursor") ? CBK__F_CURSOR
+                                                           : 0;
+        if (!c->field) cbk_json_skip(&c->json);
+        return CBK_OK;
+    }
+    if (c->field == CBK__F_ITEMS) return cbk__list_items(c, t);
+    if (c->field == CBK__F_CURSOR) return cbk__list_cursor(c, t);
+    return CBK_OK;
+}
+
+/* {"items":[{...},...],"cursor":"..."}: an item's fields (the most
+   frequent tokens) first, then by depth. */
 static cbk_result cbk__list_event(cbk_client *c, const cbk_json_token *t) {
     cbk_result r;
     if (t->depth >= 3) return (c->flags & CBK__F_IN_ITEMS) ? cbk__item_event(c, t, 2) : CBK_OK;
     r = cbk__top_object(c, t);
     if (r) return r;
-    if (t->depth == 2) {
-        if (t->type == CBK_JSON_OBJECT_BEGIN) {
-            cbk__item_begin(c);
-            c->mark = cbk_json_mark(&c->json);
-            return CBK_OK;
-        }
-        if (t->type == CBK_JSON_OBJECT_END) {
-            r = cbk__item_complete(c);
-            if (!r) r = cbk__deliver(c);
-            cbk_json_release(&c->json, c->mark);
-            return r;
-        }
-        return cbk__fail(c, CBK_ERR_PARSE, "an item of \"items\" is not an object");
-    }
-    if (t->depth == 1) {
-        if (t->type == CBK_JSON_KEY) {
-            if (cbk__key_cut(t))
-                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
-            c->field = t->truncated                            ? 0
-                       : cbk__streq(t->text, t->len, "items")  ? CBK__F_ITEMS
-                       : cbk__streq(t->text, t->len, "cursor") ? CBK__F_CURSOR
-                                                               : 0;
-            if (!c->field) cbk_json_skip(&c->json);
-            return CBK_OK;
-        }
-        if (c->field == CBK__F_ITEMS) {
-            if (t->type == CBK_JSON_ARRAY_BEGIN) {
-                c->flags |= CBK__F_ITEMS | CBK__F_IN_ITEMS;
-                return CBK_OK;
-            }
-            if (t->type == CBK_JSON_ARRAY_END) {
-                c->flags &= ~(uint32_t)CBK__F_IN_ITEMS;
-                return CBK_OK;
-            }
-            return cbk__fail(c, CBK_ERR_PARSE, "\"items\" is not an array");
-        }
-        if (c->field == CBK__F_CURSOR) {
-            if (t->type == CBK_JSON_NULL) {
-                c->got_cursor = NULL;
-                return CBK_OK;
-            }
-            if (t->type != CBK_JSON_STRING)
-                return cbk__fail(c, CBK_ERR_PARSE, "\"cursor\" is not a string");
-            if (t->truncated)
-                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
-                                 "the cursor does not fit the work buffer");
-            if (c->out && t->len >= c->out_size)
-                return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
-                                   "the cursor does not fit; bytes needed: ", t->len + 1);
-            return cbk__keep_string(c, t, &c->got_cursor);
-        }
-        return CBK_OK;
-    }
+    if (t->depth == 2) return cbk__list_item_edge(c, t);
+    if (t->depth == 1) return cbk__list_field(c, t);
     if (t->type == CBK_JSON_OBJECT_END && !(c->flags & CBK__F_ITEMS))
         return cbk__fail(c, CBK_ERR_PARSE, "the response has no \"items\" array");
     return CBK_OK;
@@ -3796,53 +3832,60 @@ static cbk_result cbk__stream_top(cbk_client *c, const cbk_json_token *t) {
     return CBK_OK;
 }
 
-/* One JSON line: {"type":"item","data":{...}} */
-static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
-    cbk__item *it = &c->item;
-    if (t->depth >= 2) return (c->flags & CBK__F_IN_DATA) ? cbk__item_event(c, t, 1) : CBK_OK;
-    if (t->depth == 0) return cbk__stream_top(c, t);
-    /* depth 1 */
-    if (t->type == CBK_JSON_KEY) {
-        if (cbk__key_cut(t))
-            return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
-        c->field = t->truncated || t->len != 4     ? 0
-                   : cbk__same(t->text, "type", 4) ? CBK__F_TYPE
-                   : cbk__same(t->text, "data", 4) ? CBK__F_DATA
-                                                   : 0;
-        if (!c->field || (c->field == CBK__F_DATA && it->type_state == 2)) cbk_json_skip(&c->json);
-        return CBK_OK;
-    }
-    if (c->field == CBK__F_TYPE) {
-        /* the last "type" wins; one that is not a string is not "item"; one
-           cut shorter than "item" by a small buffer may be it (fails at the
-           line's end unless a later "type" settles it) */
-        c->flags |= CBK__F_TYPE;
-        it->type_state = t->type != CBK_JSON_STRING      ? 2
+/* A line's key (depth 1): "type" and "data" are read, the rest skipped,
+   and so is a "data" after a "type" that is not "item". */
+static cbk_result cbk__stream_key(cbk_client *c, const cbk_json_token *t) {
+    if (cbk__key_cut(t))
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL, "the work buffer cannot hold a key");
+    c->field = t->truncated || t->len != 4     ? 0
+               : cbk__same(t->text, "type", 4) ? CBK__F_TYPE
+               : cbk__same(t->text, "data", 4) ? CBK__F_DATA
+                                               : 0;
+    if (!c->field || (c->field == CBK__F_DATA && c->item.type_state == 2)) cbk_json_skip(&c->json);
+    return CBK_OK;
+}
+
+/* The value of "type". The last "type" wins; one that is not a string is
+   not "item"; one cut shorter than "item" by a small buffer may be it
+   (it fails at the line's end unless a later "type" settles it). */
+static cbk_result cbk__stream_type(cbk_client *c, const cbk_json_token *t) {
+    c->flags |= CBK__F_TYPE;
+    c->item.type_state = t->type != CBK_JSON_STRING      ? 2
                          : t->truncated && t->len < 4    ? 3
                          : t->truncated || t->len != 4   ? 2
                          : cbk__same(t->text, "item", 4) ? 1
                                                          : 2;
-        if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
-            cbk_json_skip(&c->json);
+    if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
+        cbk_json_skip(&c->json);
+    return CBK_OK;
+}
+
+/* The brackets of "data" (its fields go to cbk__item_event). */
+static cbk_result cbk__stream_data(cbk_client *c, const cbk_json_token *t) {
+    if (t->type == CBK_JSON_OBJECT_BEGIN) {
+        /* a repeated "data": the last one wins, as in JSON.parse */
+        cbk_json_release(&c->json, c->mark);
+        cbk__item_begin(c);
+        c->item.deferred = 0;
+        c->flags |= CBK__F_IN_DATA;
         return CBK_OK;
     }
-    if (c->field == CBK__F_DATA) {
-        if (t->type == CBK_JSON_OBJECT_BEGIN) {
-            /* a repeated "data": the last one wins, as in JSON.parse */
-            cbk_json_release(&c->json, c->mark);
-            cbk__item_begin(c);
-            it->deferred = 0;
-            c->flags |= CBK__F_IN_DATA;
-            return CBK_OK;
-        }
-        if (t->type == CBK_JSON_OBJECT_END) {
-            c->flags &= ~(uint32_t)CBK__F_IN_DATA;
-            c->flags |= CBK__F_DATA;
-            return cbk__item_complete(c);
-        }
-        if (t->type == CBK_JSON_ARRAY_BEGIN) cbk_json_skip(&c->json);
-        return cbk__item_failed(c, cbk__fail(c, CBK_ERR_PARSE, "\"data\" is not an object"));
+    if (t->type == CBK_JSON_OBJECT_END) {
+        c->flags &= ~(uint32_t)CBK__F_IN_DATA;
+        c->flags |= CBK__F_DATA;
+        return cbk__item_complete(c);
     }
+    if (t->type == CBK_JSON_ARRAY_BEGIN) cbk_json_skip(&c->json);
+    return cbk__item_failed(c, cbk__fail(c, CBK_ERR_PARSE, "\"data\" is not an object"));
+}
+
+/* One JSON line: {"type":"item","data":{...}} */
+static cbk_result cbk__stream_event(cbk_client *c, const cbk_json_token *t) {
+    if (t->depth >= 2) return (c->flags & CBK__F_IN_DATA) ? cbk__item_event(c, t, 1) : CBK_OK;
+    if (t->depth == 0) return cbk__stream_top(c, t);
+    if (t->type == CBK_JSON_KEY) return cbk__stream_key(c, t);
+    if (c->field == CBK__F_TYPE) return cbk__stream_type(c, t);
+    if (c->field == CBK__F_DATA) return cbk__stream_data(c, t);
     return CBK_OK;
 }
 
@@ -3860,18 +3903,50 @@ static cbk_result cbk__copy_out(cbk_client *c, const cbk_json_token *t, char *ds
     return CBK_OK;
 }
 
+/* The end of the top object: were the fields there? */
+static cbk_result cbk__object_end(cbk_client *c, const cbk_json_token *t) {
+    unsigned need = c->created ? CBK__F_ID | CBK__F_TOKEN | CBK__F_CREATED : CBK__F_ID;
+    if (t->type == CBK_JSON_OBJECT_END && (c->flags & need) != need)
+        return cbk__fail(c, CBK_ERR_PARSE,
+                         c->created ? "the response lacks id, token or createdAt"
+                                    : "the response has no id");
+    return CBK_OK;
+}
+
+/* "id": into the created token, or kept for id_out (update, delete). */
+static cbk_result cbk__object_id(cbk_client *c, const cbk_json_token *t) {
+    if (c->created)
+        return cbk__copy_out(c, t, c->created->id, sizeof c->created->id,
+                             CBK__TEXT("id is not a string"));
+    if (t->type != CBK_JSON_STRING) return cbk__fail(c, CBK_ERR_PARSE, "id is not a string");
+    if (t->len >= CBK_ID_MAX)
+        return cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
+                           "the id does not fit CBK_ID_MAX; bytes needed: ", t->len + 1);
+    return cbk__keep_string(c, t, &c->got_id);
+}
+
+/* A value of the top object, by the key before it. */
+static cbk_result cbk__object_value(cbk_client *c, const cbk_json_token *t) {
+    switch (c->field) {
+    case CBK__F_ID: return cbk__object_id(c, t);
+    case CBK__F_TOKEN:
+        return cbk__copy_out(c, t, c->created->token, sizeof c->created->token,
+                             CBK__TEXT("token is not a string"));
+    case CBK__F_CREATED:
+        if (t->type != CBK_JSON_NUMBER)
+            return cbk__fail(c, CBK_ERR_PARSE, "createdAt is not a number");
+        if (cbk_json_int64(t->text, t->len, &c->created->created_at))
+            return cbk__fail(c, CBK_ERR_PARSE, "createdAt does not fit in int64");
+        return CBK_OK;
+    default: return CBK_OK;
+    }
+}
+
 /* create: {"id","token","createdAt"}; update and delete: {"id"} */
 static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
     cbk_result r = cbk__top_object(c, t);
     if (r) return r;
-    if (t->depth == 0) {
-        unsigned need = c->created ? CBK__F_ID | CBK__F_TOKEN | CBK__F_CREATED : CBK__F_ID;
-        if (t->type == CBK_JSON_OBJECT_END && (c->flags & need) != need)
-            return cbk__fail(c, CBK_ERR_PARSE,
-                             c->created ? "the response lacks id, token or createdAt"
-                                        : "the response has no id");
-        return CBK_OK;
-    }
+    if (t->depth == 0) return cbk__object_end(c, t);
     if (t->depth > 1) return CBK_OK;
     if (t->type == CBK_JSON_KEY) {
         c->field = cbk__streq(t->text, t->len, "id")                        ? CBK__F_ID
@@ -3883,31 +3958,7 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
     }
     if (t->type == CBK_JSON_OBJECT_BEGIN || t->type == CBK_JSON_ARRAY_BEGIN)
         cbk_json_skip(&c->json);
-    switch (c->field) {
-    case CBK__F_ID:
-        if (c->created)
-            r = cbk__copy_out(c, t, c->created->id, sizeof c->created->id,
-                              CBK__TEXT("id is not a string"));
-        else if (t->type != CBK_JSON_STRING)
-            r = cbk__fail(c, CBK_ERR_PARSE, "id is not a string");
-        else if (t->len >= CBK_ID_MAX)
-            r = cbk__fail_n(c, CBK_ERR_BUFFER_TOO_SMALL,
-                            "the id does not fit CBK_ID_MAX; bytes needed: ", t->len + 1);
-        else
-            r = cbk__keep_string(c, t, &c->got_id);
-        break;
-    case CBK__F_TOKEN:
-        r = cbk__copy_out(c, t, c->created->token, sizeof c->created->token,
-                          CBK__TEXT("token is not a string"));
-        break;
-    case CBK__F_CREATED:
-        if (t->type != CBK_JSON_NUMBER)
-            r = cbk__fail(c, CBK_ERR_PARSE, "createdAt is not a number");
-        else if (cbk_json_int64(t->text, t->len, &c->created->created_at))
-            r = cbk__fail(c, CBK_ERR_PARSE, "createdAt does not fit in int64");
-        break;
-    default: break;
-    }
+    r = cbk__object_value(c, t);
     if (!r) c->flags |= (uint32_t)c->field;
     return r;
 }
@@ -3965,57 +4016,6 @@ static void cbk__err_ascii(cbk_client *c, int which, const char *s, size_t n) {
     }
     CBK_MEMCPY(f + len, s, n);
     f[len + n] = 0;
-}
-
-/* A JSON number as digits: the value is 0.D x 10^point, D being k digits
-   from index `skip` of the integer and fraction digits, without leading
-   or trailing zeros. */
-typedef struct cbk__num {
-    const char *ip, *fp; /* integer and fraction digits */
-    size_t il, fl, skip, k;
-    long point;
-    int neg;
-} cbk__num;
-
-static char cbk__num_digit(const cbk__num *x, size_t i) {
-    i += x->skip;
-    if (i < x->il) return x->ip[i];
-    return x->fp[i - x->il];
-}
-
-/* The exponent after 'e' at p[0..end) (checked), bounded far past any
-   double's. */
-static long cbk__num_exp(const char *p, const char *end) {
-    long e = 0;
-    int neg = p < end && *p == '-';
-    if (p < end && (*p == '+' || *p == '-')) p++;
-    for (; p < end; p++)
-        if (e < 100000) e = e * 10 + (*p - '0');
-    return neg ? -e : e;
-}
-
-/* Leading and trailing zeros are not significant digits. */
-static void cbk__num_trim(cbk__num *x) {
-    x->k = x->il + x->fl;
-    while (x->k && cbk__num_digit(x, 0) == '0') x->skip++, x->k--, x->point--;
-    while (x->k && cbk__num_digit(x, x->k - 1) == '0') x->k--;
-}
-
-/* Reads a number the tokenizer already checked. */
-static void cbk__num_parse(const char *s, size_t n, cbk__num *x) {
-    const char *p = s, *end = s + n;
-    CBK_MEMSET(x, 0, sizeof *x);
-    if (*p == '-') x->neg = 1, p++;
-    for (x->ip = p; p < end && *p >= '0' && *p <= '9'; p++) x->il++;
-    if (p < end && *p == '.')
-        for (x->fp = ++p; p < end && *p >= '0' && *p <= '9'; p++) x->fl++;
-    x->point = (long)x->il + (p < end ? cbk__num_exp(p + 1, end) : 0);
-    cbk__num_trim(x);
-}
-
-/* Zero as a double: no digit, or below half the smallest one. */
-static int cbk__num_zero(const cbk__num *x) {
-    return !x->k || x->point <= -324;
 }
 
 /* Digits D[from..to) of x, then `zeros` zeros. */
@@ -4450,6 +4450,26 @@ static cbk_result cbk__feed(cbk_client *c, const char *data, size_t len) {
     return cbk_json_feed(&c->json, data, len);
 }
 
+/* The body's bytes were refused (res): an error body that is not JSON
+   settles the outcome (no need to read a big page); a 2xx body failed. */
+static int cbk__body_refused(cbk_client *c, cbk_result res) {
+    if (!cbk__is_2xx(c->status)) {
+        c->flags |= CBK__F_NOT_OBJECT | CBK__F_NULL;
+        c->json.result = (uint8_t)CBK_ERR_PARSE;
+        return 1;
+    }
+    if (!c->json.stopped) {
+        /* the tokenizer itself failed */
+        if (res == CBK_ERR_BUFFER_TOO_SMALL)
+            cbk__fail(c, res, "the work buffer cannot hold a value of the response");
+        else
+            cbk__fail_n(c, res, "the response is not valid JSON at byte ",
+                        cbk_json_offset(&c->json));
+    }
+    c->result = res;
+    return 1;
+}
+
 CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
     cbk_client *c = r ? r->client : NULL;
     cbk_result res;
@@ -4477,23 +4497,7 @@ CBKDEF int cbk_response_body(cbk_response *r, const char *data, size_t len) {
         if (!len) return 0;
     }
     res = cbk__feed(c, data, len);
-    if (!res) return 0;
-    if (!cbk__is_2xx(c->status)) {
-        /* not JSON: the outcome is settled, no need to read a big page */
-        c->flags |= CBK__F_NOT_OBJECT | CBK__F_NULL;
-        c->json.result = (uint8_t)CBK_ERR_PARSE;
-        return 1;
-    }
-    if (!c->json.stopped) {
-        /* the tokenizer itself failed */
-        if (res == CBK_ERR_BUFFER_TOO_SMALL)
-            cbk__fail(c, res, "the work buffer cannot hold a value of the response");
-        else
-            cbk__fail_n(c, res, "the response is not valid JSON at byte ",
-                        cbk_json_offset(&c->json));
-    }
-    c->result = res;
-    return 1;
+    return res ? cbk__body_refused(c, res) : 0;
 }
 
 CBKDEF cbk_response *cbk_client_response(cbk_client *c) {
