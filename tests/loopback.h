@@ -31,8 +31,10 @@
 #define LOOPBACK_FN static __attribute__((unused))
 
 #define LOOPBACK_MAX_KIDS 8
-#define LOOPBACK_UP_MS    15000 /* the longest a server may take to print its port */
-#define LOOPBACK_STOP_MS  5000  /* after SIGTERM, then SIGKILL */
+/* The longest a server may take to print its port: a wait for an event, so
+   generous: python3 took 15 s to start at nice 19 beside CPU burners. */
+#define LOOPBACK_UP_MS    60000
+#define LOOPBACK_STOP_MS  5000 /* after SIGTERM, then SIGKILL */
 #define LOOPBACK_MAX_LINE 64
 
 /* The children to stop at the end, by PID (0: a free slot). volatile: a

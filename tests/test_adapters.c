@@ -592,8 +592,8 @@ static pid_t start_mock(const char *host, char *port, size_t size) {
                     (char *)host,
                     "--port",
                     "0",
-                    "--max-seconds",
-                    "300",
+                    "--max-seconds", /* a last resort: it is stopped by PID */
+                    "1800",
                     NULL};
     unsigned n;
     pid_t pid = loopback_spawn(argv, &n, NULL);
