@@ -1383,10 +1383,11 @@ static void fault_million(const adapter *a) {
 
 /* ==== retries ================================================================================= */
 
-/* Polls the store until it holds want tokens or 5 s pass; returns the last count. */
+/* Polls the store until it holds want tokens or 30 s pass (a wait for an event: the mock
+   acts 1.5 s after the request, later on a loaded machine); returns the last count. */
 static int store_settles(int want) {
     int i, n = -1;
-    for (i = 0; i < 50; i++) {
+    for (i = 0; i < 300; i++) {
         n = mock_store_tokens(NULL, 0);
         if (n == want) break;
         sleep_ms_real(100);
