@@ -76,7 +76,7 @@ transports=posix
 
 # ---- the mock ------------------------------------------------------------------
 if ! mock_start "$tmp/mock.log" "$tmp/port" --secret "$SECRET" --seed 3 \
-    --clock-start 1764460800000 --max-seconds 300; then
+    --clock-start 1764460800000 --max-seconds 1800; then # a last resort: stopped by PID
     echo "cli: the mock API did not start"
     echo "cli: 0 passed, 1 failed"
     exit 1

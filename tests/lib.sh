@@ -13,7 +13,8 @@
 #   mock_start LOG PORT_FILE ARG...   tests/mock_api.py on 127.0.0.1, any
 #                        port (written to PORT_FILE), its output to LOG,
 #                        ARG... on top; mock_pid is its PID. 0 once it
-#                        listens; 1 (LOG printed) when it did not within 10 s
+#                        listens; 1 (LOG printed) when it did not within 60 s
+#                        (python3 took 15 s to start on a loaded machine)
 #   mock_stop            stops mock_api.py by its PID, if one runs
 
 counts_init() {
@@ -49,7 +50,7 @@ mock_start() {
         >"$mock_log" 2>&1 &
     mock_pid=$!
     mock_wait=0
-    while [ ! -s "$mock_port_file" ] && [ $mock_wait -lt 100 ]; do
+    while [ ! -s "$mock_port_file" ] && [ $mock_wait -lt 600 ]; do
         sleep 0.1
         mock_wait=$((mock_wait + 1))
     done

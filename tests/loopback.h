@@ -6,10 +6,12 @@
    Servers: loopback_spawn starts one (by PID, its port from the line
    "PORT <n>" it prints on stdout, a bounded wait) and tracks it;
    loopback_stop stops one by its PID, loopback_stop_all every tracked one
-   (atexit), loopback_kill_all the same from a signal handler. */
+   (atexit), loopback_kill_all the same from a signal handler.
+   loopback_wait_closed waits for a server's close to reach a connection. */
 #ifndef CBK_TEST_LOOPBACK_H
 #define CBK_TEST_LOOPBACK_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,8 +31,10 @@
 #define LOOPBACK_FN static __attribute__((unused))
 
 #define LOOPBACK_MAX_KIDS 8
-#define LOOPBACK_UP_MS    15000 /* the longest a server may take to print its port */
-#define LOOPBACK_STOP_MS  5000  /* after SIGTERM, then SIGKILL */
+/* The longest a server may take to print its port: a wait for an event, so
+   generous: python3 took 15 s to start at nice 19 beside CPU burners. */
+#define LOOPBACK_UP_MS    60000
+#define LOOPBACK_STOP_MS  5000 /* after SIGTERM, then SIGKILL */
 #define LOOPBACK_MAX_LINE 64
 
 /* The children to stop at the end, by PID (0: a free slot). volatile: a
@@ -173,6 +177,30 @@ LOOPBACK_FN pid_t loopback_spawn(char *const argv[], unsigned *port, const char 
         return 0;
     }
     return pid;
+}
+
+/* Waits at most ms for the peer's close (a FIN or a reset) to reach the
+   connection fd, reading nothing (a peek). 1 once it came; 0 when the wait
+   ran out or bytes came instead. For a step that needs the server's close
+   to have arrived: a fixed sleep races a server thread descheduled under
+   load between its answer and its close. */
+LOOPBACK_FN int loopback_wait_closed(int fd, int ms) {
+    long until = loopback_now_ms() + ms;
+    for (;;) {
+        struct pollfd p;
+        long left = until - loopback_now_ms();
+        char c;
+        int r;
+        if (left <= 0) return 0;
+        p.fd = fd;
+        p.events = POLLIN;
+        p.revents = 0;
+        r = poll(&p, 1, (int)left);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return 0;
+        r = (int)recv(fd, &c, 1, MSG_PEEK);
+        return r == 0 || (r < 0 && errno == ECONNRESET);
+    }
 }
 
 /* An http:// URL of a loopback port where nothing listens: one the kernel

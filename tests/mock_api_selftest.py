@@ -31,6 +31,10 @@ SECRET = "sk-test-secret"
 AUTH = {"Authorization": "Bearer " + SECRET}
 JSON_CT = "application/json; charset=utf-8"
 BASE = "/api/v1/partner/user/"
+# The longest a server process may take to end after a signal or its
+# --max-seconds: a wait for an event, so generous (on a loaded machine python3
+# took 15 s just to start); 120 s, the mocks' own limit here, is still far off.
+PROC_WAIT_S = 30
 
 
 def start_mock(*extra):
@@ -51,10 +55,10 @@ def stop_mock(proc):
         if proc.poll() is None:
             proc.terminate()
             try:
-                proc.wait(timeout=5)
+                proc.wait(timeout=PROC_WAIT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait(timeout=5)
+                proc.wait(timeout=PROC_WAIT_S)
     finally:
         proc.stdout.close()
     return proc.returncode
@@ -544,7 +548,7 @@ class ProcessTest(unittest.TestCase):
                 with open(pf) as f:
                     self.assertEqual(int(f.read()), port)
                 proc.send_signal(signal.SIGTERM)
-                self.assertEqual(proc.wait(timeout=5), 0)
+                self.assertEqual(proc.wait(timeout=PROC_WAIT_S), 0)
             finally:
                 stop_mock(proc)
 
@@ -552,14 +556,14 @@ class ProcessTest(unittest.TestCase):
         proc, _ = start_mock()
         try:
             proc.send_signal(signal.SIGINT)
-            self.assertEqual(proc.wait(timeout=5), 0)
+            self.assertEqual(proc.wait(timeout=PROC_WAIT_S), 0)
         finally:
             stop_mock(proc)
 
     def test_max_seconds(self):
         proc, _ = start_mock("--max-seconds", "0.5")
         try:
-            self.assertEqual(proc.wait(timeout=5), 0)
+            self.assertEqual(proc.wait(timeout=PROC_WAIT_S), 0)
         finally:
             stop_mock(proc)
 

@@ -19,10 +19,11 @@ python3 tests/mock_api.py --port 0 --secret "$CBK_SECRET" --clock-start 17960000
     --seed 7 --max-seconds 120 >"$out/port" &
 mock=$!
 trap 'kill "$mock" 2>/dev/null; wait "$mock" 2>/dev/null; rm -rf "$out"' EXIT INT TERM
+# up to a minute for its PORT line: python3 took 15 s to start on a loaded machine
 i=0
 while ! grep -q '^PORT ' "$out/port" 2>/dev/null; do
     i=$((i + 1))
-    [ "$i" -gt 100 ] && { echo "demo: the mock API did not start" >&2; exit 1; }
+    [ "$i" -gt 1200 ] && { echo "demo: the mock API did not start" >&2; exit 1; }
     sleep 0.05
 done
 port=$(sed -n 's/^PORT //p' "$out/port")

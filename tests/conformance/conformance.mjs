@@ -24,8 +24,11 @@
 //     expect, transfer-encoding; Accept is compared: both send */* when they set none),
 //     the body parsed as JSON and byte for byte (the cases give the SDK its fields in
 //     the order cbk_token writes them, so JSON.stringify and cbk_token must agree exactly);
-//   - for retries, the delays between requests as the server saw them, against the
-//     nominal schedule (250, 500, 1000 ms ...; -15 ms / +250 ms tolerance) on both sides;
+//   - for retries, the waits each side asked for (the SDK's setTimeout in fetchWithRetry,
+//     the library's sleep calls the driver records), exactly the nominal schedule (250,
+//     500, 1000 ms ...), and the delays between requests as the server saw them: never
+//     more than 15 ms short of nominal, at most 5 s over it (a loaded machine stalls
+//     node and the driver; the exact wait is the recorded one);
 //   - what was decoded: tokens (id, name, description, meta, createdAt, updatedAt; absent
 //     and null are the same), the cursor (absent = ""), the created {id, token, createdAt},
 //     the {id} of update/delete, or the error: SDK FetchError message/code/response.status
@@ -81,6 +84,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -104,8 +108,17 @@ const NO_GZIP = argv.includes('--no-gzip'); // the driver's transport decodes no
 const SEED = Number(opt('--seed', '20240611')) >>> 0;
 
 const SECRET = 'sk_conformance_0123456789abcdef';
-const TIMING_EARLY_MS = 15;   // a retry may come this much before its nominal delay
-const TIMING_LATE_MS = 250;   // ... or this much after it
+// The wait a side asked for is held to the schedule exactly (checkDelays); the
+// gap the server saw between two requests shows the wait really happened first.
+// Its lower bound is strict: a retry never comes more than this much before its
+// nominal delay (node's timers round by 1 ms; the server stamps a request
+// before it answers it, so the client's wait always lies inside the gap).
+const TIMING_EARLY_MS = 15;
+// Its upper bound is generous, on purpose: a loaded machine (CI, fuzzers) stalls
+// node's event loop, where the server and the SDK run, and the driver process
+// by hundreds of milliseconds; a wait far too long (seconds instead of
+// milliseconds) still fails here, one off by a little fails on the recorded wait.
+const TIMING_LATE_MS = 5000;
 const DRIVER_TIMEOUT_MS = 30000;
 
 // ---------------------------------------------------------------------------
@@ -150,7 +163,22 @@ const json = (status, value, headers = {}) => ({ status, headers: { ...JSON_CT, 
 const raw = (status, body, headers = {}) => ({ status, headers, body });
 const jsonl = (chunks, status = 200) => ({ status, headers: { 'content-type': 'application/jsonl' }, chunks });
 
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+// The SDK's retry waits, as it asks for them: its setTimeout calls from
+// fetchWithRetry in @chatbotkit/fetch (both pinned versions wait there with
+// `await new Promise((resolve) => setTimeout(resolve, retryDelay))`; the
+// per-attempt abort timer is set in fetchWithTimeout, undici's own timers
+// elsewhere), each put in the array of the case whose SDK call made it
+// (sdkWaits.run(array, fn): cases run concurrently).
+const sdkWaits = new AsyncLocalStorage();
+const realSetTimeout = globalThis.setTimeout;
+const SDK_RETRY_FRAME = /^\s*at fetchWithRetry \(.*[\\/]@chatbotkit[\\/]fetch[\\/]/;
+globalThis.setTimeout = function setTimeout(fn, ms, ...args) {
+  const waits = sdkWaits.getStore();
+  if (waits && SDK_RETRY_FRAME.test(new Error().stack.split('\n')[2] ?? '')) waits.push(ms);
+  return realSetTimeout(fn, ms, ...args);
+};
+
+const sleep = (ms) => new Promise((ok) => realSetTimeout(ok, ms));
 
 async function startServer(script) {
   const requests = [];
@@ -298,6 +326,7 @@ function driverInput(k) {
   }
   if (k.defaultSleep) L.push('defaultsleep');
   if (k.client?.timeout !== undefined) L.push(`timeout ${k.client.timeout}`);
+  if (k.client?.retryDelay !== undefined) L.push(`delay ${k.client.retryDelay}`);
   if (k.token !== undefined) L.push(`token ${hex(k.token)}`);
   if (k.list) {
     const { cursor, order, take, meta, ...rest } = k.list;
@@ -344,11 +373,13 @@ function runDriver(base, input) {
   });
 }
 
+// What the driver decoded (out) and the waits the library asked for (sleeps).
 async function runC(k, srv) {
   const r = await runDriver(srv.base + (k.basePath || ''), driverInput(k));
-  if (r.code !== 0) return { driverFailed: `driver exit ${r.code}${r.signal ? ' signal ' + r.signal : ''}: ${r.stderr.trim()}` };
+  if (r.code !== 0) return { out: { driverFailed: `driver exit ${r.code}${r.signal ? ' signal ' + r.signal : ''}: ${r.stderr.trim()}` } };
   let d;
-  try { d = JSON.parse(r.stdout); } catch (e) { return { driverFailed: `driver printed no JSON: ${r.stdout} ${r.stderr}` }; }
+  try { d = JSON.parse(r.stdout); } catch (e) { return { out: { driverFailed: `driver printed no JSON: ${r.stdout} ${r.stderr}` } }; }
+  if (!Array.isArray(d.sleeps)) return { out: { driverFailed: `driver printed no sleeps: ${r.stdout}` } };
   const out = {};
   // a page either decodes whole or fails: items delivered before a failure are
   // kept for the stream only (the SDK's iterator yields them too)
@@ -364,7 +395,7 @@ async function runC(k, srv) {
       ? { status: d.error.http_status, code: d.error.code, message: d.error.message }
       : { result: d.error.result, code: d.error.code, message: d.error.message };
   }
-  return out;
+  return { out, sleeps: d.sleeps };
 }
 
 // ---------------------------------------------------------------------------
@@ -420,12 +451,16 @@ function compareRequest(i, a, b, fails, skip = {}) {
 
 const intervals = (reqs) => reqs.slice(1).map((r, i) => Math.round(r.t - reqs[i].t));
 
-function checkDelays(side, reqs, nominal, fails) {
+// A side's retries: as many requests as the schedule says, the waits it asked
+// for exactly the schedule, and each gap the server saw between two requests
+// within -TIMING_EARLY_MS / +TIMING_LATE_MS of its wait.
+function checkDelays(side, reqs, waits, nominal, fails) {
   const got = intervals(reqs);
   if (got.length !== nominal.length) {
     fails.push(`${side}: ${reqs.length} requests (delays ${show(got)}), expected ${nominal.length + 1} (delays ${show(nominal)})`);
     return;
   }
+  if (!isDeepStrictEqual(waits, nominal)) fails.push(`${side}: waited ${show(waits)} ms, expected ${show(nominal)} ms`);
   got.forEach((ms, i) => {
     if (ms < nominal[i] - TIMING_EARLY_MS || ms > nominal[i] + TIMING_LATE_MS)
       fails.push(`${side}: delay before request ${i + 1} was ${ms} ms, expected ${nominal[i]} ms (-${TIMING_EARLY_MS}/+${TIMING_LATE_MS})`);
@@ -436,12 +471,12 @@ function checkDelays(side, reqs, nominal, fails) {
 // V1: where 1.1.9 decodes an error its own way (the case's expectError119),
 // checkExpectedError holds each side to its expectation instead.
 function compareAll(ctx, fails, { skipPath = false, delays = ctx.k.delays, counts = true, outcome = ctx.sdk.modern || !ctx.k.expectError119 } = {}) {
-  const { sdkReqs, cReqs, sdkOut, cOut } = ctx;
+  const { sdkReqs, cReqs, sdkOut, cOut, sdkSleeps, cSleeps } = ctx;
   if (counts && sdkReqs.length !== cReqs.length) fails.push(`request count: SDK ${sdkReqs.length} / ours ${cReqs.length}`);
   for (let i = 0; i < Math.min(sdkReqs.length, cReqs.length); i++) compareRequest(i, sdkReqs[i], cReqs[i], fails, { path: skipPath });
   if (delays) {
-    checkDelays('SDK', sdkReqs, delays, fails);
-    checkDelays('ours', cReqs, delays, fails);
+    checkDelays('SDK', sdkReqs, sdkSleeps, delays, fails);
+    checkDelays('ours', cReqs, cSleeps, delays, fails);
   }
   if (outcome && !isDeepStrictEqual(sdkOut, cOut)) fails.push(`decoded: SDK ${show(sdkOut)}\n           ours ${show(cOut)}`);
 }
@@ -645,7 +680,8 @@ const cases = [
       if (ctx.sdkReqs.length !== 2) fails.push(`D3: SDK sent ${ctx.sdkReqs.length} requests, expected 2 (it re-sends a create after a reset)`);
       if (ctx.cReqs.length !== 1) fails.push(`D3: ours sent ${ctx.cReqs.length} requests, expected 1 (the server may have acted)`);
       if (ctx.sdkReqs.length && ctx.cReqs.length) compareRequest(0, ctx.sdkReqs[0], ctx.cReqs[0], fails);
-      if (ctx.sdkReqs.length === 2) checkDelays('SDK', ctx.sdkReqs, [250], fails);
+      if (ctx.sdkReqs.length === 2) checkDelays('SDK', ctx.sdkReqs, ctx.sdkSleeps, [250], fails);
+      if (!isDeepStrictEqual(ctx.cSleeps, [])) fails.push(`D3: ours waited ${show(ctx.cSleeps)} ms, expected no wait`);
       const sdkWant = { created: { id: 'tok_new', token: 'sec_abc', createdAt: 1700000001000 } };
       if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D3: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
       if (ctx.cOut.error?.result !== 'CBK_ERR_TRANSPORT') fails.push(`D3: ours ${show(ctx.cOut)}, expected a CBK_ERR_TRANSPORT error`);
@@ -655,8 +691,8 @@ const cases = [
     name: 'retry: list 429 Retry-After: 1 then 200 (D2)', op: 'list', user: USER, script: [json(429, {}, { 'retry-after': '1' }), LIST_OK],
     check(ctx, fails) {
       compareAll(ctx, fails, { delays: null });
-      checkDelays('SDK (ignores Retry-After)', ctx.sdkReqs, [250], fails);
-      checkDelays('ours (honours Retry-After)', ctx.cReqs, [1000], fails);
+      checkDelays('SDK (ignores Retry-After)', ctx.sdkReqs, ctx.sdkSleeps, [250], fails);
+      checkDelays('ours (honours Retry-After)', ctx.cReqs, ctx.cSleeps, [1000], fails);
     },
   },
   ...[500, 502, 504].map((status) => ({
@@ -668,8 +704,9 @@ const cases = [
       if (ctx.sdkReqs.length && ctx.cReqs.length) compareRequest(0, ctx.sdkReqs[0], ctx.cReqs[0], fails);
       if (ctx.sdkReqs.length === 2) {
         compareRequest(1, ctx.sdkReqs[1], ctx.cReqs[0], fails);
-        checkDelays('SDK', ctx.sdkReqs, [250], fails);
+        checkDelays('SDK', ctx.sdkReqs, ctx.sdkSleeps, [250], fails);
       }
+      if (!isDeepStrictEqual(ctx.cSleeps, [])) fails.push(`D3: ours waited ${show(ctx.cSleeps)} ms, expected no wait`);
       const sdkWant = { created: { id: 'tok_new', token: 'sec_abc', createdAt: 1700000001000 } };
       if (!isDeepStrictEqual(ctx.sdkOut, sdkWant)) fails.push(`D3: SDK ${show(ctx.sdkOut)}, expected ${show(sdkWant)}`);
       const want = { error: { status, code: 'UPSTREAM', message: 'upstream failed' } };
@@ -686,8 +723,8 @@ const cases = [
       if (ctx.sdk.modern) return compareAll(ctx, fails);
       // V2: 1.1.9 retries 5 times; ours 3 with the same first delays
       compareAll(ctx, fails, { delays: null, counts: false });
-      checkDelays('SDK 1.1.9 (retries 5)', ctx.sdkReqs, [250, 500, 1000, 2000, 4000], fails);
-      checkDelays('ours (retries 3)', ctx.cReqs, [250, 500, 1000], fails);
+      checkDelays('SDK 1.1.9 (retries 5)', ctx.sdkReqs, ctx.sdkSleeps, [250, 500, 1000, 2000, 4000], fails);
+      checkDelays('ours (retries 3)', ctx.cReqs, ctx.cSleeps, [250, 500, 1000], fails);
     },
   })),
 ];
@@ -820,18 +857,24 @@ cases.push(
 );
 
 // D14: timeout is one deadline for the whole operation here; the SDK's is
-// per attempt. 503, 503, 200 with timeout 400: ours stops before the wait
-// of 500 ms that would pass it (2 requests, the 503); the SDK's attempts
-// each take little, so it retries to the 200.
+// per attempt. 503, 503, 200 with timeout 5000 and waits of 2000, 4000 ms:
+// ours stops before the wait of 4000 ms that would pass it (2 requests, the
+// 503), whatever the machine's load: after 2000 ms of waiting at most 3000 are
+// left; the SDK's attempts each take far less than 5000 ms, so it retries to
+// the 200, after 6000 ms in all. The wall-clock slack is on the side that can
+// flake: ours waits the first 2000 ms when its first attempt takes under
+// 3000 ms (it was 150 ms with the 250 ms default and timeout 400), the SDK's
+// attempts may take up to 5000 ms each.
 cases.push({
-  name: 'retry: timeout bounds the whole operation (D14)', op: 'list', user: USER, client: { timeout: 400 },
+  name: 'retry: timeout bounds the whole operation (D14)', op: 'list', user: USER, client: { timeout: 5000, retryDelay: 2000 },
   script: [json(503, { message: 'down', code: 'DOWN' }), json(503, { message: 'down', code: 'DOWN' }), LIST_OK], skip119: 'v1.1.9 has no timeout option (V3)', slow: true,
   check(ctx, fails) {
     if (ctx.sdkReqs.length !== 3 || !ctx.sdkOut.tokens) fails.push(`D14: SDK ${ctx.sdkReqs.length} requests, ${show(ctx.sdkOut)}`);
     if (ctx.cReqs.length !== 2) fails.push(`D14: ours ${ctx.cReqs.length} requests, expected 2`);
     const want = { error: { status: 503, code: 'DOWN', message: 'down' } };
     if (!isDeepStrictEqual(ctx.cOut, want)) fails.push(`D14: ours ${show(ctx.cOut)}, expected ${show(want)}`);
-    checkDelays('ours', ctx.cReqs, [250], fails);
+    checkDelays('SDK', ctx.sdkReqs, ctx.sdkSleeps, [2000, 4000], fails);
+    checkDelays('ours', ctx.cReqs, ctx.cSleeps, [2000], fails);
   },
 });
 
@@ -972,12 +1015,15 @@ function checkIdPaths(ctx, fails) {
 async function runCase(sdk, k) {
   const s1 = await startServer(k.script);
   const s2 = await startServer(k.script);
-  let sdkOut, cOut;
+  const sdkSleeps = [];
+  let sdkOut, cOut, cSleeps;
   try {
     // a hung SDK call is cut off: closing its server ends its connections
     let timer;
     const watchdog = new Promise((ok) => { timer = setTimeout(() => ok({ error: { exception: 'Watchdog', message: `no outcome after ${DRIVER_TIMEOUT_MS} ms` } }), DRIVER_TIMEOUT_MS); });
-    [sdkOut, cOut] = await Promise.all([Promise.race([runSdk(sdk, k, s1), watchdog]), runC(k, s2)]);
+    let c;
+    [sdkOut, c] = await Promise.all([Promise.race([sdkWaits.run(sdkSleeps, () => runSdk(sdk, k, s1)), watchdog]), runC(k, s2)]);
+    ({ out: cOut, sleeps: cSleeps } = c);
     clearTimeout(timer);
   } finally {
     await s1.close();
@@ -986,7 +1032,7 @@ async function runCase(sdk, k) {
   // 1.36.0's FetchError has no status: the status the server answered last stands for it
   if (sdkOut.error && 'status' in sdkOut.error && sdkOut.error.status === undefined)
     sdkOut.error.status = s1.requests.length ? s1.requests[s1.requests.length - 1].status : 0;
-  const ctx = { sdk, k, sdkOut, cOut, sdkReqs: s1.requests, cReqs: s2.requests };
+  const ctx = { sdk, k, sdkOut, cOut, sdkReqs: s1.requests, cReqs: s2.requests, sdkSleeps, cSleeps };
   const fails = [];
   if (cOut.driverFailed) fails.push(cOut.driverFailed);
   else if (k.check) k.check(ctx, fails);

@@ -23,7 +23,8 @@
  *   childemail HEX      (X-RunAs-Child-User-Email)
  *   work N              the work buffer's size (default 65536)
  *   defaultsleep        accepted: the driver always leaves opts.sleep_ms NULL
- *                       (retries wait with the library's default sleep)
+ *                       (retries wait with the library's default sleep,
+ *                       which the driver wraps to record each wait)
  *   timeout N           opts.timeout_ms (the whole operation's deadline)
  *   op fetch: path HEX, fbody HEX (application/octet-stream), fheader HEXNAME HEXVALUE
  *
@@ -31,9 +32,12 @@
  *   {"result":"CBK_OK", "tokens":[{"id","name","description","meta","truncated","createdAt",
  *    "updatedAt"}...],
  *    "cursor":"...", "created":{"id","token","createdAt"}, "id":"...",
- *    "error":{"result","http_status","transport_code","code","message"}}
+ *    "error":{"result","http_status","transport_code","code","message"},
+ *    "sleeps":[ms...]}
  * where meta is the raw JSON text the library handed over (a string) or
- * null, and only the members the operation produces are present.
+ * null, sleeps the waits the library asked its sleep for, in order (-1 last
+ * when more than MAX_SLEEPS came), and only the members the operation
+ * produces are present (sleeps always is).
  * Exit status: 0 when the driver ran (whatever the operation's result),
  * 2 on a bad case.
  */
@@ -293,6 +297,51 @@ static int on_token(void *user, const cbk_token *t) {
     return 0;
 }
 
+/* ---- the waits ------------------------------------------------------------ */
+
+#define MAX_SLEEPS 16
+
+/* The waits the library asked for, in order. conformance.mjs holds them to
+   the nominal schedule exactly: the gaps the server sees between requests
+   also hold the machine's load, these do not. */
+typedef struct sleep_log {
+    void (*sleep_ms)(void *ctx, unsigned ms); /* the library's default sleep */
+    void *ctx;
+    unsigned ms[MAX_SLEEPS];
+    size_t count;
+} sleep_log;
+
+static void logged_sleep(void *ctx, unsigned ms) {
+    sleep_log *l = (sleep_log *)ctx;
+    if (l->count < MAX_SLEEPS) l->ms[l->count] = ms;
+    l->count++;
+    l->sleep_ms(l->ctx, ms); /* the wait itself stays the library's */
+}
+
+/* Puts logged_sleep around the sleep cbk_client_init gave the client (its
+   default: opts.sleep_ms is NULL). The client's copy of the options is
+   private; a test may look, and only the sleep is swapped. sleep_ctx is
+   also the clock's context: the default clock takes none. */
+static void log_sleeps(cbk_client *c, sleep_log *l) {
+    if (!c->opts.sleep_ms) return; /* no default sleep here: no retries */
+    l->sleep_ms = c->opts.sleep_ms;
+    l->ctx = c->opts.sleep_ctx;
+    c->opts.sleep_ms = logged_sleep;
+    c->opts.sleep_ctx = l;
+}
+
+static void out_sleeps(out_buf *o, const sleep_log *l) {
+    size_t i;
+    char num[32];
+    out_str(o, ",\"sleeps\":[");
+    for (i = 0; i < l->count && i < MAX_SLEEPS; i++) {
+        sprintf(num, "%s%u", i ? "," : "", l->ms[i]);
+        out_str(o, num);
+    }
+    if (l->count > MAX_SLEEPS) out_str(o, ",-1");
+    out_str(o, "]");
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -305,6 +354,7 @@ int main(int argc, char **argv) {
     cbk_token_fields fields;
     cbk_token_created created;
     tokens_out toks;
+    sleep_log slog;
     out_buf o;
     char cursor[1024], id[CBK_ID_MAX];
     cbk_result r;
@@ -350,6 +400,8 @@ int main(int argc, char **argv) {
     r = cbk_client_init(&c, k.secret ? k.secret : "", driver_send, &net, work,
                         k.work > 0 && (size_t)k.work < sizeof work ? (size_t)k.work : sizeof work,
                         &opts);
+    memset(&slog, 0, sizeof slog);
+    if (r == CBK_OK) log_sleeps(&c, &slog);
     list_like = !strcmp(k.op, "list") || !strcmp(k.op, "stream");
     out_str(&toks.buf, "");
     if (r == CBK_OK) {
@@ -413,6 +465,7 @@ int main(int argc, char **argv) {
         out_json(&o, e->message);
         out_str(&o, "}");
     }
+    out_sleeps(&o, &slog);
     out_str(&o, "}\n");
     fwrite(o.p, 1, o.len, stdout);
     fflush(stdout);

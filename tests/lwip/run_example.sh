@@ -41,7 +41,7 @@ start_server() {
     ip netns exec "$ns" "$@" >"$out" 2>"$BUILD/example-$name.err" &
     pids="$pids $!"
     i=0
-    while [ $i -lt 100 ]; do
+    while [ $i -lt 600 ]; do # up to a minute: python3 starts slowly on a loaded machine
         port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" 2>/dev/null)
         [ -n "$port" ] && return 0
         sleep 0.1

@@ -433,6 +433,11 @@ static void faults(const mode *m) {
     check_wiped(m);
     case_close("%s", outcome(r));
 
+    /* The three limits below: each ends the call no earlier than it says
+       (strict), and well before what its absence would give, by seconds:
+       an upper bound a few hundred ms above the limit failed when the
+       machine was loaded. Without the limit the drip completes (CBK_OK,
+       2.5 s), the silent server answers after 10 s. */
     case_open(m->name, "slow drip (20 B / 100 ms) past deadline_ms=700");
     mock_reset();
     mock_seed(3);
@@ -444,21 +449,21 @@ static void faults(const mode *m) {
     r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
     CHECK(r == CBK_ERR_TRANSPORT && http.error == CBK_HTTP1_ERR_DEADLINE, "%s error=%d", outcome(r),
           http.error);
-    CHECK(now_s() - t0 < 3.0, "took %.1fs", now_s() - t0);
+    CHECK(now_s() - t0 >= 0.69 && now_s() - t0 < 6.0, "took %.2fs", now_s() - t0);
     check_wiped(m);
     case_close("%s after %.1fs", outcome(r), now_s() - t0);
 
     case_open(m->name, "server silent past timeout_ms=300 (SO_RCVTIMEO): a timeout");
     mock_reset();
     mock_seed(3);
-    mock_fault("{\"delay_ms\":1200,\"match\":\"list\"}");
+    mock_fault("{\"delay_ms\":10000,\"match\":\"list\"}");
     net.timeout_ms = 300;
     client(m, 0);
     t0 = now_s();
     r = cbk_token_list(&cl, U1, NULL, on_tok, &tk, NULL, 0);
     CHECK(r == CBK_ERR_TRANSPORT && http.error == CBK_HTTP1_ERR_TIMEOUT, "%s error=%d", outcome(r),
           http.error);
-    CHECK(now_s() - t0 < 1.1, "took %.1fs", now_s() - t0);
+    CHECK(now_s() - t0 >= 0.29 && now_s() - t0 < 6.0, "took %.2fs", now_s() - t0);
     net.timeout_ms = 5000;
     check_wiped(m);
     case_close("%s after %.1fs", outcome(r), now_s() - t0);
@@ -466,7 +471,7 @@ static void faults(const mode *m) {
     case_open(m->name, "opts.timeout_ms=400, silent server, io timeout 5 s: by 400 ms");
     mock_reset();
     mock_seed(3);
-    mock_fault("{\"delay_ms\":2500,\"match\":\"list\"}");
+    mock_fault("{\"delay_ms\":10000,\"match\":\"list\"}");
     opt_timeout_ms = 400;
     client(m, 0);
     t0 = now_s();
@@ -474,8 +479,8 @@ static void faults(const mode *m) {
     opt_timeout_ms = 0;
     CHECK(r == CBK_ERR_TRANSPORT && http.error == CBK_HTTP1_ERR_DEADLINE, "%s error=%d", outcome(r),
           http.error);
-    /* without the cut the read would wait net.timeout_ms (5 s) or the 2.5 s delay */
-    CHECK(now_s() - t0 < 1.0, "took %.2fs", now_s() - t0);
+    /* without the cut the read would wait net.timeout_ms (5 s) or the 10 s delay */
+    CHECK(now_s() - t0 >= 0.39 && now_s() - t0 < 4.0, "took %.2fs", now_s() - t0);
     check_wiped(m);
     case_close("%s after %.2fs", outcome(r), now_s() - t0);
 
@@ -612,6 +617,23 @@ static void ip_parsing(void) {
     case_close("%s", failures == case_failures0 ? "as RFC 4291 / dotted quad" : "wrong");
 }
 
+/* Waits at most 10 s for the server's close (a FIN, or a reset) to reach
+   the idle lwIP socket, reading nothing (a peek); 1 once it came, 0 when
+   the wait ran out or bytes came instead. A fixed sleep raced the two
+   Python servers on the way (hostile_http.py's close, tls_front.py's)
+   when the machine was loaded. */
+static int wait_closed(int sock) {
+    int i;
+    for (i = 0; i < 1000 && sock >= 0; i++) {
+        char c;
+        long n = (long)lwip_recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EWOULDBLOCK && errno != EAGAIN)) return 1;
+        if (n > 0) return 0;
+        usleep(10000);
+    }
+    return 0;
+}
+
 /* Keep-alive against a server that closes: over TLS on lwIP (the io's
    usable() is the lwIP socket's peek under the TLS layer). */
 static void keep_alive_closes(void) {
@@ -633,8 +655,8 @@ static void keep_alive_closes(void) {
     cbk_client_init(&cl, SECRET, cbk_http1_send, &http, work, sizeof work, &o);
     c0 = hostile_stat("creates");
     r = cbk_fetch(&cl, "/bye", NULL, NULL, NULL); /* answered, then the server hangs up */
-    usleep(300000);                               /* the FIN arrives while idle */
-    if (r == CBK_OK) r = cbk_token_create(&cl, U1, NULL, &out);
+    CHECK(r != CBK_OK || wait_closed(net.sock), "the server's close did not arrive");
+    if (r == CBK_OK) r = cbk_token_create(&cl, U1, NULL, &out); /* its FIN came while idle */
     CHECK(r == CBK_OK && strcmp(out.token, "sk-created-1") == 0, "%s", outcome(r));
     CHECK(http.connects == 2 && hostile_stat("creates") - c0 == 1, "connects=%u creates=%d",
           http.connects, hostile_stat("creates") - c0);
