@@ -580,14 +580,6 @@ static CURLcode cbk__curl_set_reuse(CURL *easy, const cbk_request *req, cbk__cur
 #endif
 }
 
-/* The body (a POST without one: empty). */
-static CURLcode cbk__curl_set_body(CURL *easy, const cbk_request *req) {
-    size_t len = req->body != NULL ? req->body_len : 0;
-    CURLcode rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-    return rc;
-}
-
 /* GET, POST and HEAD: curl's own (from the options here); any other method
    goes by name as CURLOPT_CUSTOMREQUEST. */
 static int cbk__curl_is_curl_method(const char *method) {
@@ -601,10 +593,14 @@ static CURLcode cbk__curl_set_method(CURL *easy, const cbk_request *req, int has
     const char *custom = cbk__curl_is_curl_method(req->method) ? NULL : req->method;
     CURLcode rc = curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
     if (rc != CURLE_OK) return rc;
-    if (has_body)
-        rc = cbk__curl_set_body(easy, req);
-    else
+    if (has_body) { /* a POST without one: an empty body */
+        curl_off_t len = (curl_off_t)(req->body != NULL ? req->body_len : 0);
+        rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, len);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+    } else {
         rc = curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    }
     if (rc == CURLE_OK && strcmp(req->method, "HEAD") == 0)
         rc = curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, custom);
