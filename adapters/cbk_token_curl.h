@@ -330,52 +330,73 @@ static int cbk__curl_status_code(const char *line, size_t len) {
     return code;
 }
 
+/* A status line where a response may begin: before any response, or after
+   the final one's headers (a later response). Elsewhere "HTTP/" is only the
+   start of a header line. */
+static int cbk__curl_starts_response(const cbk__curl_call *call, const char *line, size_t end) {
+    if (call->phase != CBK__CURL_WAIT && call->phase != CBK__CURL_AFTER) return 0;
+    return end >= 5 && memcmp(line, "HTTP/", 5) == 0;
+}
+
+/* A status line: a 1xx response is skipped (its headers are not the final
+   one's); the first other one is the final response, whose status goes to
+   the receiver. */
+static void cbk__curl_on_status_line(cbk__curl_call *call, const char *line, size_t end) {
+    int status = cbk__curl_status_code(line, end);
+    if (status < 0) return; /* curl would not have passed it on; be safe */
+    if (status < 200) {
+        call->phase = CBK__CURL_INTERIM;
+    } else if (call->status_sent) {
+        /* a later response (only if redirects were followed against
+           our setting): its headers are not the final one's */
+        call->phase = CBK__CURL_AFTER;
+    } else {
+        call->phase = CBK__CURL_FINAL;
+        cbk__curl_send_status(call, status);
+    }
+}
+
+/* The blank line that ends a header block. */
+static void cbk__curl_on_blank_line(cbk__curl_call *call) {
+    if (call->phase == CBK__CURL_INTERIM)
+        call->phase = CBK__CURL_WAIT;
+    else if (call->phase == CBK__CURL_FINAL)
+        call->phase = CBK__CURL_AFTER;
+}
+
+/* "Name: value" of the final response goes to the receiver, the name and
+   value trimmed of white space; anything else is passed over. */
+static void cbk__curl_on_header_line(cbk__curl_call *call, const char *line, size_t end) {
+    size_t name_end, v;
+    const char *colon;
+
+    if (call->phase != CBK__CURL_FINAL || line[0] == ' ' || line[0] == '\t')
+        return; /* interim headers, trailers, folded continuations */
+    colon = (const char *)memchr(line, ':', end);
+    if (colon == NULL || colon == line) return;
+    name_end = (size_t)(colon - line);
+    while (name_end > 0 && cbk__curl_is_space(line[name_end - 1])) name_end--;
+    v = (size_t)(colon - line) + 1;
+    while (v < end && cbk__curl_is_space(line[v])) v++;
+    while (end > v && cbk__curl_is_space(line[end - 1])) end--;
+    if (cbk_response_header(call->res, line, name_end, line + v, end - v) != 0) call->stopped = 1;
+}
+
+/* curl's header callback: one line at a time, with its CRLF. Returns 0 (curl
+   aborts the transfer) once the receiver has stopped. */
 static size_t cbk__curl_on_header(char *data, size_t size, size_t count, void *user) {
     cbk__curl_call *call = (cbk__curl_call *)user;
-    size_t len = size * count, end = len, name_end, v;
-    const char *colon;
+    size_t len = size * count, end = len;
 
     if (call->stopped) return 0;
     while (end > 0 && (data[end - 1] == '\r' || data[end - 1] == '\n')) end--;
-
-    if (end >= 5 && memcmp(data, "HTTP/", 5) == 0 &&
-        (call->phase == CBK__CURL_WAIT || call->phase == CBK__CURL_AFTER)) {
-        int status = cbk__curl_status_code(data, end);
-        if (status < 0) return len; /* curl would not have passed it on; be safe */
-        if (status < 200) {
-            call->phase = CBK__CURL_INTERIM;
-        } else if (call->status_sent) {
-            /* a later response (only if redirects were followed against
-               our setting): its headers are not the final one's */
-            call->phase = CBK__CURL_AFTER;
-        } else {
-            call->phase = CBK__CURL_FINAL;
-            if (cbk__curl_send_status(call, status) != 0) return 0;
-        }
-        return len;
-    }
-    if (end == 0) { /* the blank line that ends a header block */
-        if (call->phase == CBK__CURL_INTERIM)
-            call->phase = CBK__CURL_WAIT;
-        else if (call->phase == CBK__CURL_FINAL)
-            call->phase = CBK__CURL_AFTER;
-        return len;
-    }
-    if (call->phase != CBK__CURL_FINAL || data[0] == ' ' || data[0] == '\t')
-        return len; /* interim headers, trailers, folded continuations */
-
-    colon = (const char *)memchr(data, ':', end);
-    if (colon == NULL || colon == data) return len;
-    name_end = (size_t)(colon - data);
-    while (name_end > 0 && cbk__curl_is_space(data[name_end - 1])) name_end--;
-    v = (size_t)(colon - data) + 1;
-    while (v < end && cbk__curl_is_space(data[v])) v++;
-    while (end > v && cbk__curl_is_space(data[end - 1])) end--;
-    if (cbk_response_header(call->res, data, name_end, data + v, end - v) != 0) {
-        call->stopped = 1;
-        return 0;
-    }
-    return len;
+    if (cbk__curl_starts_response(call, data, end))
+        cbk__curl_on_status_line(call, data, end);
+    else if (end == 0)
+        cbk__curl_on_blank_line(call);
+    else
+        cbk__curl_on_header_line(call, data, end);
+    return call->stopped ? 0 : len;
 }
 
 static size_t cbk__curl_on_body(char *data, size_t size, size_t count, void *user) {
@@ -461,85 +482,148 @@ static long cbk__curl_timeout(long own, unsigned left) {
     return (own <= 0 || cut < own) ? cut : own;
 }
 
-/* Sets every option of one exchange. */
-static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *req,
-                                struct curl_slist **list, cbk__curl_call *call) {
+/* The request carries a body: it has one, or it is a POST (an empty body). */
+static int cbk__curl_has_body(const cbk_request *req) {
+    return req->body != NULL || strcmp(req->method, "POST") == 0;
+}
+
+/* The header list: the request's headers, then empty "Expect:" (curl would
+   add "Expect: 100-continue" to a large body and wait for the server) and,
+   for a body without a Content-Type, empty "Content-Type:" (curl would add
+   its form type). An empty "Name:" line is curl's way to send no such
+   header. */
+static CURLcode cbk__curl_build_headers(const cbk_request *req, int has_body,
+                                        struct curl_slist **list) {
     CURLcode rc = CURLE_OK;
     size_t i;
-    int has_content_type = 0, has_body, is_get, is_post, is_head;
+    int has_content_type = 0;
 
-#define CBK__CURL_SET(opt, val)                                                                    \
-    do {                                                                                           \
-        rc = curl_easy_setopt(easy, opt, val);                                                     \
-        if (rc != CURLE_OK) return rc;                                                             \
-    } while (0)
-
-    for (i = 0; i < req->header_count; i++) {
+    for (i = 0; i < req->header_count && rc == CURLE_OK; i++) {
         const cbk_header *h = &req->headers[i];
         if (cbk__curl_name_is(h->name, "content-type")) has_content_type = 1;
         rc = cbk__curl_add_header(list, h->name, h->value);
-        if (rc != CURLE_OK) return rc;
     }
-    rc = cbk__curl_add_line(list, "Expect:");
-    if (rc != CURLE_OK) return rc;
-
-    is_get = strcmp(req->method, "GET") == 0;
-    is_post = strcmp(req->method, "POST") == 0;
-    is_head = strcmp(req->method, "HEAD") == 0;
-    has_body = req->body != NULL || is_post;
-    if (has_body && !has_content_type) {
+    if (rc == CURLE_OK) rc = cbk__curl_add_line(list, "Expect:");
+    if (rc == CURLE_OK && has_body && !has_content_type)
         rc = cbk__curl_add_line(list, "Content-Type:");
-        if (rc != CURLE_OK) return rc;
-    }
+    return rc;
+}
 
-    CBK__CURL_SET(CURLOPT_ERRORBUFFER, ctx->errbuf);
-    CBK__CURL_SET(CURLOPT_URL, req->url);
+/* Where the request may go: this URL only, over HTTP or HTTPS only, and no
+   redirect followed (the library gets each response as the server sent it). */
+static CURLcode cbk__curl_set_url(CURL *easy, const cbk_request *req) {
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, req->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    CBK__CURL_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-    CBK__CURL_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    CBK__CURL_SET(CURLOPT_FOLLOWLOCATION, 0L);
-    CBK__CURL_SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    CBK__CURL_SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    rc = cbk__curl_set_ca(ctx, easy);
-    if (rc != CURLE_OK) return rc;
-    CBK__CURL_SET(CURLOPT_CONNECTTIMEOUT_MS, ctx->connect_timeout_ms);
-    CBK__CURL_SET(CURLOPT_TIMEOUT_MS, cbk__curl_timeout(ctx->timeout_ms, req->timeout_ms));
-    CBK__CURL_SET(CURLOPT_LOW_SPEED_LIMIT, ctx->low_speed_time_s > 0 ? 1L : 0L);
-    CBK__CURL_SET(CURLOPT_LOW_SPEED_TIME, ctx->low_speed_time_s > 0 ? ctx->low_speed_time_s : 0L);
-    CBK__CURL_SET(CURLOPT_VERBOSE, ctx->verbose ? 1L : 0L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    return rc;
+}
+
+/* TLS: the peer's certificate and host name are always checked, against
+   the CAs of cbk__curl_set_ca. Set on every call, so a caller's handle
+   with the checks turned off checks again. */
+static CURLcode cbk__curl_set_tls(cbk_curl *ctx, CURL *easy) {
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (rc == CURLE_OK) rc = cbk__curl_set_ca(ctx, easy);
+    return rc;
+}
+
+/* The time limits: to connect, for the whole exchange (cbk__curl_timeout),
+   and a stalled transfer (below 1 byte/s for low_speed_time_s; 0: off). */
+static CURLcode cbk__curl_set_timeouts(cbk_curl *ctx, CURL *easy, const cbk_request *req) {
+    long stall_s = ctx->low_speed_time_s > 0 ? ctx->low_speed_time_s : 0L;
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, ctx->connect_timeout_ms);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                              cbk__curl_timeout(ctx->timeout_ms, req->timeout_ms));
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, stall_s > 0 ? 1L : 0L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, stall_s);
+    return rc;
+}
+
+/* How the response reaches the call: decoded (any encoding curl can undo),
+   a proxy's CONNECT response left out, headers and body to the callbacks
+   above. */
+static CURLcode cbk__curl_set_response(CURL *easy, cbk__curl_call *call) {
+    CURLcode rc = CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x071506
-    CBK__CURL_SET(CURLOPT_ACCEPT_ENCODING, "");
+    rc = curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
 #endif
 #if LIBCURL_VERSION_NUM >= 0x073600
-    CBK__CURL_SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 #endif
-    CBK__CURL_SET(CURLOPT_HEADERFUNCTION, cbk__curl_on_header);
-    CBK__CURL_SET(CURLOPT_HEADERDATA, (void *)call);
-    CBK__CURL_SET(CURLOPT_WRITEFUNCTION, cbk__curl_on_body);
-    CBK__CURL_SET(CURLOPT_WRITEDATA, (void *)call);
-    CBK__CURL_SET(CURLOPT_HTTPHEADER, *list);
-#ifdef CBK__CURL_HAS_PREREQ
-    CBK__CURL_SET(CURLOPT_PREREQFUNCTION, cbk__curl_on_prereq);
-    CBK__CURL_SET(CURLOPT_PREREQDATA, (void *)call);
-#else
-    CBK__CURL_SET(CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
-#endif
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, cbk__curl_on_header);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_HEADERDATA, (void *)call);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, cbk__curl_on_body);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_WRITEDATA, (void *)call);
+    return rc;
+}
 
-    /* The method. NOBODY 0 first: it would turn a later POST back into GET. */
-    CBK__CURL_SET(CURLOPT_NOBODY, 0L);
-    if (has_body) {
-        CBK__CURL_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
-        CBK__CURL_SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
+/* Connection reuse: curl may re-send a request on a fresh connection when a
+   kept one died unanswered; cbk__curl_on_prereq refuses that for a request
+   that is not idempotent. Without the callback (curl < 7.80.0) such a
+   request gets a fresh connection instead, so there is nothing to re-send. */
+static CURLcode cbk__curl_set_reuse(CURL *easy, const cbk_request *req, cbk__curl_call *call) {
+#ifdef CBK__CURL_HAS_PREREQ
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, cbk__curl_on_prereq);
+    (void)req;
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_PREREQDATA, (void *)call);
+    return rc;
+#else
+    (void)call;
+    return curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
+#endif
+}
+
+/* GET, POST and HEAD: curl's own (from the options here); any other method
+   goes by name as CURLOPT_CUSTOMREQUEST. */
+static int cbk__curl_is_curl_method(const char *method) {
+    return strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+/* The method and the body. NOBODY 0 first: it would turn a later POST back
+   into GET. Every one is set on every call, so nothing of the previous
+   request on a reused handle remains. */
+static CURLcode cbk__curl_set_method(CURL *easy, const cbk_request *req, int has_body) {
+    const char *custom = cbk__curl_is_curl_method(req->method) ? NULL : req->method;
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+    if (rc != CURLE_OK) return rc;
+    if (has_body) { /* a POST without one: an empty body */
+        curl_off_t len = (curl_off_t)(req->body != NULL ? req->body_len : 0);
+        rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, len);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
     } else {
-        CBK__CURL_SET(CURLOPT_HTTPGET, 1L);
+        rc = curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     }
-    if (is_head) CBK__CURL_SET(CURLOPT_NOBODY, 1L);
-    CBK__CURL_SET(CURLOPT_CUSTOMREQUEST,
-                  (is_get || is_post || is_head) ? (char *)NULL : req->method);
-#undef CBK__CURL_SET
-    return CURLE_OK;
+    if (rc == CURLE_OK && strcmp(req->method, "HEAD") == 0)
+        rc = curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, custom);
+    return rc;
+}
+
+/* Sets every option of one exchange, in this order; stops at the first
+   failure. */
+static CURLcode cbk__curl_setup(cbk_curl *ctx, CURL *easy, const cbk_request *req,
+                                struct curl_slist **list, cbk__curl_call *call) {
+    int has_body = cbk__curl_has_body(req);
+    CURLcode rc = cbk__curl_build_headers(req, has_body, list);
+
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, ctx->errbuf);
+    if (rc == CURLE_OK) rc = cbk__curl_set_url(easy, req);
+    if (rc == CURLE_OK) rc = cbk__curl_set_tls(ctx, easy);
+    if (rc == CURLE_OK) rc = cbk__curl_set_timeouts(ctx, easy, req);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_VERBOSE, ctx->verbose ? 1L : 0L);
+    if (rc == CURLE_OK) rc = cbk__curl_set_response(easy, call);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_HTTPHEADER, *list);
+    if (rc == CURLE_OK) rc = cbk__curl_set_reuse(easy, req, call);
+    if (rc == CURLE_OK) rc = cbk__curl_set_method(easy, req, has_body);
+    return rc;
 }
 
 static void cbk__curl_copy(char *dst, size_t size, const char *src) {
