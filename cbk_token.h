@@ -3978,11 +3978,19 @@ static char *cbk__err_field(cbk_client *c, int which, size_t *size) {
    invalid UTF-8 becomes U+FFFD as TextDecoder makes it. When the field is
    full the text is cut before the character that does not fit, and the
    cut is noted (the masking looks at a cut end). */
+/* The end of the error field being written (its length in *len), or NULL
+   once the field was cut: nothing more goes in. */
+static char *cbk__err_end(cbk_client *c, int which, size_t *size, size_t *len) {
+    char *f = cbk__err_field(c, which, size);
+    if (c->err_cut & (1u << which)) return NULL;
+    *len = CBK_STRLEN(f);
+    return f;
+}
+
 static void cbk__err_put(cbk_client *c, int which, const char *s, size_t n) {
     size_t size, len, i = 0;
-    char *f = cbk__err_field(c, which, &size);
-    if (c->err_cut & (1u << which)) return;
-    len = CBK_STRLEN(f);
+    char *f = cbk__err_end(c, which, &size, &len);
+    if (!f) return;
     while (i < n) {
         int ok;
         size_t k = cbk__utf8_scan((const unsigned char *)s + i, n - i, &ok), m = k;
@@ -4007,9 +4015,8 @@ static void cbk__err_put(cbk_client *c, int which, const char *s, size_t n) {
    the number path stays shallow on the stack. */
 static void cbk__err_ascii(cbk_client *c, int which, const char *s, size_t n) {
     size_t size, len;
-    char *f = cbk__err_field(c, which, &size);
-    if (c->err_cut & (1u << which)) return;
-    len = CBK_STRLEN(f);
+    char *f = cbk__err_end(c, which, &size, &len);
+    if (!f) return;
     if (len + n >= size) {
         c->err_cut |= (unsigned char)(1u << which);
         n = size - 1 - len;
@@ -4018,14 +4025,22 @@ static void cbk__err_ascii(cbk_client *c, int which, const char *s, size_t n) {
     f[len + n] = 0;
 }
 
-/* Digits D[from..to) of x, then `zeros` zeros. */
+/* Digits D[from..to) of x, then `zeros` zeros, cut as cbk__err_ascii
+   cuts; written in place (a leaf: the number path is the deepest of the
+   error body's). */
 static void cbk__err_digits(cbk_client *c, int which, const cbk__num *x, size_t from, size_t to,
                             long zeros) {
-    for (; from < to && !(c->err_cut & (1u << which)); from++) {
-        char d = cbk__num_digit(x, from);
-        cbk__err_ascii(c, which, &d, 1);
+    size_t size, len;
+    char *f = cbk__err_end(c, which, &size, &len);
+    if (!f) return;
+    for (; (from < to || zeros > 0) && len + 1 < size; len++) {
+        if (from < to)
+            f[len] = cbk__num_digit(x, from++);
+        else
+            f[len] = '0', zeros--;
     }
-    for (; zeros > 0; zeros--) cbk__err_ascii(c, which, "0", 1);
+    if (from < to || zeros > 0) c->err_cut |= (unsigned char)(1u << which);
+    f[len] = 0;
 }
 
 /* "e+N" / "e-N" for an exponent of at most 325 (a number that is neither
@@ -4356,10 +4371,13 @@ static int cbk__is_2xx(int s) {
     return s >= 200 && s <= 299;
 }
 
-/* The body did not go on with a whole byte order mark: what was taken for
-   its start is fed after all (and fails, as it must). */
+/* The body did not go on with a whole byte order mark. What was taken for
+   its start (0xEF, maybe 0xBB) is the body's first byte, which no JSON
+   text, line or lenient error body may start with: the tokenizer fails
+   there, at byte 0, as it would on reading it, without being run (which
+   would stack its frames on cbk_client_finish's). */
 static void cbk__bom_flush(cbk_client *c) {
-    if (c->bom > 0 && c->bom < 3) (void)cbk_json_feed(&c->json, cbk__bom, (size_t)c->bom);
+    if (c->bom > 0 && c->bom < 3) (void)cbk__json_fail(&c->json, CBK_ERR_PARSE);
     c->bom = 3;
 }
 
