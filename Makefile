@@ -63,14 +63,15 @@ $(BUILD)/check_static.o: tests/check_compile.c $(HEADER) | $(BUILD)
 $(BUILD)/check_nolibc.o: tests/check_compile.c $(HEADER) | $(BUILD)
 	$(CC) $(CSTD) $(WARN) -DCBK_TOKEN_NO_LIBC -ffreestanding -I. -c tests/check_compile.c -o $@
 
-# libcurl's headers decide whether the adapter tests and the CLI's curl
-# transport can build: they must be there, and pkg-config (when there is
+# libcurl's headers decide whether the adapters' test has its curl half and
+# the CLI its curl transport: they must be there, and pkg-config (when there is
 # one) must know libcurl. Without them the CLI is built over the POSIX
 # transport alone (-DCBK_CLI_NO_CURL).
 HAVE_CURL := $(if $(filter curl,$(WITHOUT)),,$(shell \
 	{ $(PROBE_ENV) ! command -v pkg-config >/dev/null || pkg-config --exists libcurl; } && \
 	printf '\043include <curl/curl.h>\n' | $(CC) $(CURL_CFLAGS) -E -x c - >/dev/null 2>&1 && echo 1))
-TEST_DEPS := unit checks examples/cbk-token $(if $(HAVE_CURL),$(BUILD)/test_adapters)
+# build/test_adapters leaves its curl half out without libcurl (mk/adapters.mk)
+TEST_DEPS := unit checks examples/cbk-token $(BUILD)/test_adapters
 # tests/run_tests.sh asks this, not the build directory (which may hold
 # binaries from a build with other tools)
 export CBK_HAVE_CURL := $(if $(HAVE_CURL),1,0)

@@ -96,10 +96,12 @@ else
     skip "http1 engine" "build/test_http1 or python3 missing (make build/test_http1)"
 fi
 
+# without libcurl the test is built without its curl half, which it counts
+# as one skip (its SKIP line says why)
 if [ "$CBK_HAVE_CURL" = 1 ]; then
     run "loopback: both adapters against the mock API" "$BUILD/test_adapters"
 else
-    skip "loopback" "$NO_CURL"
+    run "loopback: the POSIX adapter against the mock API (no curl half)" "$BUILD/test_adapters"
 fi
 
 if [ "$quick" = 1 ]; then
