@@ -1747,26 +1747,34 @@ static cbk_result cbk__json_u_digit(cbk_json *j, unsigned char c) {
     return cbk__json_join(j, out, n);
 }
 
-/* The byte after a backslash: the one escape decoder (\\u's digits follow
-   in cbk__json_u_digit). */
+/* The byte a one-character JSON escape stands for ('n' -> '\n'), or 0 for
+   'u' and for a byte that starts no escape. The one table of escapes: the
+   tokenizer and cbk_json_get_string both read through it. */
+static char cbk__escape_char(unsigned char c) {
+    switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+    }
+}
+
+/* The byte after a backslash (\u's digits follow in cbk__json_u_digit). */
 static cbk_result cbk__json_escape(cbk_json *j, unsigned char c) {
     char out;
-    switch (c) {
-    case '"': out = '"'; break;
-    case '\\': out = '\\'; break;
-    case '/': out = '/'; break;
-    case 'b': out = '\b'; break;
-    case 'f': out = '\f'; break;
-    case 'n': out = '\n'; break;
-    case 'r': out = '\r'; break;
-    case 't': out = '\t'; break;
-    case 'u':
+    if (c == 'u') {
         j->lex = CBK__L_U;
         j->sub = 0;
         j->ucs = 0;
         return CBK_OK;
-    default: return cbk__json_fail(j, CBK_ERR_PARSE);
     }
+    out = cbk__escape_char(c);
+    if (!out) return cbk__json_fail(j, CBK_ERR_PARSE);
     j->lex = CBK__L_STR;
     return cbk__json_join(j, &out, 1);
 }
@@ -2495,13 +2503,7 @@ static size_t cbk__json_unescape(const unsigned char **pp, char tmp[4]) {
     const unsigned char *p = *pp + 1;
     size_t k = 1;
     uint32_t cp;
-    switch (*p) {
-    case 'b': tmp[0] = '\b'; break;
-    case 'f': tmp[0] = '\f'; break;
-    case 'n': tmp[0] = '\n'; break;
-    case 'r': tmp[0] = '\r'; break;
-    case 't': tmp[0] = '\t'; break;
-    case 'u':
+    if (*p == 'u') {
         cp = (uint32_t)cbk__hex(p[1]) << 12 | (uint32_t)cbk__hex(p[2]) << 8 |
              (uint32_t)cbk__hex(p[3]) << 4 | (uint32_t)cbk__hex(p[4]);
         p += 4;
@@ -2512,8 +2514,8 @@ static size_t cbk__json_unescape(const unsigned char **pp, char tmp[4]) {
             p += 6;
         }
         cbk__utf8_put(cp, tmp, &k);
-        break;
-    default: tmp[0] = (char)*p; break;
+    } else {
+        tmp[0] = cbk__escape_char(*p);
     }
     *pp = p + 1;
     return k;
@@ -3625,11 +3627,18 @@ static cbk_result cbk__item_time(cbk_client *c, const cbk_json_token *t) {
     return CBK_OK;
 }
 
-/* A key cut so short by CBK_JSON_TRUNCATE that it may have been one the
-   decoder knows ("description" is the longest): the buffer is too small.
-   A longer cut key is one it does not know, and is skipped. */
+/* A text cut by CBK_JSON_TRUNCATE to fewer than n bytes: it may have been
+   any text of n bytes or more, so a compare with one of n bytes is
+   undecided. A text cut at n bytes or more is longer than n: not it. */
+static int cbk__cut_below(const cbk_json_token *t, size_t n) {
+    return t->truncated && t->len < n;
+}
+
+/* A key cut so short that it may have been one the decoder knows
+   ("description" is the longest): the buffer is too small. A longer cut
+   key is one it does not know, and is skipped. */
 static int cbk__key_cut(const cbk_json_token *t) {
-    return t->truncated && t->len < 11;
+    return cbk__cut_below(t, 11);
 }
 
 static int cbk__item_is_text(int field) {
@@ -3851,7 +3860,7 @@ static cbk_result cbk__stream_key(cbk_client *c, const cbk_json_token *t) {
 static cbk_result cbk__stream_type(cbk_client *c, const cbk_json_token *t) {
     c->flags |= CBK__F_TYPE;
     c->item.type_state = t->type != CBK_JSON_STRING      ? 2
-                         : t->truncated && t->len < 4    ? 3
+                         : cbk__cut_below(t, 4)          ? 3
                          : t->truncated || t->len != 4   ? 2
                          : cbk__same(t->text, "item", 4) ? 1
                                                          : 2;
