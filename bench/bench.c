@@ -699,17 +699,16 @@ static void print_targets(void) {
         printf("- cbk_token / cJSON parse+extract:         %.2fx (target >= 3x: %s)\n", cbk / cj,
                cbk / cj >= 3 ? "met" : "MISSED");
     if (c1460 > 0)
-        printf("- 1460-byte chunks / whole buffer:         %.2fx (target >= 0.85x: %s)\n",
-               c1460 / cbk, c1460 / cbk >= 0.85 ? "met" : "MISSED");
+        printf("- 1460-byte chunks / whole buffer:         %.2fx (target >= 0.85x: %s; "
+               "issue 12: >= 0.90x: %s)\n",
+               c1460 / cbk, c1460 / cbk >= 0.85 ? "met" : "MISSED",
+               c1460 / cbk >= 0.90 ? "met" : "MISSED");
     if (c64 > 0)
         printf("- 64-byte chunks / whole buffer:           %.2fx (target >= 0.60x: %s)\n",
                c64 / cbk, c64 / cbk >= 0.60 ? "met" : "MISSED");
     if (irb[D_CBK][0] > 0)
         printf("- instructions per byte, whole buffer:     %.2f (issue 12: <= 16.0: %s)\n",
                irb[D_CBK][0], irb[D_CBK][0] <= 16.0 ? "met" : "MISSED");
-    if (c1460 > 0)
-        printf("- 1460-byte chunks / whole buffer:         %.2fx (issue 12: >= 0.90x: %s)\n",
-               c1460 / cbk, c1460 / cbk >= 0.90 ? "met" : "MISSED");
     if (have_heap)
         printf("- cbk_token peak heap:                     %ld B (target 0: %s); working "
                "memory = the %d-byte work buffer\n",
