@@ -1194,6 +1194,17 @@ static size_t cbk__strlen(const char *s) {
 #endif
 #endif
 
+/* A slow path kept out of line, so that its locals stay out of the frame of
+   the hot function that calls it (the tokenizer's frames are under every
+   callback: the stack budget). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CBK__OUT_OF_LINE __attribute__((noinline))
+#define CBK__IN_LINE     inline __attribute__((always_inline))
+#else
+#define CBK__OUT_OF_LINE
+#define CBK__IN_LINE inline
+#endif
+
 /* The default sleep and clock (see RETRIES): CBK_SLEEP_MS(ms) and
    CBK_NOW_MS() if the user gave them, else those of a hosted POSIX or
    Windows build, else none. Only functions declared without feature
@@ -1337,7 +1348,7 @@ CBKDEF const char *cbk_result_str(cbk_result r) {
 /* The continuation bytes a UTF-8 lead byte wants (0: not a lead byte), and
    the bounds of the first one (overlongs, surrogates and code points past
    U+10FFFF are refused there). */
-static size_t cbk__utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi) {
+static CBK__IN_LINE size_t cbk__utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi) {
     *lo = 0x80;
     *hi = 0xBF;
     if (c >= 0xC2 && c <= 0xDF) return 1;
@@ -1719,7 +1730,7 @@ static cbk_result cbk__json_lone(cbk_json *j) {
 
 /* One hex digit of a \\u escape; the fourth ends the escape (a high
    surrogate then waits for its low half). */
-static cbk_result cbk__json_u_digit(cbk_json *j, unsigned char c) {
+CBK__OUT_OF_LINE static cbk_result cbk__json_u_digit(cbk_json *j, unsigned char c) {
     char out[4];
     size_t n;
     int h = cbk__hex(c);
@@ -1810,7 +1821,20 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
     return cbk__json_fail(j, CBK_ERR_PARSE);
 }
 
-/* Eight bytes at once: which need a closer look ('"', '\\', a control
+/* The word the string scan reads at once: the target's native one, so a
+   32-bit target does 32-bit arithmetic (no 64-bit multiply, which small
+   targets would pay for with a runtime helper). */
+#if (defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ >= 8) || defined(_M_X64) || defined(_M_ARM64)
+typedef uint64_t cbk__word;
+#define CBK__BYTE_INDEX ((cbk__word)0x0001020304050607ull)
+#else
+typedef uint32_t cbk__word;
+#define CBK__BYTE_INDEX ((cbk__word)0x00010203ul)
+#endif
+#define CBK__ONES  (~(cbk__word)0 / 0xFF)
+#define CBK__HIGHS (CBK__ONES * 0x80)
+
+/* A word of bytes at once: which need a closer look ('"', '\\', a control
    character or a non-ASCII byte)? Plain C, no alignment assumed. The
    result has the high bit of each such byte set. For a byte below 0x80,
    x ^ '"' - 1, x ^ '\\' - 1 and x - 0x20 reach the high bit only when x is
@@ -1818,23 +1842,22 @@ static cbk_result cbk__json_seq_byte(cbk_json *j, unsigned char c) {
    borrow into the next byte starts only at a flagged byte, so above the
    first flagged byte (in memory order) bits may be wrong, which is harmless:
    only the first is used. */
-#define CBK__ONES  ((uint64_t)0x0101010101010101ull)
-#define CBK__HIGHS ((uint64_t)0x8080808080808080ull)
-static uint64_t cbk__word_special(const unsigned char *p) {
-    uint64_t w;
-    CBK_MEMCPY(&w, p, 8);
+static cbk__word cbk__word_special(const unsigned char *p) {
+    cbk__word w;
+    CBK_MEMCPY(&w, p, sizeof w);
     return (((w ^ (CBK__ONES * 0x22)) - CBK__ONES) | ((w ^ (CBK__ONES * 0x5C)) - CBK__ONES) |
             (w - CBK__ONES * 0x20) | w) &
            CBK__HIGHS;
 }
 
 /* Where the first special byte of the word at p is (m nonzero, from
-   cbk__word_special). Little-endian: the lowest flagged byte, found with a
-   multiplication; elsewhere a short scan. */
+   cbk__word_special). Little-endian: the lowest flagged byte, its index
+   gathered into the top byte by one multiplication; elsewhere a short
+   scan. */
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                 \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define CBK__FIRST_SPECIAL(p, m)                                                                   \
-    ((p) + (size_t)(((((m) & (0 - (m))) >> 7) * (uint64_t)0x0001020304050607ull) >> 56))
+    ((p) + (size_t)(((((m) & (0 - (m))) >> 7) * CBK__BYTE_INDEX) >> (8 * (sizeof(cbk__word) - 1))))
 #else
 static const unsigned char *cbk__first_special(const unsigned char *p) {
     while (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
@@ -1844,14 +1867,14 @@ static const unsigned char *cbk__first_special(const unsigned char *p) {
 #endif
 
 /* The first byte from p on that needs a closer look ('"', '\\', a control
-   character or a non-ASCII byte), or end: eight bytes at a time, then one
-   by one. The one scan of plain string bytes. */
+   character or a non-ASCII byte), or end: a word at a time, then one by
+   one. The one scan of plain string bytes. */
 static inline const unsigned char *cbk__json_plain_run(const unsigned char *p,
                                                        const unsigned char *end) {
-    while (end - p >= 8) {
-        uint64_t m = cbk__word_special(p);
+    while (end - p >= (ptrdiff_t)sizeof(cbk__word)) {
+        cbk__word m = cbk__word_special(p);
         if (m) return CBK__FIRST_SPECIAL(p, m);
-        p += 8;
+        p += sizeof(cbk__word);
     }
     while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
     return p;
@@ -2418,7 +2441,7 @@ typedef struct cbk__num {
     int neg;
 } cbk__num;
 
-static char cbk__num_digit(const cbk__num *x, size_t i) {
+static CBK__IN_LINE char cbk__num_digit(const cbk__num *x, size_t i) {
     i += x->skip;
     if (i < x->il) return x->ip[i];
     return x->fp[i - x->il];
@@ -2642,8 +2665,14 @@ static void cbk__sb_str(cbk__sb *b, const char *s) {
     cbk__sb_put(b, s, CBK_STRLEN(s));
 }
 
+/* One byte, written in place (a leaf: digits and escapes are written a
+   byte at a time, some deep in an error path). */
 static void cbk__sb_ch(cbk__sb *b, char ch) {
-    cbk__sb_put(b, &ch, 1);
+    if (b->overflow || b->len >= b->cap) {
+        b->overflow = 1;
+        return;
+    }
+    b->p[b->len++] = ch;
 }
 
 /* Decimal digits by subtracting powers of ten: no 64-bit division, which
@@ -2816,14 +2845,14 @@ static const char *cbk__reason(int status) {
 }
 #endif
 
-/* Copies text into a fixed field, cut at a UTF-8 boundary if it must be. */
-static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
-    if (n >= size) {
-        n = size - 1;
-        /* back off continuation bytes, then the lead byte of a cut sequence */
+/* Copies the C string s into a fixed field, cut at a UTF-8 boundary if it
+   must be. Byte by byte, calling nothing: every failure ends here, some
+   deep in a decoder's stack. */
+static CBK__IN_LINE void cbk__copy_cut(char *dst, size_t size, const char *s) {
+    size_t n = 0;
+    for (; s[n] && n + 1 < size; n++) dst[n] = s[n];
+    if (s[n]) /* cut: back off continuation bytes, then the lead byte of a cut sequence */
         while (n && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
-    }
-    CBK_MEMCPY(dst, s, n);
     dst[n] = 0;
 }
 
@@ -2833,8 +2862,8 @@ static void cbk__copy_cut(char *dst, size_t size, const char *s, size_t n) {
 static cbk_result cbk__fail_text(cbk_client *c, cbk_result r, const char *what) {
     const char *name = cbk_result_str(r);
     c->error.http_status = c->status;
-    cbk__copy_cut(c->error.code, sizeof c->error.code, name, CBK_STRLEN(name));
-    cbk__copy_cut(c->error.message, sizeof c->error.message, what, CBK_STRLEN(what));
+    cbk__copy_cut(c->error.code, sizeof c->error.code, name);
+    cbk__copy_cut(c->error.message, sizeof c->error.message, what);
     return r;
 }
 
@@ -3548,8 +3577,9 @@ static inline cbk_result cbk__item_keep(cbk_client *c, const cbk_json_token *t, 
 
 /* A name or description longer than its room: cut at a UTF-8 boundary,
    flagged. (The copy of the token is made only here, off the common path.) */
-static cbk_result cbk__item_cut(cbk_client *c, const cbk_json_token *t, unsigned bit, size_t room,
-                                const char **out, size_t *len) {
+CBK__OUT_OF_LINE static cbk_result cbk__item_cut(cbk_client *c, const cbk_json_token *t,
+                                                 unsigned bit, size_t room, const char **out,
+                                                 size_t *len) {
     cbk_json_token cut;
     CBK_MEMCPY(&cut, t, sizeof cut); /* not `=`: that may call memcpy */
     cut.len = cbk__utf8_complete(t->text, t->len < room ? t->len : room ? room - 1 : 0);
@@ -3989,14 +4019,14 @@ static char *cbk__err_field(cbk_client *c, int which, size_t *size) {
    cut is noted (the masking looks at a cut end). */
 /* The end of the error field being written (its length in *len), or NULL
    once the field was cut: nothing more goes in. */
-static char *cbk__err_end(cbk_client *c, int which, size_t *size, size_t *len) {
+static CBK__IN_LINE char *cbk__err_end(cbk_client *c, int which, size_t *size, size_t *len) {
     char *f = cbk__err_field(c, which, size);
     if (c->err_cut & (1u << which)) return NULL;
-    *len = CBK_STRLEN(f);
+    for (*len = 0; f[*len];) ++*len; /* no call: the writers below stay leaves */
     return f;
 }
 
-static void cbk__err_put(cbk_client *c, int which, const char *s, size_t n) {
+CBK__OUT_OF_LINE static void cbk__err_put(cbk_client *c, int which, const char *s, size_t n) {
     size_t size, len, i = 0;
     char *f = cbk__err_end(c, which, &size, &len);
     if (!f) return;
@@ -4073,7 +4103,7 @@ static void cbk__err_exponent(cbk_client *c, int which, long e) {
    lies inside the normal double range, as then the double's shortest form
    is those digits. Otherwise its own digits are laid out the same way
    (JavaScript would first round it to a double: see DIFFERENCES). */
-static void cbk__err_number(cbk_client *c, int which, const char *s, size_t len) {
+CBK__OUT_OF_LINE static void cbk__err_number(cbk_client *c, int which, const char *s, size_t len) {
     cbk__num x;
     long n;
     size_t k;
@@ -4107,7 +4137,7 @@ static void cbk__err_number(cbk_client *c, int which, const char *s, size_t len)
 
 /* Is a value of message or code truthy in JavaScript? The SDK takes
    `data.message || fallback`. */
-static int cbk__err_truthy(const cbk_json_token *t) {
+CBK__OUT_OF_LINE static int cbk__err_truthy(const cbk_json_token *t) {
     cbk__num x;
     switch (t->type) {
     case CBK_JSON_STRING: return t->len != 0;
@@ -4569,8 +4599,8 @@ static cbk_result cbk__http_error(cbk_client *c, int json) {
                               : "There was a generic error";
 #endif
         const char *code = c->status == 413 ? "CONTENT_TOO_LARGE" : "GENERIC_ERROR";
-        cbk__copy_cut(c->error.message, sizeof c->error.message, msg, CBK_STRLEN(msg));
-        cbk__copy_cut(c->error.code, sizeof c->error.code, code, CBK_STRLEN(code));
+        cbk__copy_cut(c->error.message, sizeof c->error.message, msg);
+        cbk__copy_cut(c->error.code, sizeof c->error.code, code);
         return CBK_ERR_HTTP;
     }
     cbk__mask_error(c);
@@ -5144,6 +5174,7 @@ CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_opt
 
 #undef CBK__ONES
 #undef CBK__HIGHS
+#undef CBK__BYTE_INDEX
 #undef CBK__EIGHT_DIGITS
 #undef CBK__F_NOT_OBJECT
 #undef CBK__F_NULL
