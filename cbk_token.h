@@ -2848,7 +2848,7 @@ static const char *cbk__reason(int status) {
 /* Copies the C string s into a fixed field, cut at a UTF-8 boundary if it
    must be. Byte by byte, calling nothing: every failure ends here, some
    deep in a decoder's stack. */
-static CBK__IN_LINE void cbk__copy_cut(char *dst, size_t size, const char *s) {
+static void cbk__copy_cut(char *dst, size_t size, const char *s) {
     size_t n = 0;
     for (; s[n] && n + 1 < size; n++) dst[n] = s[n];
     if (s[n]) /* cut: back off continuation bytes, then the lead byte of a cut sequence */
