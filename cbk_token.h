@@ -1283,6 +1283,13 @@ static void cbk__wipe(void *p, size_t n) {
     while (n--) *v++ = 0;
 }
 
+/* The Bearer value leaves the work buffer: when an operation ends, and
+   when a prepared request is dropped for another operation. */
+static void cbk__drop_auth(cbk_client *c) {
+    if (c->auth) cbk__wipe(c->auth, c->auth_len);
+    c->auth = NULL;
+}
+
 static int cbk__streq(const char *a, size_t alen, const char *lit) {
     size_t i;
     for (i = 0; i < alen; i++)
@@ -1505,6 +1512,13 @@ CBKDEF void cbk_json_capture(cbk_json *j) {
     j->cap_len = 0;
 }
 
+/* Notes that buf[0..n) has been written. The one place the watermark
+   rises: cbk__end wipes buf up to it (it may hold a created secret, or a
+   server's echo of the client's). */
+static inline void cbk__json_wrote(cbk_json *j, size_t n) {
+    if (n > j->high) j->high = n;
+}
+
 /* cbk_json_keep once its arguments are known to be good (the client's
    decoders call it for every field of every token). */
 static inline cbk_result cbk__json_keep(cbk_json *j, const cbk_json_token *t, const char **out) {
@@ -1517,7 +1531,7 @@ static inline cbk_result cbk__json_keep(cbk_json *j, const cbk_json_token *t, co
     if (t->text != dst) CBK_MEMCPY(dst, t->text, t->len);
     dst[t->len] = 0;
     j->kept += t->len + 1;
-    if (j->kept > j->high) j->high = j->kept;
+    cbk__json_wrote(j, j->kept);
     *out = dst;
     return CBK_OK;
 }
@@ -1549,7 +1563,7 @@ static cbk_result cbk__json_captured(cbk_json *j, const char **text, size_t *len
     } else {
         CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
         *len = j->cap_len + n;
-        if (j->kept + *len + 1 > j->high) j->high = j->kept + *len + 1;
+        cbk__json_wrote(j, j->kept + *len + 1);
         j->buf[j->kept + *len] = 0;
         *text = j->buf + j->kept;
     }
@@ -1615,7 +1629,7 @@ static cbk_result cbk__json_join(cbk_json *j, const char *s, size_t n) {
     }
     CBK_MEMCPY(j->buf + j->kept + j->slen, s, n);
     j->slen += n;
-    if (j->kept + j->slen + 1 > j->high) j->high = j->kept + j->slen + 1;
+    cbk__json_wrote(j, j->kept + j->slen + 1);
     return CBK_OK;
 }
 
@@ -2359,7 +2373,7 @@ static cbk_result cbk__json_capture_tail(cbk_json *j, const char *end) {
     }
     CBK_MEMCPY(j->buf + j->kept + j->cap_len, j->cap, n);
     j->cap_len += n;
-    if (j->kept + j->cap_len > j->high) j->high = j->kept + j->cap_len;
+    cbk__json_wrote(j, j->kept + j->cap_len);
     return CBK_OK;
 }
 
@@ -3151,11 +3165,19 @@ static cbk_result cbk__check_fields(cbk_client *c, const cbk_token_fields *f) {
     return CBK_OK;
 }
 
+/* The base URL, then an API path ("/api/v1/..."): without its "/api" on
+   api.chatbotkit.com, as the SDK sends it. The one place a request URL
+   starts. */
+static void cbk__sb_api(cbk_client *c, cbk__sb *b, const char *path) {
+    cbk__sb_put(b, c->opts.base_url, c->base_len + c->prefix_len);
+    if (c->drop_api && path[0] == '/' && path[1] == 'a' && path[2] == 'p' && path[3] == 'i' &&
+        (path[4] == '/' || path[4] == 0))
+        path += 4;
+    cbk__sb_str(b, path);
+}
+
 static void cbk__sb_path(cbk_client *c, cbk__sb *b, const char *tail) {
-    cbk__sb_put(b, c->opts.base_url, c->base_len);
-    cbk__sb_put(b, c->opts.base_url + c->base_len, c->prefix_len);
-    if (!c->drop_api) cbk__sb_str(b, "/api");
-    cbk__sb_str(b, "/v1/partner/user/");
+    cbk__sb_api(c, b, "/api/v1/partner/user/");
     cbk__sb_segment(b, c->user_id);
     cbk__sb_str(b, "/token/");
     if (c->token_id) {
@@ -3390,12 +3412,8 @@ static void cbk__fetch_url(cbk_client *c, cbk__sb *b) {
     const char *p = c->path;
     int first;
     size_t i;
-    cbk__sb_put(b, c->opts.base_url, c->base_len + c->prefix_len);
-    if (c->drop_api && p[0] == '/' && p[1] == 'a' && p[2] == 'p' && p[3] == 'i' &&
-        (p[4] == '/' || p[4] == 0))
-        p += 4;
-    cbk__sb_str(b, p);
-    first = !cbk__contains(c->path, CBK_STRLEN(c->path), "?", 1);
+    cbk__sb_api(c, b, p);
+    first = !cbk__contains(p, CBK_STRLEN(p), "?", 1);
     for (i = 0; o && i < o->query_count; i++) {
         cbk__sb_query_sep(b, &first);
         cbk__sb_form(b, o->query[i].key);
@@ -3404,7 +3422,25 @@ static void cbk__fetch_url(cbk_client *c, cbk__sb *b) {
     }
 }
 
-/* Builds c->request in the work buffer from the stored operation. */
+/* Builds c->request in the work buffer from the stored operation. The
+   work buffer during an operation, from its start:
+
+     list_all's cursor      CBK_CURSOR_MAX bytes, in cbk_token_list_all only
+     (padding)              aligns the header array for its pointers
+     cbk_header[nh]         the library's, the client's, the request's
+     URL\0                  base, path, query: request.url
+     Bearer <secret>\0      c->auth: wiped when the operation ends
+     body                   a POST's JSON, raw bytes or multipart: request.body
+     --- region: what the request left, the response's --------------------
+     kept strings           the current token's fields, a cursor or an id
+                            (cbk_json_keep: json.kept bytes)
+     joined text            a string or number that spans chunks (json.slen)
+                            (cbk_fetch streams: the line that spans chunks)
+     free                   less the reserves of a token's fields not yet
+                            seen (cbk__item_limit cuts json.buf_size)
+
+   json.high is how far the region was ever written (cbk__json_wrote):
+   cbk__end wipes it up to there after a create or a failure. */
 static cbk_result cbk__build(cbk_client *c) {
     size_t off = 0, nh = 6 + c->opts.header_count, i, lib;
     const cbk_fetch_options *fo = c->op == CBK__OP_FETCH ? c->fetch_opts : NULL;
@@ -4340,31 +4376,29 @@ static cbk_result cbk__line(cbk_client *c, const char *s, size_t n) {
     return CBK_OK;
 }
 
+/* Appends p[0..n) to the line kept in the region (a line that spans
+   chunks); the region's bytes count toward the tokenizer's watermark. */
+static cbk_result cbk__line_keep(cbk_client *c, const char *p, size_t n) {
+    if (c->region_size - c->line_len < n)
+        return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
+                         "a stream line is longer than the work buffer");
+    CBK_MEMCPY(c->region + c->line_len, p, n);
+    c->line_len += n;
+    cbk__json_wrote(&c->json, c->line_len);
+    return CBK_OK;
+}
+
 static cbk_result cbk__lines(cbk_client *c, const char *data, size_t len) {
     const char *p = data, *end = data + len;
     while (p < end) {
         const char *nl = p;
         cbk_result r;
         while (nl < end && *nl != '\n') nl++;
-        if (nl == end) {
-            /* an unfinished line: keep it for the next chunk */
-            size_t n = (size_t)(end - p);
-            if (c->region_size - c->line_len < n)
-                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
-                                 "a stream line is longer than the work buffer");
-            CBK_MEMCPY(c->region + c->line_len, p, n);
-            c->line_len += n;
-            if (c->line_len > c->json.high) c->json.high = c->line_len;
-            return CBK_OK;
-        }
+        if (nl == end) return cbk__line_keep(c, p, (size_t)(end - p)); /* for the next chunk */
         if (c->line_len) {
-            size_t n = (size_t)(nl - p);
-            if (c->region_size - c->line_len < n)
-                return cbk__fail(c, CBK_ERR_BUFFER_TOO_SMALL,
-                                 "a stream line is longer than the work buffer");
-            CBK_MEMCPY(c->region + c->line_len, p, n);
-            if (c->line_len + n > c->json.high) c->json.high = c->line_len + n;
-            r = cbk__line(c, c->region, c->line_len + n);
+            r = cbk__line_keep(c, p, (size_t)(nl - p));
+            if (r) return r;
+            r = cbk__line(c, c->region, c->line_len);
             c->line_len = 0;
         } else {
             r = cbk__line(c, p, (size_t)(nl - p)); /* whole in the chunk: no copy */
@@ -4564,8 +4598,7 @@ CBKDEF cbk_response *cbk_client_response(cbk_client *c) {
 /* Ends an operation: the Bearer value and, after a create, every byte that
    may have held the new secret are wiped. */
 static cbk_result cbk__end(cbk_client *c, cbk_result r) {
-    if (c->auth) cbk__wipe(c->auth, c->auth_len);
-    c->auth = NULL;
+    cbk__drop_auth(c);
     if (c->op == CBK__OP_CREATE || r) {
         /* a created secret, or whatever a failing server sent (it may echo
            the client's secret), does not stay in the work buffer */
@@ -4758,8 +4791,7 @@ static const cbk__kind cbk__kind_fetch_post = {cbk__fetch_url,  cbk__fetch_body,
 /* Starts an operation: clears what the last one left. */
 static cbk_result cbk__begin(cbk_client *c, int op, const cbk__kind *kind) {
     if (!c) return CBK_ERR_INVALID_ARGUMENT;
-    if (c->auth) cbk__wipe(c->auth, c->auth_len); /* a prepared request left unsent */
-    c->auth = NULL;
+    cbk__drop_auth(c); /* a prepared request left unsent */
     cbk__clear_error(c);
     c->op = op;
     c->kind = kind;
