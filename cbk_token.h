@@ -543,8 +543,10 @@ struct cbk_json {
     uint8_t stopped;   /* a callback's nonzero ended it */
     uint8_t in_object; /* the innermost open container is an object (its stack bit) */
     uint8_t cap_over;  /* CBK_JSON_TRUNCATE: the captured value does not fit */
-    char cap_first;    /* the captured value's first byte */
-    unsigned deep;     /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
+    const char *match; /* CBK__JSON_MATCH: what a joined key has yet to match */
+    size_t match_len;
+    char cap_first; /* the captured value's first byte */
+    unsigned deep;  /* lenient: levels past CBK_JSON_MAX_DEPTH, counted only */
     unsigned char stack[(CBK_JSON_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 };
 
@@ -1435,6 +1437,12 @@ enum {
    surrogate escape becomes U+FFFD, and nesting past CBK_JSON_MAX_DEPTH is
    counted instead of refused (its tokens are not delivered). */
 #define CBK__JSON_LENIENT 0x80u
+/* Private: a key that must be joined is compared with j->match as its bytes
+   arrive instead of being kept, so cbk_json_get_string finds a key of any
+   length with any escapes without a buffer for it. Such a key comes with
+   no text: marked truncated when it differed, else with match_len the
+   length of the wanted key it did not reach (0: it is that key). */
+#define CBK__JSON_MATCH 0x40u
 
 /* The token being read. */
 enum {
@@ -1619,6 +1627,16 @@ static inline cbk_result cbk__json_emit(cbk_json *j, cbk_json_type type, const c
 static cbk_result cbk__json_join(cbk_json *j, const char *s, size_t n) {
     size_t room;
     if (!n || j->skipping || !j->on_token) return CBK_OK; /* nothing, or nobody reads it */
+    if ((j->flags & CBK__JSON_MATCH) && j->is_key && j->lex != CBK__L_NUM) {
+        size_t i = 0; /* byte by byte: no call this deep in the tokenizer */
+        if (n <= j->match_len)
+            while (i < n && s[i] == j->match[i]) i++;
+        if (i < n)
+            j->truncated = 1; /* not the key */
+        else
+            j->match += n, j->match_len -= n;
+        return CBK_OK;
+    }
     room = j->buf_size - j->kept - j->slen;
     if (room < n + 1) {
         if (!(j->flags & CBK_JSON_TRUNCATE) || j->lex == CBK__L_NUM)
@@ -1773,8 +1791,7 @@ CBK__OUT_OF_LINE static cbk_result cbk__json_u_digit(cbk_json *j, unsigned char 
 }
 
 /* The byte a one-character JSON escape stands for ('n' -> '\n'), or 0 for
-   'u' and for a byte that starts no escape. The one table of escapes: the
-   tokenizer and cbk_json_get_string both read through it. */
+   'u' and for a byte that starts no escape. */
 static char cbk__escape_char(unsigned char c) {
     switch (c) {
     case '"': return '"';
@@ -2534,125 +2551,71 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     return CBK_OK;
 }
 
-/* The escape after a backslash at *pp (already validated) decoded into
-   tmp; returns its length and moves *pp past it. */
-static size_t cbk__json_unescape(const unsigned char **pp, char tmp[4]) {
-    const unsigned char *p = *pp + 1;
-    size_t k = 1;
-    uint32_t cp;
-    if (*p == 'u') {
-        cp = (uint32_t)cbk__hex(p[1]) << 12 | (uint32_t)cbk__hex(p[2]) << 8 |
-             (uint32_t)cbk__hex(p[3]) << 4 | (uint32_t)cbk__hex(p[4]);
-        p += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t lo = (uint32_t)cbk__hex(p[3]) << 12 | (uint32_t)cbk__hex(p[4]) << 8 |
-                          (uint32_t)cbk__hex(p[5]) << 4 | (uint32_t)cbk__hex(p[6]);
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            p += 6;
-        }
-        cbk__utf8_put(cp, tmp, &k);
-    } else {
-        tmp[0] = cbk__escape_char(*p);
-    }
-    *pp = p + 1;
-    return k;
-}
+/* cbk_json_get_string's walk: the tokenizer's keys at the top level,
+   compared with the key (an escaped one as it is read: CBK__JSON_MATCH);
+   every other value skipped; the wanted key's string value kept at out's
+   start (the tokenizer's buffer; kept, so that the NUL ending a later key
+   lands after it). The last of duplicates wins. */
+typedef struct cbk__get {
+    const char *key;
+    size_t key_len;
+    int want;         /* the next value is the key's */
+    cbk_result found; /* for the last of the key: CBK_OK, or why not */
+} cbk__get;
 
-/* Decodes the JSON string whose opening quote is at *pp (already
-   validated) into out (NULL: compare with cmp instead). Returns the decoded
-   length, or (size_t)-1 when out is too small or cmp differs; *pp moves
-   past the closing quote either way. */
-static size_t cbk__json_decode(const char **pp, char *out, size_t out_size, const char *cmp,
-                               size_t cmp_len) {
-    const unsigned char *p = (const unsigned char *)*pp + 1;
-    size_t n = 0;
-    int ok = 1;
-    while (*p != '"') {
-        char tmp[4];
-        size_t k = 1;
-        if (*p != '\\')
-            tmp[0] = (char)*p++;
+static int cbk__on_get(void *user, cbk_json *j, const cbk_json_token *t) {
+    cbk__get *g = (cbk__get *)user;
+    const char *kept;
+    if (t->depth != 1 || t->type == CBK_JSON_OBJECT_END || t->type == CBK_JSON_ARRAY_END) return 0;
+    if (t->type == CBK_JSON_KEY) {
+        /* read in place (with its text), or compared as it was joined */
+        g->want = !t->truncated && (t->len ? cbk__streq(t->text, t->len, g->key) : !j->match_len);
+        j->match = g->key; /* the next key is compared from the start */
+        j->match_len = g->key_len;
+        if (g->want)
+            cbk_json_release(j, 0); /* its value takes out's start */
         else
-            k = cbk__json_unescape(&p, tmp);
-        if (out && ok && n + k < out_size)
-            CBK_MEMCPY(out + n, tmp, k);
-        else if (out || n + k > cmp_len || !cbk__same(cmp + n, tmp, k))
-            ok = 0;
-        n += k;
+            cbk_json_skip(j);
+        return 0;
     }
-    *pp = (const char *)p + 1;
-    if (!out && n != cmp_len) ok = 0;
-    if (!ok) return (size_t)-1;
-    if (out) out[n] = 0;
-    return n;
-}
-
-/* Skips whitespace, then one value (already validated) if skip_value. */
-static const char *cbk__json_ws(const char *p, const char *end) {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
-    return p;
-}
-
-static const char *cbk__json_skip_value(const char *p, const char *end) {
-    unsigned depth = 0;
-    do {
-        p = cbk__json_ws(p, end);
-        if (*p == '"') {
-            p++;
-            while (*p != '"') p += *p == '\\' ? 2 : 1;
-            p++;
-        } else if (*p == '{' || *p == '[') {
-            depth++;
-            p++;
-        } else if (*p == '}' || *p == ']') {
-            depth--;
-            p++;
-        } else if (*p == ',' || *p == ':') {
-            p++;
-        } else {
-            while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
-                   *p != '\r' && *p != '\t')
-                p++;
-        }
-    } while (depth && p < end);
-    return p;
+    if (!g->want) return 0;
+    g->want = 0;
+    if (t->type != CBK_JSON_STRING) {
+        g->found = CBK_ERR_PARSE;
+        cbk_json_skip(j); /* an object or array: what is inside */
+        return 0;
+    }
+    /* a value read in place is copied to out; a joined one is there */
+    g->found = t->truncated || cbk__json_keep(j, t, &kept) ? CBK_ERR_BUFFER_TOO_SMALL : CBK_OK;
+    return 0;
 }
 
 CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *key, char *out,
                                       size_t out_size) {
-    const char *p, *end, *found = NULL;
-    size_t klen;
-    int found_string = 0;
+    const char *p, *end;
+    cbk_json j;
+    cbk__get g;
     cbk_result r;
+    int object;
     if (out && out_size) out[0] = 0; /* "" on every failure, argument errors too */
     if (!json || !key || !out || !out_size) return CBK_ERR_INVALID_ARGUMENT;
-    out[0] = 0;
-    r = cbk_json_validate(json, len);
-    if (r) return r;
-    klen = CBK_STRLEN(key);
-    end = json + len;
-    p = cbk__json_ws(json, end);
-    if (*p != '{') return CBK_ERR_NOT_FOUND;
-    p = cbk__json_ws(p + 1, end);
-    while (*p == '"') {
-        int match = cbk__json_decode(&p, NULL, 0, key, klen) != (size_t)-1;
-        p = cbk__json_ws(p, end) + 1; /* the colon */
-        p = cbk__json_ws(p, end);
-        if (match) {
-            found = p;
-            found_string = *p == '"';
-        }
-        p = cbk__json_skip_value(p, end);
-        p = cbk__json_ws(p, end);
-        if (*p == ',') p = cbk__json_ws(p + 1, end);
+    for (p = json, end = json + len;
+         p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++) {
     }
-    if (!found) return CBK_ERR_NOT_FOUND;
-    if (!found_string) return CBK_ERR_PARSE;
-    if (cbk__json_decode(&found, out, out_size, NULL, 0) == (size_t)-1) {
-        cbk__wipe(out, out_size);
-        return CBK_ERR_BUFFER_TOO_SMALL;
-    }
-    return CBK_OK;
+    object = p < end && *p == '{'; /* else no key to find, if it is JSON at all */
+    g.key = key;
+    g.key_len = CBK_STRLEN(key);
+    g.want = 0;
+    g.found = CBK_ERR_NOT_FOUND;
+    cbk_json_init(&j, out, out_size, object ? CBK_JSON_TRUNCATE | CBK__JSON_MATCH : 0,
+                  object ? cbk__on_get : NULL, &g);
+    j.match = key;
+    j.match_len = g.key_len;
+    /* any failure of the tokenizer is the text's: with '{' first and the
+       text whole, nothing it joins can be cut but strings */
+    r = cbk_json_feed(&j, json, len) || cbk_json_finish(&j) ? CBK_ERR_PARSE : g.found;
+    if (r) cbk__wipe(out, out_size); /* nothing partial is left */
+    return r;
 }
 
 /* ---------------------------------------------------------------------------

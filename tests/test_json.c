@@ -1903,6 +1903,10 @@ static void test_get_string(void) {
         {"{\"\\u00e9\":\"esc\"}", "\xc3\xa9", CBK_OK, "esc"},
         {"{\"k\\u0000x\":\"a\",\"k\":\"b\"}", "k", CBK_OK, "b"},
         {"{\"k\\n\":\"nl\"}", "k\n", CBK_OK, "nl"},
+        /* each escaped key is compared from the key's start */
+        {"{\"\\u0061\":\"x\",\"\\u0062\":\"y\"}", "ab", CBK_ERR_NOT_FOUND, ""},
+        {"{\"\\u0061b\":\"x\",\"\\u0061bc\":\"y\"}", "abc", CBK_OK, "y"},
+        {"{\"\\u0061x\":\"x\",\"\\u0061b\":\"y\"}", "ab", CBK_OK, "y"},
         /* values are decoded */
         {"{\"k\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\\u20AC\"}", "k", CBK_OK,
          "a\"b\\c/d\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80\xe2\x82\xac"},
@@ -2012,6 +2016,59 @@ static void test_get_string_out_size(void) {
     }
 }
 
+/* Keys are compared as the tokenizer reads them, not kept: an escaped key
+   of any length is found (or told apart) whatever out's size, and the
+   last duplicate decides even when an earlier one's value did not fit. */
+static void test_get_string_long_keys(void) {
+    static const char want[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    static const struct {
+        const char *json;
+        size_t out_size;
+        cbk_result want;
+        const char *value;
+    } cases[] = {
+        /* the wanted key written with escapes, out far shorter than it */
+        {"{\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXY\\u005a\":\"v\"}",
+         2, CBK_OK, "v"},
+        {"{\"x\":1,\"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\":\"in "
+         "place\"}",
+         9, CBK_OK, "in place"},
+        /* one byte off, at the end, past it, short of it */
+        {"{\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXY\\u005b\":\"v\"}",
+         2, CBK_ERR_NOT_FOUND, ""},
+        {"{\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\\n\":\"v\"}", 2,
+         CBK_ERR_NOT_FOUND, ""},
+        {"{\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXY\":\"v\"}", 2,
+         CBK_ERR_NOT_FOUND, ""},
+        {"{\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXY\\u0000\":\"v\"}",
+         2, CBK_ERR_NOT_FOUND, ""},
+        /* a nested key of the same text is not the top level's */
+        {"{\"o\":{\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\":\"v\"}}",
+         2, CBK_ERR_NOT_FOUND, ""},
+        /* the last duplicate decides */
+        {"{\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\":\"too long\","
+         "\"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\":\"ok\"}",
+         3, CBK_OK, "ok"},
+        {"{\"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\":\"ok\","
+         "\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\":\"too\\nlong\"}",
+         3, CBK_ERR_BUFFER_TOO_SMALL, ""},
+        {"{\"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\":\"ok\","
+         "\"\\u0061bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXY\":\"other\"}",
+         3, CBK_OK, "ok"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[16];
+        cbk_result r;
+        memset(out, 'X', sizeof out);
+        r = cbk_json_get_string(cases[i].json, strlen(cases[i].json), want, out, cases[i].out_size);
+        if (r != cases[i].want) fprintf(stderr, "  case %u: %s\n", (unsigned)i, cbk_result_str(r));
+        CHECK_EQ(r, cases[i].want);
+        CHECK_STR(out, cases[i].value);
+        CHECK_EQ(out[cases[i].out_size], 'X'); /* nothing past out_size */
+    }
+}
+
 /* ---------------------------------------------------------------------------
  * 10. cbk_json_offset
  * ------------------------------------------------------------------------- */
@@ -2098,6 +2155,7 @@ void suite_json(void) {
     RUN(test_int64_from_tokens);
     RUN(test_get_string);
     RUN(test_get_string_out_size);
+    RUN(test_get_string_long_keys);
     RUN(test_offset_structural);
     RUN(test_offset_inside_tokens);
 }
