@@ -49,7 +49,11 @@ $(BUILD):
 $(BUILD)/test_unit: $(UNIT_DEP) | $(BUILD)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(SAN) -I. $(UNIT_SRC) -o $@
 
-unit: $(BUILD)/test_unit
+# The same with the scans a byte at a time, as on Cortex-M0+ (CBK_TOKEN_BYTE_SCAN).
+$(BUILD)/test_unit_bytes: $(UNIT_DEP) | $(BUILD)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(SAN) -DCBK_TOKEN_BYTE_SCAN -I. $(UNIT_SRC) -o $@
+
+unit: $(BUILD)/test_unit $(BUILD)/test_unit_bytes
 
 # Builds the header must survive: C++, static, no libc, freestanding.
 checks: $(BUILD)/check_cpp.o $(BUILD)/check_static.o $(BUILD)/check_nolibc.o

@@ -298,6 +298,11 @@
  *                         the same.
  *   CBK_MEMCPY(d,s,n), CBK_MEMSET(d,c,n), CBK_STRLEN(s)
  *                         replace those calls (with or without NO_LIBC).
+ *   CBK_TOKEN_BYTE_SCAN   scan strings and keys a byte at a time, not a
+ *                         word at a time. The default where reading an
+ *                         unaligned word is a call (Cortex-M0+; NO_LIBC
+ *                         builds on targets without native unaligned
+ *                         loads); results are the same either way.
  *   CBK_CURSOR_MAX        bytes cbk_token_list_all keeps for a cursor;
  *                         default 128 (the work buffer must be larger).
  *   CBK_RETRY_AFTER_MAX_MS  the longest Retry-After wait honoured; default
@@ -1196,17 +1201,25 @@ static size_t cbk__strlen(const char *s) {
 #endif
 #endif
 
-/* A word read from memory of any alignment, for the word-at-a-time scans.
-   Where unaligned loads are native, the compiler's own copy of a constant
-   size: one load, never a call, with or without a C library (CBK_MEMCPY is
-   a call to a byte loop under CBK_TOKEN_NO_LIBC, slower than the byte scan
-   it would replace). Elsewhere (Cortex-M0+, where such a copy becomes a
-   call to memcpy) CBK_MEMCPY. */
-#if (defined(__GNUC__) || defined(__clang__)) &&                                                   \
+/* A word read from memory of any alignment, for the word-at-a-time scans
+   (CBK__WORDS: the scans read words at all). Where unaligned loads are
+   native, the compiler's own copy of a constant size: one load, never a
+   call, with or without a C library. In other hosted builds the C
+   library's memcpy, which compilers expand for a constant size. Otherwise
+   (ARM cores without unaligned loads, Cortex-M0+ among them, where a copy
+   of an unaligned word is a call; CBK_TOKEN_NO_LIBC builds for other
+   targets without native unaligned loads, RISC-V among them; or
+   CBK_TOKEN_BYTE_SCAN) the scans go byte by byte: a call per word costs
+   more than the bytes it would save. */
+#if defined(CBK_TOKEN_BYTE_SCAN)
+/* the scans go byte by byte */
+#elif (defined(__GNUC__) || defined(__clang__)) &&                                                 \
     (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) ||                           \
      defined(__ARM_FEATURE_UNALIGNED))
+#define CBK__WORDS             1
 #define CBK__LOAD(dst, src, n) __builtin_memcpy((dst), (src), (n))
-#else
+#elif !defined(CBK_TOKEN_NO_LIBC) && !defined(__arm__)
+#define CBK__WORDS             1
 #define CBK__LOAD(dst, src, n) CBK_MEMCPY((dst), (src), (n))
 #endif
 
@@ -1336,6 +1349,7 @@ static int cbk__prefix_ci(const char *s, const char *lit) {
 /* The n bytes at a are the n bytes of lit (a known key of that length):
    compared a word at a time. */
 static int cbk__same(const char *a, const char *lit, size_t n) {
+#ifdef CBK__WORDS
     uint64_t x, y;
     uint32_t u, v;
     for (; n >= 8; a += 8, lit += 8, n -= 8) {
@@ -1349,6 +1363,7 @@ static int cbk__same(const char *a, const char *lit, size_t n) {
         if (u != v) return 0;
         a += 4, lit += 4, n -= 4;
     }
+#endif
     for (; n; n--)
         if (*a++ != *lit++) return 0;
     return 1;
@@ -1879,6 +1894,7 @@ typedef uint32_t cbk__word;
 #define CBK__ONES  (~(cbk__word)0 / 0xFF)
 #define CBK__HIGHS (CBK__ONES * 0x80)
 
+#ifdef CBK__WORDS
 /* A word of bytes at once: which need a closer look ('"', '\\', a control
    character or a non-ASCII byte)? Plain C, no alignment assumed. The
    result has the high bit of each such byte set. For a byte below 0x80,
@@ -1910,17 +1926,20 @@ static const unsigned char *cbk__first_special(const unsigned char *p) {
 }
 #define CBK__FIRST_SPECIAL(p, m) cbk__first_special(p)
 #endif
+#endif /* CBK__WORDS */
 
 /* The first byte from p on that needs a closer look ('"', '\\', a control
-   character or a non-ASCII byte), or end: a word at a time, then one by
-   one. The one scan of plain string bytes. */
+   character or a non-ASCII byte), or end: a word at a time (CBK__WORDS),
+   then one by one. The one scan of plain string bytes. */
 static inline const unsigned char *cbk__json_plain_run(const unsigned char *p,
                                                        const unsigned char *end) {
+#ifdef CBK__WORDS
     while (end - p >= (ptrdiff_t)sizeof(cbk__word)) {
         cbk__word m = cbk__word_special(p);
         if (m) return CBK__FIRST_SPECIAL(p, m);
         p += sizeof(cbk__word);
     }
+#endif
     while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
     return p;
 }
@@ -2318,8 +2337,9 @@ static const unsigned char *cbk__json_word(cbk_json *j, const unsigned char *p,
    digits then pair up (10 * d[i] + d[i+1] in every other byte) and the four
    pairs meet in the high half of two multiplications. A timestamp's 13
    digits take one step and four loop turns instead of twelve turns. */
-#if defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ >= 8 && defined(__BYTE_ORDER__) &&           \
-    defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(CBK__WORDS) && defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ >= 8 &&               \
+    defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                 \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define CBK__EIGHT_DIGITS 1
 static int cbk__eight_digits(const unsigned char *q, uint64_t *v) {
     const uint64_t nib = CBK__ONES * 0xF0, pairs = 0x000000FF000000FFull;
@@ -5185,6 +5205,7 @@ CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_opt
 #undef CBK__HIGHS
 #undef CBK__BYTE_INDEX
 #undef CBK__LOAD
+#undef CBK__WORDS
 #undef CBK__OUT_OF_LINE
 #undef CBK__IN_LINE
 #undef CBK__EIGHT_DIGITS

@@ -80,6 +80,8 @@ finish() {
 }
 
 run "unit tests (ASan+UBSan)" sh -c "cd tests && ../$BUILD/test_unit"
+run "unit tests, strings scanned a byte at a time as on Cortex-M0+ (CBK_TOKEN_BYTE_SCAN)" \
+    sh -c "cd tests && ../$BUILD/test_unit_bytes"
 run "header builds as C++11, CBK_TOKEN_STATIC, CBK_TOKEN_NO_LIBC" \
     test -f "$BUILD/check_cpp.o" -a -f "$BUILD/check_static.o" -a -f "$BUILD/check_nolibc.o"
 
