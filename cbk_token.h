@@ -3509,6 +3509,20 @@ static cbk_result cbk__build(cbk_client *c) {
  * Response decoding
  * ------------------------------------------------------------------------- */
 
+static int cbk__is_2xx(int s) {
+    return s >= 200 && s <= 299;
+}
+
+/* The body did not go on with a whole byte order mark. What was taken for
+   its start (0xEF, maybe 0xBB) is the body's first byte, which no JSON
+   text, line or lenient error body may start with: the tokenizer fails
+   there, at byte 0, as it would on reading it, without being run (which
+   would stack its frames on cbk_client_finish's). */
+static void cbk__bom_flush(cbk_client *c) {
+    if (c->bom > 0 && c->bom < 3) (void)cbk__json_fail(&c->json, CBK_ERR_PARSE);
+    c->bom = 3;
+}
+
 static const char cbk__bom[3] = {'\xEF', '\xBB', '\xBF'};
 
 static int cbk__item_field(const char *k, size_t n) {
@@ -4036,7 +4050,21 @@ static cbk_result cbk__object_event(cbk_client *c, const cbk_json_token *t) {
 }
 
 /* ---------------------------------------------------------------------------
- * Error text: message and code as the SDK's String() makes them
+ * Error bodies: cbk_error from a non-2xx response, by the SDK's rules
+ *
+ * The rules, and where each is applied:
+ *   - the body is read leniently, as diagnostics (cbk_response_status
+ *     picks CBK__JSON_LENIENT and cbk__on_error_json);
+ *   - message and code are its top-level fields, shown as String() shows
+ *     them, the last duplicate winning (cbk__error_event and the cbk__err_*
+ *     writers below);
+ *   - a body that is not one JSON value, or is null, is a generic error
+ *     (cbk__error_body_refused when the tokenizer refuses it;
+ *     cbk__error_body_is_json at its end; cbk_client_abort when the
+ *     transport failed after such a body);
+ *   - a falsy message or code falls back to "HTTP Error: <reason>" and
+ *     "ERROR_<status>", and the client's secret never shows
+ *     (cbk__http_error, cbk__mask_error).
  * ------------------------------------------------------------------------- */
 
 /* The error field being written: 0 message, 1 code. */
@@ -4351,6 +4379,60 @@ static int cbk__on_object_json(void *user, cbk_json *j, const cbk_json_token *t)
     return (int)cbk__object_event((cbk_client *)user, t);
 }
 
+/* The lenient tokenizer refused the error body: it is not JSON (the SDK's
+   JSON.parse threw), a generic error when the exchange ends. */
+static int cbk__error_body_refused(cbk_client *c) {
+    c->flags |= CBK__F_NOT_OBJECT | CBK__F_NULL;
+    c->json.result = (uint8_t)CBK_ERR_PARSE;
+    return 1;
+}
+
+/* Was the error body one JSON value, other than null? Kept apart from
+   cbk__http_error so the tokenizer's frames are not stacked on its own. */
+static int cbk__error_body_is_json(cbk_client *c) {
+    cbk__bom_flush(c);
+    return !c->json.result && !cbk_json_finish(&c->json) && !(c->flags & CBK__F_NULL);
+}
+
+/* Fills cbk_error from an error body by the SDK's rules. */
+static cbk_result cbk__http_error(cbk_client *c, int json) {
+    cbk__sb b;
+    c->error.http_status = c->status;
+    if (!json) {
+#ifdef CBK_TOKEN_NO_MESSAGES
+        const char *msg = "";
+#else
+        const char *msg = c->status == 413
+                              ? "Client request is too large to be processed by the web server."
+                              : "There was a generic error";
+#endif
+        const char *code = c->status == 413 ? "CONTENT_TOO_LARGE" : "GENERIC_ERROR";
+        cbk__copy_cut(c->error.message, sizeof c->error.message, msg);
+        cbk__copy_cut(c->error.code, sizeof c->error.code, code);
+        return CBK_ERR_HTTP;
+    }
+    cbk__mask_error(c);
+#ifndef CBK_TOKEN_NO_MESSAGES
+    if (!(c->err_set & 1)) {
+        const char *reason = cbk__reason(c->status);
+        cbk__sb_over(&b, c->error.message, sizeof c->error.message, 0);
+        cbk__sb_str(&b, "HTTP Error: ");
+        if (reason)
+            cbk__sb_str(&b, reason);
+        else
+            cbk__sb_u64(&b, (uint64_t)c->status);
+        cbk__sb_close(&b);
+    }
+#endif
+    if (!(c->err_set & 2)) {
+        cbk__sb_over(&b, c->error.code, sizeof c->error.code, 0);
+        cbk__sb_str(&b, "ERROR_");
+        cbk__sb_u64(&b, (uint64_t)c->status);
+        cbk__sb_close(&b);
+    }
+    return CBK_ERR_HTTP;
+}
+
 /* cbk_fetch with stream = 1: one line per callback, each one JSON value
    as the SDK's JSON.parse of the line wants it (a byte order mark may open
    the body); a line that is not is handed nothing and fails the stream. */
@@ -4436,20 +4518,6 @@ static int cbk__deadline_passed(cbk_client *c) {
 /* ---------------------------------------------------------------------------
  * The receiver
  * ------------------------------------------------------------------------- */
-
-static int cbk__is_2xx(int s) {
-    return s >= 200 && s <= 299;
-}
-
-/* The body did not go on with a whole byte order mark. What was taken for
-   its start (0xEF, maybe 0xBB) is the body's first byte, which no JSON
-   text, line or lenient error body may start with: the tokenizer fails
-   there, at byte 0, as it would on reading it, without being run (which
-   would stack its frames on cbk_client_finish's). */
-static void cbk__bom_flush(cbk_client *c) {
-    if (c->bom > 0 && c->bom < 3) (void)cbk__json_fail(&c->json, CBK_ERR_PARSE);
-    c->bom = 3;
-}
 
 CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
     cbk_client *c = r ? r->client : NULL;
@@ -4541,11 +4609,7 @@ static cbk_result cbk__feed(cbk_client *c, const char *data, size_t len) {
 /* The body's bytes were refused (res): an error body that is not JSON
    settles the outcome (no need to read a big page); a 2xx body failed. */
 static int cbk__body_refused(cbk_client *c, cbk_result res) {
-    if (!cbk__is_2xx(c->status)) {
-        c->flags |= CBK__F_NOT_OBJECT | CBK__F_NULL;
-        c->json.result = (uint8_t)CBK_ERR_PARSE;
-        return 1;
-    }
+    if (!cbk__is_2xx(c->status)) return cbk__error_body_refused(c);
     if (!c->json.stopped) {
         /* the tokenizer itself failed */
         if (res == CBK_ERR_BUFFER_TOO_SMALL)
@@ -4607,52 +4671,6 @@ static cbk_result cbk__end(cbk_client *c, cbk_result r) {
     c->result = r;               /* kept for cbk_client_retry_delay */
     c->finished = 1;
     return r;
-}
-
-/* Was the error body one JSON value, other than null? Kept apart from
-   cbk__http_error so the tokenizer's frames are not stacked on its own. */
-static int cbk__error_body_is_json(cbk_client *c) {
-    cbk__bom_flush(c);
-    return !c->json.result && !cbk_json_finish(&c->json) && !(c->flags & CBK__F_NULL);
-}
-
-/* Fills cbk_error from an error body by the SDK's rules. */
-static cbk_result cbk__http_error(cbk_client *c, int json) {
-    cbk__sb b;
-    c->error.http_status = c->status;
-    if (!json) {
-#ifdef CBK_TOKEN_NO_MESSAGES
-        const char *msg = "";
-#else
-        const char *msg = c->status == 413
-                              ? "Client request is too large to be processed by the web server."
-                              : "There was a generic error";
-#endif
-        const char *code = c->status == 413 ? "CONTENT_TOO_LARGE" : "GENERIC_ERROR";
-        cbk__copy_cut(c->error.message, sizeof c->error.message, msg);
-        cbk__copy_cut(c->error.code, sizeof c->error.code, code);
-        return CBK_ERR_HTTP;
-    }
-    cbk__mask_error(c);
-#ifndef CBK_TOKEN_NO_MESSAGES
-    if (!(c->err_set & 1)) {
-        const char *reason = cbk__reason(c->status);
-        cbk__sb_over(&b, c->error.message, sizeof c->error.message, 0);
-        cbk__sb_str(&b, "HTTP Error: ");
-        if (reason)
-            cbk__sb_str(&b, reason);
-        else
-            cbk__sb_u64(&b, (uint64_t)c->status);
-        cbk__sb_close(&b);
-    }
-#endif
-    if (!(c->err_set & 2)) {
-        cbk__sb_over(&b, c->error.code, sizeof c->error.code, 0);
-        cbk__sb_str(&b, "ERROR_");
-        cbk__sb_u64(&b, (uint64_t)c->status);
-        cbk__sb_close(&b);
-    }
-    return CBK_ERR_HTTP;
 }
 
 CBKDEF cbk_result cbk_client_finish(cbk_client *c) {
