@@ -565,8 +565,8 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len);
    joined, and what cbk_json_keep and cbk_json_capture fill. It must stay
    valid while the tokenizer is used. It may be NULL/0 if no such token
    reaches it: every token is skipped, or each one lies whole in its chunk
-   and needs no unescaping. flags: 0, or CBK_JSON_TRUNCATE | CBK_JSON_LINES.
-   on_token is called from cbk_json_feed and cbk_json_finish, once per
+   and needs no unescaping. flags: 0, or CBK_JSON_TRUNCATE | CBK_JSON_LINES
+   (other bits are ignored). on_token is called from cbk_json_feed and cbk_json_finish, once per
    token, with user. A NULL json does nothing. */
 CBKDEF void cbk_json_init(cbk_json *json, char *buf, size_t buf_size, unsigned flags,
                           cbk_json_fn on_token, void *user);
@@ -1203,8 +1203,9 @@ static size_t cbk__strlen(const char *s) {
 
 /* A word read from memory of any alignment, for the word-at-a-time scans
    (CBK__WORDS: the scans read words at all). Where unaligned loads are
-   native, the compiler's own copy of a constant size: one load, never a
-   call, with or without a C library. In other hosted builds the C
+   native (x86; ARM and AArch64 unless built for strict alignment), the
+   compiler's own copy of a constant size: one load, never a call, with or
+   without a C library. In other hosted builds the C
    library's memcpy, which compilers expand for a constant size. Otherwise
    (ARM cores without unaligned loads, Cortex-M0+ among them, where a copy
    of an unaligned word is a call; CBK_TOKEN_NO_LIBC builds for other
@@ -1214,8 +1215,7 @@ static size_t cbk__strlen(const char *s) {
 #if defined(CBK_TOKEN_BYTE_SCAN)
 /* the scans go byte by byte */
 #elif (defined(__GNUC__) || defined(__clang__)) &&                                                 \
-    (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) ||                           \
-     defined(__ARM_FEATURE_UNALIGNED))
+    (defined(__x86_64__) || defined(__i386__) || defined(__ARM_FEATURE_UNALIGNED))
 #define CBK__WORDS             1
 #define CBK__LOAD(dst, src, n) __builtin_memcpy((dst), (src), (n))
 #elif !defined(CBK_TOKEN_NO_LIBC) && !defined(__arm__)
@@ -1507,15 +1507,22 @@ static cbk_result cbk__json_fail(cbk_json *j, cbk_result r) {
     return (cbk_result)j->result;
 }
 
-CBKDEF void cbk_json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flags,
-                          cbk_json_fn on_token, void *user) {
-    if (!j) return;
+/* cbk_json_init with the private flags too (the library's own uses). */
+static void cbk__json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flags,
+                           cbk_json_fn on_token, void *user) {
     CBK_MEMSET(j, 0, sizeof *j);
     j->buf = buf;
     j->buf_size = buf ? buf_size : 0;
     j->flags = flags;
     j->on_token = on_token;
     j->user = user;
+}
+
+CBKDEF void cbk_json_init(cbk_json *j, char *buf, size_t buf_size, unsigned flags,
+                          cbk_json_fn on_token, void *user) {
+    if (j)
+        cbk__json_init(j, buf, buf_size, flags & (CBK_JSON_TRUNCATE | CBK_JSON_LINES), on_token,
+                       user);
 }
 
 CBKDEF uint64_t cbk_json_offset(const cbk_json *j) {
@@ -2472,7 +2479,7 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len) {
     cbk_json j;
     cbk_result r;
     if (!text && len) return CBK_ERR_INVALID_ARGUMENT;
-    cbk_json_init(&j, NULL, 0, 0, NULL, NULL);
+    cbk__json_init(&j, NULL, 0, 0, NULL, NULL);
     r = cbk_json_feed(&j, text, len);
     return r ? r : cbk_json_finish(&j);
 }
@@ -2641,8 +2648,8 @@ CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *
     g.key_len = CBK_STRLEN(key);
     g.want = 0;
     g.found = CBK_ERR_NOT_FOUND;
-    cbk_json_init(&j, out, out_size, object ? CBK_JSON_TRUNCATE | CBK__JSON_MATCH : 0,
-                  object ? cbk__on_get : NULL, &g);
+    cbk__json_init(&j, out, out_size, object ? CBK_JSON_TRUNCATE | CBK__JSON_MATCH : 0,
+                   object ? cbk__on_get : NULL, &g);
     j.match = key;
     j.match_len = g.key_len;
     /* any failure of the tokenizer is the text's: with '{' first and the
@@ -4551,8 +4558,8 @@ CBKDEF int cbk_response_status(cbk_response *r, int http_status) {
         flags = CBK_JSON_LINES | CBK_JSON_TRUNCATE; /* long token fields are cut */
     else if (c->op == CBK__OP_LIST)
         flags = CBK_JSON_TRUNCATE;
-    cbk_json_init(&c->json, c->region, c->region_size, flags,
-                  cbk__is_2xx(http_status) ? c->kind->on_json : cbk__on_error_json, c);
+    cbk__json_init(&c->json, c->region, c->region_size, flags,
+                   cbk__is_2xx(http_status) ? c->kind->on_json : cbk__on_error_json, c);
     return 0;
 }
 
@@ -5227,6 +5234,9 @@ CBKDEF cbk_result cbk_fetch(cbk_client *c, const char *path, const cbk_fetch_opt
 #undef CBK__OUT_OF_LINE
 #undef CBK__IN_LINE
 #undef CBK__EIGHT_DIGITS
+#undef CBK__FIRST_SPECIAL
+#undef CBK__JSON_LENIENT
+#undef CBK__JSON_MATCH
 #undef CBK__F_NOT_OBJECT
 #undef CBK__F_NULL
 
