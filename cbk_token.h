@@ -566,8 +566,8 @@ CBKDEF cbk_result cbk_json_validate(const char *text, size_t len);
    valid while the tokenizer is used. It may be NULL/0 if no such token
    reaches it: every token is skipped, or each one lies whole in its chunk
    and needs no unescaping. flags: 0, or CBK_JSON_TRUNCATE | CBK_JSON_LINES
-   (other bits are ignored). on_token is called from cbk_json_feed and cbk_json_finish, once per
-   token, with user. A NULL json does nothing. */
+   (other bits are ignored). on_token is called from cbk_json_feed and
+   cbk_json_finish, once per token, with user. A NULL json does nothing. */
 CBKDEF void cbk_json_init(cbk_json *json, char *buf, size_t buf_size, unsigned flags,
                           cbk_json_fn on_token, void *user);
 
@@ -1205,8 +1205,8 @@ static size_t cbk__strlen(const char *s) {
    (CBK__WORDS: the scans read words at all). Where unaligned loads are
    native (x86; ARM and AArch64 unless built for strict alignment), the
    compiler's own copy of a constant size: one load, never a call, with or
-   without a C library. In other hosted builds the C
-   library's memcpy, which compilers expand for a constant size. Otherwise
+   without a C library. In other hosted builds the C library's memcpy,
+   which compilers expand for a constant size. Otherwise
    (ARM cores without unaligned loads, Cortex-M0+ among them, where a copy
    of an unaligned word is a call; CBK_TOKEN_NO_LIBC builds for other
    targets without native unaligned loads, RISC-V among them; or
@@ -1664,10 +1664,7 @@ static cbk_result cbk__json_join(cbk_json *j, const char *s, size_t n) {
     size_t room;
     if (!n || j->skipping || !j->on_token) return CBK_OK; /* nothing, or nobody reads it */
     if ((j->flags & CBK__JSON_MATCH) && j->is_key && j->lex != CBK__L_NUM) {
-        size_t i = 0; /* byte by byte: no call this deep in the tokenizer */
-        if (n <= j->match_len)
-            while (i < n && s[i] == j->match[i]) i++;
-        if (i < n)
+        if (n > j->match_len || !cbk__same(j->match, s, n))
             j->truncated = 1; /* not the key */
         else
             j->match += n, j->match_len -= n;
@@ -2592,6 +2589,14 @@ CBKDEF cbk_result cbk_json_int64(const char *text, size_t len, int64_t *out) {
     return CBK_OK;
 }
 
+/* Does the JSON text s[0..n) open with '{' after its whitespace? (Whether
+   it then is one valid value is the tokenizer's to say.) */
+static int cbk__json_opens_object(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i < n && s[i] == '{';
+}
+
 /* cbk_json_get_string's walk: the tokenizer's keys at the top level,
    compared with the key (an escaped one as it is read: CBK__JSON_MATCH);
    every other value skipped; the wanted key's string value kept at out's
@@ -2633,17 +2638,13 @@ static int cbk__on_get(void *user, cbk_json *j, const cbk_json_token *t) {
 
 CBKDEF cbk_result cbk_json_get_string(const char *json, size_t len, const char *key, char *out,
                                       size_t out_size) {
-    const char *p, *end;
     cbk_json j;
     cbk__get g;
     cbk_result r;
     int object;
     if (out && out_size) out[0] = 0; /* "" on every failure, argument errors too */
     if (!json || !key || !out || !out_size) return CBK_ERR_INVALID_ARGUMENT;
-    for (p = json, end = json + len;
-         p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++) {
-    }
-    object = p < end && *p == '{'; /* else no key to find, if it is JSON at all */
+    object = cbk__json_opens_object(json, len); /* else no key to find, if it is JSON at all */
     g.key = key;
     g.key_len = CBK_STRLEN(key);
     g.want = 0;
@@ -3151,7 +3152,6 @@ static cbk_result cbk__check_kvs(cbk_client *c, const cbk_kv *kv, size_t n) {
 }
 
 static cbk_result cbk__check_fields(cbk_client *c, const cbk_token_fields *f) {
-    const char *p;
     if (!f) return CBK_OK;
     if (f->name && cbk__check_text(c, f->name, CBK__TEXT("name is not valid UTF-8")))
         return CBK_ERR_INVALID_ARGUMENT;
@@ -3161,9 +3161,7 @@ static cbk_result cbk__check_fields(cbk_client *c, const cbk_token_fields *f) {
     if (cbk__check_kvs(c, f->meta, f->meta_count)) return CBK_ERR_INVALID_ARGUMENT;
     if (f->config_json) {
         size_t n = CBK_STRLEN(f->config_json);
-        for (p = f->config_json; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++) {
-        }
-        if (*p != '{' || cbk_json_validate(f->config_json, n))
+        if (!cbk__json_opens_object(f->config_json, n) || cbk_json_validate(f->config_json, n))
             return cbk__fail(c, CBK_ERR_INVALID_ARGUMENT, "config_json is not a JSON object");
     }
     return CBK_OK;
